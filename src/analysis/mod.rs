@@ -1,0 +1,58 @@
+//! Analysis of embeddings: projection to 2D, clustering, neighbour search and quality metrics.
+//! Everything here works on plain row-major `f32` matrices ([`Matrix`]) so that the trainer,
+//! the CLI and the GUI can share results without copying between array types.
+
+pub mod kmeans;
+pub mod knn;
+pub mod metrics;
+pub mod neighbors;
+pub mod pca;
+
+use std::sync::Arc;
+
+/// A dense row-major matrix of `rows × cols` f32 values (embeddings, features, 2D layouts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matrix {
+    pub data: Vec<f32>,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl Matrix {
+    pub fn new(data: Vec<f32>, rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "matrix buffer does not match its shape");
+        Self { data, rows, cols }
+    }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            data.extend_from_slice(self.row(i));
+        }
+        Matrix::new(data, indices.len(), self.cols)
+    }
+
+    /// Rows scaled to unit length (zero rows stay zero), for cosine similarity as a dot product.
+    pub fn l2_normalized(&self) -> Matrix {
+        let mut out = self.clone();
+        for row in out.data.chunks_mut(self.cols.max(1)) {
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                row.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        out
+    }
+
+    pub fn to_ndarray(&self) -> ndarray::Array2<f64> {
+        ndarray::Array2::from_shape_fn((self.rows, self.cols), |(i, j)| self.data[i * self.cols + j] as f64)
+    }
+
+    pub fn shared(self) -> Arc<Matrix> {
+        Arc::new(self)
+    }
+}

@@ -1,0 +1,161 @@
+//! Datasets: what an item is (image or table row), the loaders for each file format,
+//! augmentations, and a synthetic set for tests.
+
+pub mod augment;
+pub mod csv_table;
+pub mod idx;
+pub mod image_folder;
+pub mod load;
+pub mod npy;
+pub mod synthetic;
+
+pub use load::{load_dataset, LoadOptions};
+
+use serde::{Deserialize, Serialize};
+
+/// What one item of a dataset is. The encoder and the augmentations follow from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Modality {
+    /// Pixels in [0, 1], stored channel-major (C, H, W) per item.
+    Image { channels: usize, height: usize, width: usize },
+    /// Standardised numeric features, one per named column.
+    Table { columns: Vec<String> },
+}
+
+impl Modality {
+    /// Number of f32 values one item occupies.
+    pub fn item_len(&self) -> usize {
+        match self {
+            Modality::Image { channels, height, width } => channels * height * width,
+            Modality::Table { columns } => columns.len(),
+        }
+    }
+
+    pub fn is_image(&self) -> bool {
+        matches!(self, Modality::Image { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Modality::Image { channels, height, width } => {
+                let kind = if *channels == 1 { "grayscale" } else { "RGB" };
+                format!("images, {kind} {width}×{height}")
+            }
+            Modality::Table { columns } => format!("table, {} numeric columns", columns.len()),
+        }
+    }
+}
+
+/// One split (train or test): items stored row-major as one flat buffer.
+#[derive(Debug, Clone, Default)]
+pub struct Split {
+    pub x: Vec<f32>,
+    pub labels: Option<Vec<u32>>,
+    pub len: usize,
+}
+
+impl Split {
+    pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
+        let len = if item_len == 0 { 0 } else { x.len() / item_len };
+        Self { x, labels, len }
+    }
+
+    pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
+        &self.x[i * item_len..(i + 1) * item_len]
+    }
+
+    /// A new split holding the given items, in that order.
+    pub fn select(&self, indices: &[usize], item_len: usize) -> Split {
+        let mut x = Vec::with_capacity(indices.len() * item_len);
+        for &i in indices {
+            x.extend_from_slice(self.item(i, item_len));
+        }
+        let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
+        Split { x, labels, len: indices.len() }
+    }
+}
+
+/// A loaded dataset: train and test splits of one modality, with optional labels.
+/// Labels are only ever used to evaluate and colour, never to train the encoder.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub source: String,
+    pub modality: Modality,
+    pub class_names: Vec<String>,
+    pub train: Split,
+    pub test: Split,
+}
+
+impl Dataset {
+    pub fn item_len(&self) -> usize {
+        self.modality.item_len()
+    }
+
+    pub fn has_labels(&self) -> bool {
+        self.train.labels.is_some() && self.test.labels.is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.train.len + self.test.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Item counts per class over both splits (empty without labels).
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.class_names.len()];
+        for split in [&self.train, &self.test] {
+            if let Some(labels) = &split.labels {
+                for &l in labels {
+                    if let Some(c) = counts.get_mut(l as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        counts
+    }
+
+    pub fn class_name(&self, label: u32) -> &str {
+        self.class_names.get(label as usize).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Splits one pool of items into train and test with a seeded shuffle, for formats that
+    /// do not carry a split of their own.
+    pub fn from_pool(
+        name: String,
+        source: String,
+        modality: Modality,
+        class_names: Vec<String>,
+        pool: Split,
+        test_fraction: f32,
+        seed: u64,
+    ) -> Dataset {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let item_len = modality.item_len();
+        let mut order: Vec<usize> = (0..pool.len).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        let n_test = if pool.len < 2 {
+            0
+        } else {
+            ((pool.len as f32 * test_fraction).round() as usize).clamp(1, pool.len - 1)
+        };
+        let (test_idx, train_idx) = order.split_at(n_test);
+        let mut train_idx = train_idx.to_vec();
+        let mut test_idx = test_idx.to_vec();
+        train_idx.sort_unstable();
+        test_idx.sort_unstable();
+        Dataset {
+            name,
+            source,
+            train: pool.select(&train_idx, item_len),
+            test: pool.select(&test_idx, item_len),
+            modality,
+            class_names,
+        }
+    }
+}

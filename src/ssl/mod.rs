@@ -1,0 +1,13 @@
+//! Self-supervised pretraining: encoders, objectives, augmentation pipeline, the trainer
+//! thread with its command/event protocol, and saved runs.
+
+pub mod config;
+pub mod encoder;
+pub mod events;
+pub mod objective;
+pub mod run;
+pub mod trainer;
+
+pub use config::{AugmentConfig, ObjectiveKind, TrainConfig};
+pub use events::{FinishReason, TrainCommand, TrainEvent};
+
