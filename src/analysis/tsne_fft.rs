@@ -16,6 +16,9 @@ use rustfft::{Fft, FftPlanner};
 
 const NODES: usize = 3;
 const MIN_BOXES: usize = 50;
+/// Beyond this the boxes just get wider than one unit: bounded memory (the grid is
+/// (2·3·boxes)² complex values) if a layout spreads out unusually far.
+const MAX_BOXES: usize = 200;
 
 pub struct FftRepulsion {
     planner: FftPlanner<f64>,
@@ -33,7 +36,7 @@ impl FftRepulsion {
         let n = y.len() / 2;
         let (lo, hi) = y.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let (lo, hi) = (lo as f64, (hi as f64).max(lo as f64 + 1e-6));
-        let boxes = smooth_size(MIN_BOXES.max((hi - lo).ceil() as usize));
+        let boxes = smooth_size(((hi - lo).ceil() as usize).clamp(MIN_BOXES, MAX_BOXES));
         let width = (hi - lo) / boxes as f64 * (1.0 + 1e-9);
         let side = boxes * NODES;
         let m = 2 * side;
