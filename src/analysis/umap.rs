@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
+use super::fastmath::fast_pow;
 use super::fuzzy::{fit_ab, fuzzy_simplicial_set, Graph};
 use super::index::{IndexParams, Metric, NeighborIndex};
 use super::init::LayoutInit;
@@ -163,7 +164,7 @@ impl Step {
         let mut other = load(pos, k);
         let d2 = (cur[0] - other[0]).powi(2) + (cur[1] - other[1]).powi(2);
         if d2 > 0.0 {
-            let pb = d2.powf(self.b);
+            let pb = fast_pow(d2, self.b);
             let coeff = -2.0 * self.a * self.b * (pb / d2) / (self.a * pb + 1.0);
             for d in 0..2 {
                 let g = (coeff * (cur[d] - other[d])).clamp(-4.0, 4.0) * self.alpha;
@@ -176,14 +177,14 @@ impl Step {
 
         let n_neg = ((self.epoch - e.next_neg) / e.every_neg).max(0.0) as usize;
         for _ in 0..n_neg {
-            let k = (rng.next() % self.n) as usize;
+            let k = rng.below(self.n);
             if k == j {
                 continue;
             }
             let other = load(pos, k);
             let d2 = (cur[0] - other[0]).powi(2) + (cur[1] - other[1]).powi(2);
             let coeff = if d2 > 0.0 {
-                2.0 * self.gamma * self.b / ((0.001 + d2) * (self.a * d2.powf(self.b) + 1.0))
+                2.0 * self.gamma * self.b / ((0.001 + d2) * (self.a * fast_pow(d2, self.b) + 1.0))
             } else {
                 0.0
             };
@@ -221,5 +222,11 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+
+    /// Uniform in `0..n` by multiply-shift (Lemire 2019) instead of a slow `%`.
+    #[inline]
+    fn below(&mut self, n: u32) -> usize {
+        ((self.next() as u64 * n as u64) >> 32) as usize
     }
 }
