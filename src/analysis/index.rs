@@ -1,15 +1,14 @@
 //! One neighbour-search type for embeddings: exact search below a size threshold, HNSW
-//! (Malkov & Yashunin 2018, via the `hnsw_rs` crate) above it. Cosine and Euclidean.
+//! ([`super::hnsw`], Malkov & Yashunin 2018) above it. Cosine and Euclidean.
 //!
 //! Distances returned are true distances in the chosen metric: Euclidean length, or
 //! `1 - cosine similarity`. Inside the graph we use squared Euclidean / `1 - dot` on
 //! normalised rows, which order neighbours the same way and skip a square root.
 
-use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::hnsw::Hnsw;
 use rayon::prelude::*;
 
 use super::distance::{dot, smallest_k, sq_euclidean};
+use super::hnsw::{Hnsw, Kernel};
 use super::Matrix;
 use crate::error::{PretextError, Result};
 
@@ -38,7 +37,6 @@ impl Default for IndexParams {
 
 impl IndexParams {
     fn check(&self) -> Result<()> {
-        // hnsw_rs exits the process above 256 links, so refuse before it gets there.
         if self.m < 2 || self.m > 128 {
             return Err(PretextError::InvalidConfig(format!("HNSW M must be in 2..=128, got {}", self.m)));
         }
@@ -49,27 +47,9 @@ impl IndexParams {
     }
 }
 
-#[derive(Clone, Copy, Default)]
-struct SqL2;
-impl Distance<f32> for SqL2 {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        sq_euclidean(a, b)
-    }
-}
-
-/// `1 - dot`, for rows already scaled to unit length; clamped because HNSW needs d >= 0.
-#[derive(Clone, Copy, Default)]
-struct UnitCosine;
-impl Distance<f32> for UnitCosine {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - dot(a, b)).max(0.0)
-    }
-}
-
 enum Backend {
     Exact,
-    L2(Hnsw<'static, f32, SqL2>),
-    Cos(Hnsw<'static, f32, UnitCosine>),
+    Graph(Hnsw),
 }
 
 pub struct NeighborIndex {
@@ -96,20 +76,11 @@ impl NeighborIndex {
         let backend = if data.rows <= params.exact_threshold {
             Backend::Exact
         } else {
-            let items: Vec<(&[f32], usize)> = (0..data.rows).map(|i| (data.row(i), i)).collect();
-            let layers = 16;
-            match metric {
-                Metric::Euclidean => {
-                    let h = Hnsw::new(params.m, data.rows, layers, params.ef_construction, SqL2);
-                    h.parallel_insert_slice(&items);
-                    Backend::L2(h)
-                }
-                Metric::Cosine => {
-                    let h = Hnsw::new(params.m, data.rows, layers, params.ef_construction, UnitCosine);
-                    h.parallel_insert_slice(&items);
-                    Backend::Cos(h)
-                }
-            }
+            let kernel = match metric {
+                Metric::Euclidean => Kernel::SqL2,
+                Metric::Cosine => Kernel::UnitCosine,
+            };
+            Backend::Graph(Hnsw::build(&data, kernel, params.m, params.ef_construction, 0x5eed))
         };
         Ok(Self { metric, data, params, backend })
     }
@@ -175,8 +146,7 @@ impl NeighborIndex {
                     Metric::Cosine => smallest_k((0..d.rows).map(|j| (j, 1.0 - dot(q, d.row(j)))), k, skip),
                 }
             }
-            Backend::L2(h) => h.search(q, want, ef).into_iter().map(|n| (n.d_id, n.distance)).collect(),
-            Backend::Cos(h) => h.search(q, want, ef).into_iter().map(|n| (n.d_id, n.distance)).collect(),
+            Backend::Graph(h) => h.search(&self.data, q, want, ef),
         };
         let mut out: Vec<(usize, f32)> = raw.into_iter().filter(|&(j, _)| Some(j) != skip).take(k).collect();
         if self.metric == Metric::Euclidean {
