@@ -232,6 +232,23 @@ impl Hnsw {
     }
 }
 
+impl Hnsw {
+    /// Neighbours of an indexed row: the search starts at the row itself on layer 0, whose
+    /// links already point into its neighbourhood, so the descent from the top is skipped.
+    /// The row itself comes back first, at distance 0.
+    pub fn search_from(&self, data: &Matrix, node: usize, want: usize, ef: usize) -> Vec<(usize, f32)> {
+        if node >= data.rows {
+            return Vec::new();
+        }
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let ep = [Near(0.0, node as u32)];
+            let found = search_layer(self, data, self.kernel, data.row(node), &ep, ef.max(want), 0, &mut s);
+            found.into_iter().take(want).map(|p| (p.1 as usize, p.0)).collect()
+        })
+    }
+}
+
 fn insert(b: &Building, data: &Matrix, kernel: Kernel, node: u32, level: usize, m: usize, ef: usize) {
     let q = data.row(node as usize);
     let (entry, top) = b.entry.lock().map(|e| *e).unwrap_or((0, 0));

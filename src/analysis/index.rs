@@ -119,7 +119,17 @@ impl NeighborIndex {
     pub fn knn_graph(&self, k: usize) -> Vec<Vec<(usize, f32)>> {
         (0..self.data.rows)
             .into_par_iter()
-            .map(|i| self.search_skipping(self.data.row(i), k, Some(i)))
+            .map(|i| match &self.backend {
+                Backend::Graph(h) => {
+                    let ef = self.params.ef_search.max(k + 1);
+                    let mut found: Vec<(usize, f32)> = h.search_from(&self.data, i, k + 1, ef).into_iter().filter(|p| p.0 != i).take(k).collect();
+                    if self.metric == Metric::Euclidean {
+                        found.iter_mut().for_each(|p| p.1 = p.1.max(0.0).sqrt());
+                    }
+                    found
+                }
+                Backend::Exact => self.search_skipping(self.data.row(i), k, Some(i)),
+            })
             .collect()
     }
 

@@ -50,7 +50,7 @@ impl Default for TsneParams {
             max_step_norm: 5.0,
             metric: Metric::Euclidean,
             init: LayoutInit::Pca,
-            index: IndexParams { m: 16, ef_construction: 64, ef_search: 100, exact_threshold: 5_000 },
+            index: IndexParams { m: 12, ef_construction: 48, ef_search: 90, exact_threshold: 5_000 },
             seed: 42,
         }
     }
