@@ -90,6 +90,15 @@ impl TrainArgs {
     }
 }
 
+/// A line above the bar, or on stderr when there is no terminal to draw the bar on (logs, CI).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let ds = Arc::new(args.data.load(args.seed)?);
     let trainer = match &args.resume {
@@ -128,7 +137,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 bar.set_length(len as u64);
                 bar.set_position(start_step as u64);
                 if let Some(m) = budget {
-                    bar.println(format!("time budget: {m} min"));
+                    say(&bar, format!("time budget: {m} min"));
                 }
             }
             TrainEvent::Step { step, epoch, loss, items_per_sec, .. } => {
@@ -138,7 +147,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             }
             TrainEvent::Eval { step, knn_accuracy, embedding_std, effective_rank } => {
                 let knn = knn_accuracy.map_or("n/a".into(), |a| format!("{a:.4}"));
-                bar.println(format!("step {step:>6}: kNN acc (map subset) {knn}  emb std {embedding_std:.4}  eff. rank {effective_rank:.1}"));
+                say(&bar, format!("step {step:>6}: {}kNN acc (map subset) {knn}  emb std {embedding_std:.4}  eff. rank {effective_rank:.1}", if bar.is_hidden() { format!("{}  ", bar.message()) } else { String::new() }));
             }
             TrainEvent::Finished { step, reason } => {
                 bar.finish_and_clear();
