@@ -50,13 +50,13 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             p.line(Line::new("items/s", PlotPoints::from(tp)).color(Color32::from_rgb(80, 130, 220)));
         });
         cols[3].strong("Collapse signals").on_hover_text(
-            "std·√d: mean per-dimension std of normalised embeddings, scaled so that 1 is healthy and 0 is collapse.\n\
+            "std x sqrt(d): mean per-dimension std of normalised embeddings, scaled so that 1 is healthy and 0 is collapse.\n\
              rank/d: effective rank over the embedding size; low values mean few directions are used.",
         );
         let std: Vec<[f64; 2]> = log.embedding_std.iter().map(|[x, y]| [*x, y * dim.sqrt()]).collect();
         let rank: Vec<[f64; 2]> = log.effective_rank.iter().map(|[x, y]| [*x, y / dim]).collect();
         plot("collapse-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[3], |p| {
-            p.line(Line::new("std·√d", PlotPoints::from(std)).color(Color32::from_rgb(200, 80, 160)));
+            p.line(Line::new("std x sqrt(d)", PlotPoints::from(std)).color(Color32::from_rgb(200, 80, 160)));
             p.line(Line::new("rank/d", PlotPoints::from(rank)).color(Color32::from_rgb(150, 120, 40)));
         });
     });

@@ -61,7 +61,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
 }
 
 fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         egui::ComboBox::from_label("Colour by").selected_text(app.settings.color_by.label()).show_ui(ui, |ui| {
             for c in ColorBy::ALL {
                 ui.selectable_value(&mut app.settings.color_by, c, c.label());
@@ -157,7 +157,7 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             None => vec![("run k-means (Clusters tab)".into(), colors::UNKNOWN, None)],
         },
         ColorBy::KnnCorrect => {
-            let mut v = vec![("kNN vote = label".into(), colors::CORRECT, None), ("kNN vote ≠ label".into(), colors::WRONG, None)];
+            let mut v = vec![("kNN vote = label".into(), colors::CORRECT, None), ("kNN vote differs from label".into(), colors::WRONG, None)];
             if app.knn_correct.is_none() {
                 v.push(("computing…".into(), colors::UNKNOWN, None));
             }

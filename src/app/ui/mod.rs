@@ -17,7 +17,7 @@ use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     egui::Panel::top("top").show(ui, |ui| top::show(app, ui));
-    egui::Panel::bottom("charts").resizable(true).default_size(190.0).min_size(120.0).show(ui, |ui| charts::show(app, ui));
+    egui::Panel::bottom("charts").resizable(true).default_size(200.0).min_size(170.0).show(ui, |ui| charts::show(app, ui));
     egui::Panel::left("left").resizable(true).default_size(320.0).min_size(240.0).show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut app.settings.left_tab, LeftTab::Dataset, "Dataset");

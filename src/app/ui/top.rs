@@ -54,7 +54,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     for (i, e) in app.errors.iter().enumerate() {
         egui::Frame::new().fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).inner_margin(4.0).corner_radius(4.0).show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {e}"));
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);
                 }

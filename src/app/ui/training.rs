@@ -61,7 +61,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.add(egui::Slider::new(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
     } else if is_image {
         ui.add(egui::Slider::new(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
-        ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability ½.");
+        ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
         ui.add(egui::Slider::new(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
         ui.add(egui::Slider::new(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
         ui.add(egui::Slider::new(&mut a.noise_std, 0.0..=0.5).text("Noise")).on_hover_text("Standard deviation of Gaussian noise added to each pixel.");
