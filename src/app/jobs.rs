@@ -88,7 +88,15 @@ impl Jobs {
         let waker = self.waker.clone();
         *self.running.entry(name).or_default() += 1;
         let spawned = std::thread::Builder::new().name(format!("pretext-{name}")).spawn(move || {
-            let result = work();
+            // A panic deep in a dependency must become a message, not a job that never ends.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown error".into());
+                JobResult::Done(Err(format!("{name} failed: {what}")))
+            });
             let _ = tx.send((name, result));
             waker();
         });

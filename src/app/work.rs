@@ -7,17 +7,12 @@ use std::sync::Arc;
 use rand::SeedableRng;
 
 use crate::analysis::neighbors::{top_k_cosine, Neighbor};
-use crate::analysis::{kmeans, metrics, pca, Matrix};
+use crate::analysis::{kmeans, metrics, Matrix};
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::app::map::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
 use crate::ssl::trainer::map_subset;
-
-/// PCA is fitted on at most this many rows, then applied to all of them in chunks: the map
-/// needs the main axes, not their last decimal, and linfa copies its input to f64.
-const PCA_FIT_ROWS: usize = 4_000;
-const PCA_CHUNK: usize = 8_192;
 
 pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
     let opts = LoadOptions { progress: Some(progress), ..LoadOptions::default() };
@@ -49,24 +44,73 @@ pub fn project(x: &Matrix, reference: Option<&[[f32; 2]]>) -> Result<Vec<[f32; 2
         // Too small for PCA: spread the rows on a line so they can still be clicked.
         (0..x.rows).map(|i| [i as f32, x.row(i).first().copied().unwrap_or(0.0)]).collect()
     } else {
-        let stride = x.rows.div_ceil(PCA_FIT_ROWS);
-        let fit_rows: Vec<usize> = (0..x.rows).step_by(stride).collect();
-        let model = pca::PcaModel::fit(&x.select_rows(&fit_rows), 2).map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(x.rows);
-        for start in (0..x.rows).step_by(PCA_CHUNK) {
-            let rows: Vec<usize> = (start..(start + PCA_CHUNK).min(x.rows)).collect();
-            let p = model.transform(&x.select_rows(&rows));
-            out.extend((0..p.rows).map(|i| [p.row(i)[0], p.row(i).get(1).copied().unwrap_or(0.0)]));
-        }
-        out
+        top2_pca(x).map_err(|e| format!("projection failed: {e}"))?
     };
     if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
-        return Err("the projection produced non-finite coordinates".into());
+        return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
     }
     Ok(match reference {
         Some(r) if r.len() == layout.len() => align::align_to(r, &layout),
         _ => align::normalise(&layout),
     })
+}
+
+/// Iterations of the subspace iteration; the map only needs the plane, not 1e-9 accuracy.
+const PCA_ITERATIONS: usize = 150;
+
+/// Projection onto the top two principal components: covariance by one GEMM (candle), then
+/// subspace iteration on the d×d matrix, then a second GEMM to project.
+/// Hand-written rather than `analysis::pca` (linfa's LOBPCG): on some inputs that panics
+/// ("NaN values in array", inside linfa-linalg) or returns a different plane for a rotated
+/// copy of the same data, and it copies the whole input to f64 first; here memory is one
+/// d×d matrix and the cost is one pass over the data per GEMM.
+fn top2_pca(x: &Matrix) -> candle_core::Result<Vec<[f32; 2]>> {
+    use candle_core::{Device, Tensor};
+    let (n, d) = (x.rows, x.cols);
+    let mut mean = vec![0f64; d];
+    for r in 0..n {
+        for (m, v) in mean.iter_mut().zip(x.row(r)) {
+            *m += *v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let centred: Vec<f32> = x.data.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(v, m)| (*v as f64 - m) as f32)).collect();
+    let t = Tensor::from_vec(centred, (n, d), &Device::Cpu)?;
+    let cov: Vec<f32> = t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
+    // Start from a fixed, generic pair of vectors so the result is reproducible.
+    let mut v: Vec<[f64; 2]> = (0..d).map(|j| [((j * 7919 % 613) as f64 / 613.0) - 0.5, ((j * 104_729 % 331) as f64 / 331.0) - 0.5]).collect();
+    for _ in 0..PCA_ITERATIONS {
+        let mut w = vec![[0f64; 2]; d];
+        for (i, wi) in w.iter_mut().enumerate() {
+            let row = &cov[i * d..(i + 1) * d];
+            for (c, vj) in row.iter().zip(&v) {
+                wi[0] += *c as f64 * vj[0];
+                wi[1] += *c as f64 * vj[1];
+            }
+        }
+        orthonormalise(&mut w);
+        v = w;
+    }
+    let basis = Tensor::from_vec(v.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect::<Vec<_>>(), (d, 2), &Device::Cpu)?;
+    let projected: Vec<f32> = t.matmul(&basis)?.flatten_all()?.to_vec1()?;
+    Ok(projected.chunks(2).map(|p| [p[0], p[1]]).collect())
+}
+
+/// Gram-Schmidt on the two columns; a column that vanishes is replaced by a unit axis.
+fn orthonormalise(w: &mut [[f64; 2]]) {
+    let norm = |w: &[[f64; 2]], k: usize| w.iter().map(|p| p[k] * p[k]).sum::<f64>().sqrt();
+    for k in 0..2 {
+        if k == 1 {
+            let dot: f64 = w.iter().map(|p| p[0] * p[1]).sum();
+            w.iter_mut().for_each(|p| p[1] -= dot * p[0]);
+        }
+        let n = norm(w, k);
+        if n > 1e-12 {
+            w.iter_mut().for_each(|p| p[k] /= n);
+        } else {
+            w.iter_mut().enumerate().for_each(|(j, p)| p[k] = if j == k { 1.0 } else { 0.0 });
+        }
+    }
 }
 
 /// Labels of the map rows (None for the whole map if the dataset has none).
@@ -162,13 +206,50 @@ mod tests {
 
     #[test]
     fn projection_of_rotated_data_aligns_onto_the_previous_layout() {
-        let x = Matrix::new((0..300).map(|i| ((i * 37 % 101) as f32).sin() * (1 + i % 3) as f32).collect(), 100, 3);
+        let d = 20;
+        let x = Matrix::new(
+            (0..200 * d).map(|i| ((i * 37 % 101) as f32).sin() * (1 + i % d) as f32 + ((i / d) as f32 * 0.3).cos() * 4.0 * ((i % d) % 2) as f32).collect(),
+            200,
+            d,
+        );
         let first = project(&x, None).unwrap();
-        // Same data with its columns permuted and one negated: the PCA axes change, the map must not.
-        let y = Matrix::new((0..100).flat_map(|r| [-x.row(r)[2], x.row(r)[0], x.row(r)[1]]).collect(), 100, 3);
+        // Same data with its columns reversed and one negated (an orthogonal map): the PCA
+        // axes change, the map must not.
+        let y = Matrix::new(
+            (0..200).flat_map(|r| {
+                let mut v = x.row(r).to_vec();
+                v.reverse();
+                v[0] = -v[0];
+                v
+            }).collect(),
+            200,
+            d,
+        );
         let second = project(&y, Some(&first)).unwrap();
         let err = first.iter().zip(&second).map(|(a, b)| (a[0] - b[0]).abs() + (a[1] - b[1]).abs()).fold(0.0, f32::max);
         assert!(err < 1e-2, "aligned layout moved by {err}");
+    }
+
+    #[test]
+    fn projection_recovers_the_two_widest_directions() {
+        // Column 3 varies most, column 7 second; the rest is faint noise.
+        let (n, d) = (120, 10);
+        let mut data = vec![0f32; n * d];
+        let mut plane = Vec::new();
+        for r in 0..n {
+            let (a, b) = ((r as f32 * 0.7).sin() * 5.0, (r as f32 * 1.3).cos() * 2.0);
+            for j in 0..d {
+                data[r * d + j] = 0.01 * ((r * 31 + j * 17) % 13) as f32;
+            }
+            data[r * d + 3] += a;
+            data[r * d + 7] += b;
+            plane.push([a, b]);
+        }
+        let layout = project(&Matrix::new(data, n, d), None).unwrap();
+        let truth = align::normalise(&plane);
+        let aligned = align::align_to(&truth, &layout);
+        let err = truth.iter().zip(&aligned).map(|(a, b)| (a[0] - b[0]).abs() + (a[1] - b[1]).abs()).fold(0.0, f32::max);
+        assert!(err < 0.05, "layout differs from the true plane by {err}");
     }
 
     #[test]
