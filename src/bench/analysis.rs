@@ -14,6 +14,39 @@ use crate::analysis::{kmeans, pca, Matrix};
 use crate::data::idx::read_idx;
 use crate::error::{PretextError, Result};
 
+/// Command-line flags for `pretext bench analysis` (ready for the CLI's subcommand enum).
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Folder with the Fashion-MNIST IDX files.
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub data: PathBuf,
+    /// Where the .npy exports and peers.json go.
+    #[arg(long, default_value = "target/bench-analysis")]
+    pub out: PathBuf,
+    /// Use only the first N of the 70k rows (quick runs).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Comma-separated parts: tsne, umap, hnsw, pca, kmeans.
+    #[arg(long, default_value = "tsne,umap,hnsw,pca,kmeans")]
+    pub parts: String,
+    /// Skip the Python reference tools.
+    #[arg(long)]
+    pub no_peers: bool,
+}
+
+impl From<BenchArgs> for BenchOptions {
+    fn from(a: BenchArgs) -> Self {
+        Self {
+            data_dir: a.data,
+            out_dir: a.out,
+            limit: a.limit,
+            parts: a.parts.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            peers: !a.no_peers,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
     /// Folder with the four Fashion-MNIST IDX files.
