@@ -53,13 +53,19 @@ impl Ord for Near {
 }
 
 /// Per-thread search scratch: visit stamps (a node is visited iff `stamp[node] == epoch`).
+/// Also keeps the heaps and link buffer, so a search allocates nothing but its result.
 struct Scratch {
     stamp: Vec<u32>,
     epoch: u32,
+    candidates: BinaryHeap<Reverse<Near>>,
+    best: BinaryHeap<Near>,
+    links: Vec<u32>,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { stamp: Vec::new(), epoch: 0 }) };
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch { stamp: Vec::new(), epoch: 0, candidates: BinaryHeap::new(), best: BinaryHeap::new(), links: Vec::new() })
+    };
 }
 
 impl Scratch {
@@ -142,8 +148,11 @@ fn search_layer<G: Graph>(
 ) -> Vec<Near> {
     scratch.reset(data.rows);
     let epoch = scratch.epoch;
-    let mut candidates: BinaryHeap<Reverse<Near>> = BinaryHeap::with_capacity(ef * 4);
-    let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+    let mut candidates = std::mem::take(&mut scratch.candidates);
+    let mut best = std::mem::take(&mut scratch.best);
+    let mut buf = std::mem::take(&mut scratch.links);
+    candidates.clear();
+    best.clear();
     for &e in entry {
         scratch.stamp[e.1 as usize] = epoch;
         candidates.push(Reverse(e));
@@ -152,7 +161,6 @@ fn search_layer<G: Graph>(
     while best.len() > ef {
         best.pop();
     }
-    let mut buf = Vec::with_capacity(64);
     while let Some(Reverse(c)) = candidates.pop() {
         if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
             break;
@@ -178,7 +186,12 @@ fn search_layer<G: Graph>(
             }
         }
     }
-    best.into_sorted_vec()
+    let mut out: Vec<Near> = best.drain().collect();
+    out.sort_unstable();
+    scratch.candidates = candidates;
+    scratch.best = best;
+    scratch.links = buf;
+    out
 }
 
 /// Hints the first cache lines of a stored row into cache; never faults.
