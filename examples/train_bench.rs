@@ -1,0 +1,28 @@
+//! `cargo run --release --example train_bench [steps] [models]`: the training-throughput
+//! benchmark without the CLI (models: comma-separated cnn-candle, cnn-pretext, mlp).
+
+use pretext::bench::train::{run, BenchModel, TrainBenchOptions};
+
+fn main() -> pretext::Result<()> {
+    let mut opts = TrainBenchOptions::default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(steps) = args.first().and_then(|s| s.parse().ok()) {
+        opts.steps = steps;
+    }
+    if let Some(models) = args.get(1) {
+        opts.models = models
+            .split(',')
+            .filter_map(|m| match m {
+                "cnn-candle" => Some(BenchModel::CnnCandle),
+                "cnn-pretext" => Some(BenchModel::CnnPretext),
+                "mlp" => Some(BenchModel::Mlp),
+                _ => None,
+            })
+            .collect();
+    }
+    if std::env::var_os("NO_PEERS").is_some() {
+        opts.peers = None;
+    }
+    println!("{}", run(&opts)?);
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Benchmarks behind `pretext bench`.
+
+pub mod train;
