@@ -1,1 +1,118 @@
-//! (being written)
+//! CSV tables: numeric columns are features, one column (named by the user, or called
+//! label/class/target) holds the label. Features are standardised with train statistics.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::data::{Dataset, Modality, Split};
+use crate::error::{PretextError, Result};
+
+const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
+
+pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, seed: u64) -> Result<Dataset> {
+    let bad = |reason: String| PretextError::bad_file(path, reason);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| bad(format!("cannot open CSV ({e})")))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(format!("cannot read the header row ({e})")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let label_idx = match label_column {
+        Some(name) => Some(
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| bad(format!("no column named '{name}' (columns: {})", headers.join(", "))))?,
+        ),
+        None => headers.iter().position(|h| LABEL_NAMES.contains(&h.to_ascii_lowercase().as_str())),
+    };
+    let columns: Vec<String> =
+        headers.iter().enumerate().filter(|(i, _)| Some(*i) != label_idx).map(|(_, h)| h.clone()).collect();
+    if columns.is_empty() {
+        return Err(bad("no feature columns besides the label".into()));
+    }
+    let mut x = Vec::new();
+    let mut raw_labels = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let row = row + 1; // 1-based data row, as a spreadsheet shows it below the header
+        let record = record.map_err(|e| bad(format!("row {row}: {e}")))?;
+        if record.len() != headers.len() {
+            return Err(bad(format!("row {row} has {} fields, the header has {}", record.len(), headers.len())));
+        }
+        for (col, field) in record.iter().enumerate() {
+            if Some(col) == label_idx {
+                raw_labels.push(field.to_string());
+                continue;
+            }
+            let value: f32 = field.parse().map_err(|_| {
+                bad(format!("row {row}, column '{}': '{field}' is not a number", headers[col]))
+            })?;
+            if !value.is_finite() {
+                return Err(bad(format!("row {row}, column '{}': value is {field} (NaN or infinite)", headers[col])));
+            }
+            x.push(value);
+        }
+    }
+    let n = x.len() / columns.len();
+    if n < 2 {
+        return Err(bad(format!("{n} data row(s); at least 2 are needed")));
+    }
+    let (labels, class_names) = match label_idx {
+        Some(_) => {
+            let (labels, names) = encode_labels(&raw_labels);
+            (Some(labels), names)
+        }
+        None => (None, Vec::new()),
+    };
+    let modality = Modality::Table { columns };
+    let pool = Split::new(x, labels, modality.item_len());
+    let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into());
+    let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
+    standardise(&mut ds);
+    Ok(ds)
+}
+
+/// Labels as class indices; class names sorted (numerically when all labels are numbers).
+fn encode_labels(raw: &[String]) -> (Vec<u32>, Vec<String>) {
+    let mut names: Vec<String> = raw.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    if names.iter().all(|n| n.parse::<f64>().is_ok()) {
+        names.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+    }
+    let labels = raw.iter().map(|r| names.iter().position(|n| n == r).unwrap_or(0) as u32).collect();
+    (labels, names)
+}
+
+/// Zero mean, unit variance per column, with statistics of the train split only (so the test
+/// split is treated as unseen data). Constant columns are centred, not scaled.
+pub fn standardise(ds: &mut Dataset) {
+    let d = ds.item_len();
+    let n = ds.train.len.max(1) as f64;
+    let mut mean = vec![0f64; d];
+    let mut sq = vec![0f64; d];
+    for row in ds.train.x.chunks(d) {
+        for (j, &v) in row.iter().enumerate() {
+            mean[j] += v as f64;
+            sq[j] += (v as f64) * (v as f64);
+        }
+    }
+    let stats: Vec<(f32, f32)> = (0..d)
+        .map(|j| {
+            let m = mean[j] / n;
+            let var = (sq[j] / n - m * m).max(0.0);
+            let std = if var > 1e-12 { var.sqrt() } else { 1.0 };
+            (m as f32, std as f32)
+        })
+        .collect();
+    for split in [&mut ds.train, &mut ds.test] {
+        for row in split.x.chunks_mut(d) {
+            for (v, &(m, s)) in row.iter_mut().zip(&stats) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}

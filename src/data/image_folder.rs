@@ -1,1 +1,139 @@
-//! (being written)
+//! Image folders: `root/<class>/*.png|jpg|...` (label = folder name) or a flat folder of
+//! images (no labels). Decoded with `image`, resized to a square model input.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::data::{Dataset, Modality, Split};
+use crate::error::{PretextError, Result};
+
+const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "gif", "webp"];
+
+pub fn is_image_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| PretextError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// Files of the folder with their class index; classes are the sub-folders in name order.
+fn list(root: &Path) -> Result<(Vec<(PathBuf, Option<u32>)>, Vec<String>)> {
+    let entries = sorted_entries(root)?;
+    let class_dirs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
+    let mut files = Vec::new();
+    let mut classes = Vec::new();
+    for dir in &class_dirs {
+        let images: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| is_image_file(p)).collect();
+        if images.is_empty() {
+            continue;
+        }
+        let label = classes.len() as u32;
+        classes.push(dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        files.extend(images.into_iter().map(|p| (p, Some(label))));
+    }
+    if files.is_empty() {
+        files = entries.into_iter().filter(|p| is_image_file(p)).map(|p| (p, None)).collect();
+    }
+    Ok((files, classes))
+}
+
+/// Decodes one file to a square `size`×`size` image, channel-major, values in [0, 1].
+pub fn decode_image(path: &Path, size: usize, channels: usize) -> Result<Vec<f32>> {
+    let img = image::open(path).map_err(|e| PretextError::bad_file(path, format!("cannot decode image ({e})")))?;
+    Ok(image_to_input(&img, size, channels))
+}
+
+/// Resizes and converts a decoded image into model input.
+pub fn image_to_input(img: &image::DynamicImage, size: usize, channels: usize) -> Vec<f32> {
+    let resized = img.resize_exact(size as u32, size as u32, image::imageops::FilterType::Triangle);
+    let plane = size * size;
+    if channels == 1 {
+        resized.to_luma8().as_raw().iter().map(|&v| v as f32 / 255.0).collect()
+    } else {
+        let rgb = resized.to_rgb8();
+        let mut out = vec![0.0; 3 * plane];
+        for (i, px) in rgb.pixels().enumerate() {
+            for c in 0..3 {
+                out[c * plane + i] = px[c] as f32 / 255.0;
+            }
+        }
+        out
+    }
+}
+
+fn is_grayscale(path: &Path) -> bool {
+    image::ImageReader::open(path)
+        .ok()
+        .and_then(|r| r.with_guessed_format().ok())
+        .and_then(|r| r.into_decoder().ok())
+        .map(|d| {
+            use image::ImageDecoder;
+            matches!(d.color_type(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8)
+        })
+        .unwrap_or(false)
+}
+
+/// Loads the folder. Unreadable files are skipped and counted in `notes`, or are an error
+/// naming the file when `skip_unreadable` is false.
+pub fn load_folder(
+    root: &Path,
+    size: usize,
+    skip_unreadable: bool,
+    test_fraction: f32,
+    seed: u64,
+    progress: &(dyn Fn(f32) + Sync),
+) -> Result<Dataset> {
+    let (files, class_names) = list(root)?;
+    if files.is_empty() {
+        return Err(PretextError::bad_file(root, "no images (png, jpg, bmp, gif, webp) in this folder or its sub-folders"));
+    }
+    let channels = if files.iter().take(32).all(|(p, _)| is_grayscale(p)) { 1 } else { 3 };
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let decoded: Vec<(Result<Vec<f32>>, Option<u32>)> = files
+        .par_iter()
+        .map(|(path, label)| {
+            let r = decode_image(path, size, channels);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n % 64 == 0 {
+                progress(n as f32 / files.len() as f32);
+            }
+            (r, *label)
+        })
+        .collect();
+    let mut x = Vec::with_capacity(files.len() * channels * size * size);
+    let mut labels = Vec::with_capacity(files.len());
+    let mut skipped = Vec::new();
+    for (result, label) in decoded {
+        match result {
+            Ok(pixels) => {
+                x.extend(pixels);
+                labels.push(label.unwrap_or(0));
+            }
+            Err(e) if skip_unreadable => skipped.push(e.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    if labels.is_empty() {
+        return Err(PretextError::bad_file(root, format!("none of the {} image files could be decoded", files.len())));
+    }
+    let has_labels = !class_names.is_empty();
+    let modality = Modality::Image { channels, height: size, width: size };
+    let pool = Split::new(x, has_labels.then_some(labels), modality.item_len());
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "images".into());
+    let mut ds = Dataset::from_pool(name, root.display().to_string(), modality, class_names, pool, test_fraction, seed);
+    if !skipped.is_empty() {
+        let first = skipped.first().cloned().unwrap_or_default();
+        ds.notes.push(format!("skipped {} unreadable file(s), e.g. {first}", skipped.len()));
+    }
+    progress(1.0);
+    Ok(ds)
+}

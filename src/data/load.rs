@@ -1,4 +1,108 @@
 //! Format detection: one entry point that opens whatever the user points at.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions;
-pub fn load_dataset() {}
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::data::{csv_table, idx, image_folder, npy, Dataset};
+use crate::error::{PretextError, Result};
+
+/// How to read a dataset. Defaults fit the bundled sample.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// CSV: the label column (else one called label/class/target, if any).
+    pub label_column: Option<String>,
+    /// NPY: the labels file (else `<stem>_labels.npy` or `labels.npy` beside it).
+    pub labels_path: Option<PathBuf>,
+    /// Image folders: side of the square the images are resized to.
+    pub image_size: usize,
+    /// Image folders: skip files that do not decode (counted in `Dataset::notes`) or fail.
+    pub skip_unreadable: bool,
+    /// Share of items held out as the test split when the format has no split of its own.
+    pub test_fraction: f32,
+    pub seed: u64,
+    /// Called with the fraction done, for progress bars.
+    pub progress: Option<Arc<dyn Fn(f32) + Send + Sync>>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            label_column: None,
+            labels_path: None,
+            image_size: 32,
+            skip_unreadable: true,
+            test_fraction: 0.2,
+            seed: 0,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("label_column", &self.label_column)
+            .field("image_size", &self.image_size)
+            .field("skip_unreadable", &self.skip_unreadable)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Fashion-MNIST sample shipped with pretext (the 10k test set), found beside the
+/// executable's source tree or in the working directory.
+pub fn sample_data_dir() -> PathBuf {
+    let rel = Path::new("sample_data").join("fashion-mnist");
+    let candidates = [Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel), rel.clone()];
+    candidates.iter().find(|p| p.is_dir()).cloned().unwrap_or(rel)
+}
+
+/// Where Debian's `dataset-fashion-mnist` package puts the full 70k set.
+pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Opens a dataset from a folder (IDX set or image folder) or a file (CSV, NPY, one IDX
+/// images file), deciding the format from what is there.
+pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let progress = |f: f32| {
+        if let Some(p) = &opts.progress {
+            p(f)
+        }
+    };
+    if !path.exists() {
+        return Err(PretextError::bad_file(path, "no such file or folder"));
+    }
+    if path.is_dir() {
+        if idx::is_idx_folder(path) {
+            progress(0.0);
+            let ds = idx::load_folder(path, opts.test_fraction, opts.seed)?;
+            progress(1.0);
+            return Ok(ds);
+        }
+        return image_folder::load_folder(
+            path,
+            opts.image_size,
+            opts.skip_unreadable,
+            opts.test_fraction,
+            opts.seed,
+            &progress,
+        );
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("").to_string();
+    match ext.as_str() {
+        "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
+        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
+        _ if name.contains("idx3-ubyte") => {
+            // A single IDX image file: load its folder so the label file comes along.
+            let dir = path.parent().unwrap_or(Path::new("."));
+            idx::load_folder(dir, opts.test_fraction, opts.seed)
+        }
+        _ if image_folder::is_image_file(path) => Err(PretextError::bad_file(
+            path,
+            "a single image is not a dataset; open the folder that holds the images",
+        )),
+        _ => Err(PretextError::bad_file(
+            path,
+            "unknown format (expected an IDX folder, an image folder, .csv or .npy)",
+        )),
+    }
+}

@@ -85,6 +85,8 @@ pub struct Dataset {
     pub class_names: Vec<String>,
     pub train: Split,
     pub test: Split,
+    /// Things the user should know about the load (e.g. files skipped as unreadable).
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -156,6 +158,29 @@ impl Dataset {
             test: pool.select(&test_idx, item_len),
             modality,
             class_names,
+            notes: Vec::new(),
         }
+    }
+
+    /// Item `i` of train followed by test (the global index the map and runs use).
+    pub fn global_item(&self, i: usize) -> &[f32] {
+        let d = self.item_len();
+        if i < self.train.len {
+            self.train.item(i, d)
+        } else {
+            self.test.item(i - self.train.len, d)
+        }
+    }
+
+    pub fn global_label(&self, i: usize) -> Option<u32> {
+        if i < self.train.len {
+            self.train.labels.as_ref().map(|l| l[i])
+        } else {
+            self.test.labels.as_ref().map(|l| l[i - self.train.len])
+        }
+    }
+
+    pub fn is_test(&self, i: usize) -> bool {
+        i >= self.train.len
     }
 }

@@ -1,1 +1,83 @@
-//! (being written)
+//! NPY feature matrices (float32 or float64, 2-D) with an optional labels array.
+
+use std::path::Path;
+
+use ndarray::Array2;
+use ndarray_npy::ReadNpyExt;
+
+use crate::data::{csv_table::standardise, Dataset, Modality, Split};
+use crate::error::{PretextError, Result};
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| PretextError::io(path, e))
+}
+
+/// Reads a 2-D float array, accepting float32 or float64.
+pub fn read_matrix(path: &Path) -> Result<Array2<f32>> {
+    if let Ok(a) = Array2::<f32>::read_npy(open(path)?) {
+        return Ok(a);
+    }
+    Array2::<f64>::read_npy(open(path)?)
+        .map(|a| a.mapv(|v| v as f32))
+        .map_err(|e| PretextError::bad_file(path, format!("expected a 2-D float32/float64 .npy array ({e})")))
+}
+
+/// Reads a 1-D integer label array (any integer type .npy writes commonly).
+pub fn read_labels(path: &Path) -> Result<Vec<i64>> {
+    use ndarray::Array1;
+    macro_rules! try_type {
+        ($t:ty) => {
+            if let Ok(a) = Array1::<$t>::read_npy(open(path)?) {
+                return Ok(a.iter().map(|&v| v as i64).collect());
+            }
+        };
+    }
+    try_type!(i64);
+    try_type!(i32);
+    try_type!(u8);
+    try_type!(u32);
+    try_type!(u16);
+    try_type!(i16);
+    Err(PretextError::bad_file(path, "expected a 1-D integer .npy array of labels"))
+}
+
+/// `features.npy` with labels from `labels` (a path) or a sibling `<stem>_labels.npy` / `labels.npy`.
+pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u64) -> Result<Dataset> {
+    let features = read_matrix(path)?;
+    let (n, d) = features.dim();
+    if n < 2 || d == 0 {
+        return Err(PretextError::bad_file(path, format!("array is {n}×{d}; need at least 2 rows and 1 column")));
+    }
+    if let Some((i, _)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(PretextError::bad_file(path, format!("row {}, column {}: NaN or infinite value", i / d, i % d)));
+    }
+    let label_path = labels.map(Path::to_path_buf).or_else(|| {
+        let stem = path.file_stem()?.to_string_lossy().into_owned();
+        let dir = path.parent()?;
+        [dir.join(format!("{stem}_labels.npy")), dir.join("labels.npy")]
+            .into_iter()
+            .find(|p| p.is_file() && p != path)
+    });
+    let (labels, class_names) = match label_path {
+        Some(lp) => {
+            let raw = read_labels(&lp)?;
+            if raw.len() != n {
+                return Err(PretextError::bad_file(&lp, format!("{} labels for {n} rows", raw.len())));
+            }
+            if let Some(bad) = raw.iter().find(|&&v| v < 0) {
+                return Err(PretextError::bad_file(&lp, format!("negative label {bad}")));
+            }
+            let k = raw.iter().copied().max().unwrap_or(0) as usize + 1;
+            (Some(raw.iter().map(|&v| v as u32).collect()), (0..k).map(|c| c.to_string()).collect())
+        }
+        None => (None, Vec::new()),
+    };
+    let x: Vec<f32> = features.iter().copied().collect();
+    let columns = (0..d).map(|j| format!("f{j}")).collect();
+    let modality = Modality::Table { columns };
+    let pool = Split::new(x, labels, d);
+    let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
+    let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
+    standardise(&mut ds);
+    Ok(ds)
+}

@@ -1,1 +1,106 @@
-//! Export of embeddings.
+//! Writing embeddings for other tools: NPY (numpy), CSV, and TensorBoard projector TSV.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+
+use crate::analysis::Matrix;
+use crate::error::{PretextError, Result};
+
+fn create(path: &Path) -> Result<BufWriter<std::fs::File>> {
+    std::fs::File::create(path).map(BufWriter::new).map_err(|e| PretextError::io(path, e))
+}
+
+fn npy_error(path: &Path, e: impl std::fmt::Display) -> PretextError {
+    PretextError::bad_file(path, format!("cannot write .npy ({e})"))
+}
+
+pub fn write_npy_matrix(path: &Path, m: &Matrix) -> Result<()> {
+    let a = Array2::from_shape_vec((m.rows, m.cols), m.data.clone()).map_err(|e| npy_error(path, e))?;
+    a.write_npy(create(path)?).map_err(|e| npy_error(path, e))
+}
+
+pub fn write_npy_ints(path: &Path, values: &[i64]) -> Result<()> {
+    Array1::from(values.to_vec()).write_npy(create(path)?).map_err(|e| npy_error(path, e))
+}
+
+pub fn read_npy_matrix(path: &Path) -> Result<Matrix> {
+    let a = crate::data::npy::read_matrix(path)?;
+    let (rows, cols) = a.dim();
+    Ok(Matrix::new(a.iter().copied().collect(), rows, cols))
+}
+
+pub fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
+    let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
+    Array1::<i64>::read_npy(file)
+        .map(|a| a.to_vec())
+        .or_else(|_| crate::data::npy::read_labels(path))
+}
+
+/// Per-row metadata written beside the vectors.
+pub struct RowMeta<'a> {
+    pub index: &'a [usize],
+    pub label: Option<Vec<String>>,
+    pub cluster: Option<&'a [usize]>,
+}
+
+fn meta_columns(meta: &RowMeta) -> Vec<&'static str> {
+    let mut cols = vec!["index"];
+    if meta.label.is_some() {
+        cols.push("label");
+    }
+    if meta.cluster.is_some() {
+        cols.push("cluster");
+    }
+    cols
+}
+
+fn meta_fields(meta: &RowMeta, i: usize) -> Vec<String> {
+    let mut f = vec![meta.index[i].to_string()];
+    if let Some(l) = &meta.label {
+        f.push(l[i].replace(['\t', '\n'], " "));
+    }
+    if let Some(c) = meta.cluster {
+        f.push(c[i].to_string());
+    }
+    f
+}
+
+/// CSV with the metadata columns first, then e0..e{d-1}.
+pub fn write_csv(path: &Path, m: &Matrix, meta: &RowMeta) -> Result<()> {
+    let mut w = csv::Writer::from_writer(create(path)?);
+    let mut header: Vec<String> = meta_columns(meta).iter().map(|s| s.to_string()).collect();
+    header.extend((0..m.cols).map(|j| format!("e{j}")));
+    let err = |e: csv::Error| PretextError::bad_file(path, format!("cannot write CSV ({e})"));
+    w.write_record(&header).map_err(err)?;
+    for i in 0..m.rows {
+        let mut rec = meta_fields(meta, i);
+        rec.extend(m.row(i).iter().map(|v| v.to_string()));
+        w.write_record(&rec).map_err(err)?;
+    }
+    w.flush().map_err(|e| PretextError::io(path, e))
+}
+
+/// The pair TensorBoard's Embedding Projector (projector.tensorflow.org "Load") reads:
+/// `vectors.tsv` (one tab-separated vector per line, no header) and `metadata.tsv` (a header
+/// row, then one row per vector).
+pub fn write_projector_tsv(dir: &Path, m: &Matrix, meta: &RowMeta) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| PretextError::io(dir, e))?;
+    let vectors = dir.join("vectors.tsv");
+    let mut w = create(&vectors)?;
+    for i in 0..m.rows {
+        let line: Vec<String> = m.row(i).iter().map(|v| v.to_string()).collect();
+        writeln!(w, "{}", line.join("\t")).map_err(|e| PretextError::io(&vectors, e))?;
+    }
+    w.flush().map_err(|e| PretextError::io(&vectors, e))?;
+    let metadata = dir.join("metadata.tsv");
+    let mut w = create(&metadata)?;
+    let io = |e| PretextError::io(&metadata, e);
+    writeln!(w, "{}", meta_columns(meta).join("\t")).map_err(io)?;
+    for i in 0..m.rows {
+        writeln!(w, "{}", meta_fields(meta, i).join("\t")).map_err(io)?;
+    }
+    w.flush().map_err(io)
+}

@@ -1,1 +1,145 @@
-//! (being written)
+//! Encoders and heads (candle-nn). The embedding the user explores is the backbone output;
+//! the projection head (SimCLR) and the decoder (masked autoencoder) exist only for the loss.
+
+use candle_core::{Module, ModuleT, Result, Tensor};
+use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
+
+use crate::data::Modality;
+use crate::ssl::config::TrainConfig;
+
+/// Three conv(3×3, pad 1) → BatchNorm → ReLU → 2×2 max-pool blocks, widths w, 2w, 4w. The
+/// embedding is the flattened output of the last block (1,152-d for 28×28 input and w = 32):
+/// kNN on this pooled conv output beats a linear bottleneck after it.
+pub struct CnnEncoder {
+    blocks: Vec<(Tensor, BatchNorm)>,
+    out_dim: usize,
+}
+
+impl CnnEncoder {
+    pub fn new(channels: usize, height: usize, width: usize, base: usize, vb: VarBuilder) -> Result<Self> {
+        let mut blocks = Vec::new();
+        let (mut c_in, mut h, mut w) = (channels, height, width);
+        for (i, c_out) in [base, base * 2, base * 4].into_iter().enumerate() {
+            let vb = vb.pp(format!("block{i}"));
+            let bound = 1.0 / ((c_in * 9) as f64).sqrt();
+            let kernel = vb.get_with_hints((c_out, c_in, 3, 3), "conv.weight", candle_nn::Init::Uniform { lo: -bound, up: bound })?;
+            // No conv bias: BatchNorm right after it would cancel it.
+            let bn = batch_norm(c_out, candle_nn::BatchNormConfig::default(), vb.pp("bn"))?;
+            blocks.push((kernel, bn));
+            c_in = c_out;
+            h /= 2;
+            w /= 2;
+        }
+        if h == 0 || w == 0 {
+            candle_core::bail!("images of {height}×{width} are too small for three pooling blocks (need at least 8×8)");
+        }
+        Ok(Self { blocks, out_dim: c_in * h * w })
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.out_dim
+    }
+
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut x = x.clone();
+        for (kernel, bn) in &self.blocks {
+            x = crate::ssl::ops::conv2d(&x, kernel, 1, 1)?;
+            x = bn.forward_t(&x, train)?.relu()?;
+            x = x.max_pool2d(2)?;
+        }
+        x.flatten_from(1)
+    }
+}
+
+/// Linear → BatchNorm → ReLU layers then a linear output: the table encoder and the heads.
+pub struct Mlp {
+    hidden: Vec<(Linear, BatchNorm)>,
+    out: Linear,
+}
+
+impl Mlp {
+    pub fn new(sizes: &[usize], vb: VarBuilder) -> Result<Self> {
+        let mut hidden = Vec::new();
+        for i in 0..sizes.len().saturating_sub(2) {
+            let l = linear(sizes[i], sizes[i + 1], vb.pp(format!("fc{i}")))?;
+            let bn = batch_norm(sizes[i + 1], candle_nn::BatchNormConfig::default(), vb.pp(format!("bn{i}")))?;
+            hidden.push((l, bn));
+        }
+        let n = sizes.len();
+        let out = linear(sizes[n - 2], sizes[n - 1], vb.pp("out"))?;
+        Ok(Self { hidden, out })
+    }
+
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut x = x.clone();
+        for (l, bn) in &self.hidden {
+            x = bn.forward_t(&l.forward(&x)?, train)?.relu()?;
+        }
+        self.out.forward(&x)
+    }
+}
+
+pub enum Backbone {
+    Cnn(CnnEncoder),
+    Mlp(Mlp),
+}
+
+/// Backbone plus the head the objective needs.
+pub struct SslModel {
+    pub backbone: Backbone,
+    /// SimCLR: projector to the loss space. MAE: decoder back to the input.
+    pub head: Mlp,
+    pub embed_dim: usize,
+    pub input_shape: Vec<usize>,
+}
+
+impl SslModel {
+    pub fn new(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder) -> Result<Self> {
+        let (backbone, embed_dim, input_shape) = match modality {
+            Modality::Image { channels, height, width } => {
+                let cnn = CnnEncoder::new(*channels, *height, *width, cfg.width, vb.pp("encoder"))?;
+                let d = cnn.out_dim();
+                (Backbone::Cnn(cnn), d, vec![*channels, *height, *width])
+            }
+            Modality::Table { columns } => {
+                let hidden = (cfg.width * 8).max(64);
+                let mlp = Mlp::new(&[columns.len(), hidden, hidden, cfg.embed_dim], vb.pp("encoder"))?;
+                (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
+            }
+        };
+        let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
+        let head_out = match cfg.objective {
+            crate::ssl::ObjectiveKind::Simclr => cfg.proj_dim,
+            crate::ssl::ObjectiveKind::Mae => modality.item_len(),
+        };
+        let head = Mlp::new(&[embed_dim, head_hidden, head_out], vb.pp("head"))?;
+        Ok(Self { backbone, head, embed_dim, input_shape })
+    }
+
+    /// A model with seeded weights on the CPU, with the VarMap that owns its weights.
+    pub fn build(modality: &Modality, cfg: &TrainConfig) -> crate::Result<(candle_nn::VarMap, SslModel)> {
+        let varmap = candle_nn::VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+        let model = SslModel::new(modality, cfg, vb)
+            .map_err(|e| crate::PretextError::InvalidConfig(format!("cannot build the model: {e}")))?;
+        crate::ssl::init::reseed(&varmap, cfg.seed)?;
+        Ok((varmap, model))
+    }
+
+    /// Reshapes a flat batch (n × item_len) to what the backbone takes.
+    pub fn shape_input(&self, flat: &Tensor) -> Result<Tensor> {
+        let n = flat.dim(0)?;
+        let mut dims = vec![n];
+        dims.extend_from_slice(&self.input_shape);
+        flat.reshape(dims)
+    }
+
+    /// Backbone embedding of a flat batch.
+    pub fn embed(&self, flat: &Tensor, train: bool) -> Result<Tensor> {
+        let x = self.shape_input(flat)?;
+        match &self.backbone {
+            Backbone::Cnn(cnn) => cnn.forward_t(&x, train),
+            Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
+        }
+    }
+}

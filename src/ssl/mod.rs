@@ -4,11 +4,16 @@
 pub mod config;
 pub mod conv;
 pub mod encoder;
+pub mod evaluate;
 pub mod events;
+pub mod init;
 pub mod objective;
+pub mod ops;
+pub mod pipeline;
 pub mod run;
 pub mod trainer;
 
 pub use config::{AugmentConfig, ObjectiveKind, TrainConfig};
 pub use events::{FinishReason, TrainCommand, TrainEvent};
 
+pub use trainer::{Trainer, Waker};

@@ -1,1 +1,227 @@
-//! (being written)
+//! A run directory: everything needed to reopen a run and continue it.
+//!
+//! ```text
+//! config.json            training settings, dataset identity, step
+//! checkpoint.safetensors model weights (candle VarMap, BatchNorm running stats included)
+//! embeddings.npy         backbone embeddings of the map subset (float32, rows × dim)
+//! indices.npy            dataset index of each row (int64; train items first, then test)
+//! labels.npy             label of each row (int64), when the dataset has labels
+//! metrics.json           evaluation history
+//! ```
+//! AdamW's moment estimates are not saved: a resumed run restarts them (candle-nn keeps
+//! them private), which perturbs only the first steps after resuming.
+
+use std::path::{Path, PathBuf};
+
+use candle_nn::VarMap;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Matrix;
+use crate::data::{Dataset, Modality};
+use crate::error::{PretextError, Result};
+use crate::export::{read_npy_ints, read_npy_matrix, write_npy_ints, write_npy_matrix};
+use crate::ssl::config::TrainConfig;
+use crate::ssl::evaluate::EvalRecord;
+
+pub const CONFIG: &str = "config.json";
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+pub const EMBEDDINGS: &str = "embeddings.npy";
+pub const INDICES: &str = "indices.npy";
+pub const LABELS: &str = "labels.npy";
+pub const METRICS: &str = "metrics.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub source: String,
+    pub modality: Modality,
+    pub class_names: Vec<String>,
+    pub train_items: usize,
+    pub test_items: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub pretext_version: String,
+    pub train: TrainConfig,
+    pub dataset: DatasetInfo,
+    pub step: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RunMetrics {
+    pub history: Vec<EvalRecord>,
+}
+
+/// A run as read back from disk.
+#[derive(Debug, Clone)]
+pub struct SavedRun {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub embeddings: Matrix,
+    pub indices: Vec<usize>,
+    pub labels: Option<Vec<u32>>,
+    pub history: Vec<EvalRecord>,
+}
+
+impl SavedRun {
+    /// The run's dataset must be the one it was trained on (same shape of items and splits).
+    pub fn check_dataset(&self, ds: &Dataset) -> Result<()> {
+        let info = &self.config.dataset;
+        if info.modality != ds.modality || info.train_items != ds.train.len || info.test_items != ds.test.len {
+            return Err(PretextError::BadData(format!(
+                "this run was trained on '{}' ({}, {} + {} items) but the open dataset is '{}' ({}, {} + {} items); open {}",
+                info.name,
+                info.modality.describe(),
+                info.train_items,
+                info.test_items,
+                ds.name,
+                ds.modality.describe(),
+                ds.train.len,
+                ds.test.len,
+                info.source
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| PretextError::bad_file(path, e.to_string()))?;
+    std::fs::write(path, text).map_err(|e| PretextError::io(path, e))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| PretextError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| PretextError::bad_file(path, format!("not a valid pretext file ({e})")))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn save(
+    dir: &Path,
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    step: usize,
+    varmap: &VarMap,
+    indices: &[usize],
+    embeddings: &Matrix,
+    history: &[EvalRecord],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| PretextError::io(dir, e))?;
+    let config = RunConfig {
+        pretext_version: env!("CARGO_PKG_VERSION").to_string(),
+        train: cfg.clone(),
+        dataset: DatasetInfo {
+            name: ds.name.clone(),
+            source: ds.source.clone(),
+            modality: ds.modality.clone(),
+            class_names: ds.class_names.clone(),
+            train_items: ds.train.len,
+            test_items: ds.test.len,
+        },
+        step,
+    };
+    write_json(&dir.join(CONFIG), &config)?;
+    let ckpt = dir.join(CHECKPOINT);
+    varmap.save(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("cannot write checkpoint ({e})")))?;
+    write_npy_matrix(&dir.join(EMBEDDINGS), embeddings)?;
+    write_npy_ints(&dir.join(INDICES), &indices.iter().map(|&i| i as i64).collect::<Vec<_>>())?;
+    if ds.has_labels() {
+        let labels: Vec<i64> = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
+        write_npy_ints(&dir.join(LABELS), &labels)?;
+    }
+    write_json(&dir.join(METRICS), &RunMetrics { history: history.to_vec() })
+}
+
+pub fn load(dir: &Path) -> Result<SavedRun> {
+    if !dir.join(CONFIG).is_file() {
+        return Err(PretextError::bad_file(dir, "not a pretext run folder (no config.json)"));
+    }
+    let config: RunConfig = read_json(&dir.join(CONFIG))?;
+    let embeddings = read_npy_matrix(&dir.join(EMBEDDINGS))?;
+    let indices: Vec<usize> = read_npy_ints(&dir.join(INDICES))?.into_iter().map(|i| i.max(0) as usize).collect();
+    if indices.len() != embeddings.rows {
+        return Err(PretextError::bad_file(dir, format!("{} embeddings but {} indices", embeddings.rows, indices.len())));
+    }
+    let labels_path = dir.join(LABELS);
+    let labels = if labels_path.is_file() {
+        Some(read_npy_ints(&labels_path)?.into_iter().map(|l| l.max(0) as u32).collect())
+    } else {
+        None
+    };
+    let history = if dir.join(METRICS).is_file() { read_json::<RunMetrics>(&dir.join(METRICS))?.history } else { Vec::new() };
+    Ok(SavedRun { dir: dir.to_path_buf(), config, embeddings, indices, labels, history })
+}
+
+/// Loads the checkpoint's weights into an already-built model.
+pub fn load_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
+    let ckpt = dir.join(CHECKPOINT);
+    let mut vm = varmap.clone();
+    vm.load(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("checkpoint does not fit this model ({e})")))
+}
+
+/// Metrics of a saved run on its full dataset (not only the map subset).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunEvaluation {
+    pub step: usize,
+    pub embedding_dim: usize,
+    pub train_items: usize,
+    pub test_items: usize,
+    /// Weighted kNN (DINO protocol) of every test item against every train item.
+    pub knn_accuracy: Option<f32>,
+    /// k-means on the test embeddings with k = number of classes, against the labels.
+    pub kmeans_nmi: Option<f64>,
+    pub kmeans_ari: Option<f64>,
+    pub kmeans_purity: Option<f32>,
+    pub effective_rank: f32,
+}
+
+/// Embeds the whole dataset with the run's checkpoint and measures it.
+pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+    use crate::analysis::{kmeans, knn, metrics};
+    let saved = load(dir)?;
+    saved.check_dataset(ds)?;
+    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
+    load_weights(&varmap, dir)?;
+    let device = candle_core::Device::Cpu;
+    let d = ds.item_len();
+    let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
+    let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    let (mut knn_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None);
+    if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
+        knn_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?);
+        let k = ds.class_names.len().max(2).min(test.rows);
+        let clusters = kmeans::fit(&test.l2_normalized(), k, saved.config.train.seed)?;
+        let truth: Vec<usize> = test_labels.iter().map(|&l| l as usize).collect();
+        kmeans_nmi = Some(metrics::nmi(&clusters, &truth));
+        kmeans_ari = Some(metrics::ari(&clusters, &truth));
+        kmeans_purity = Some(metrics::purity(&clusters, test_labels, k));
+    }
+    let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
+    Ok(RunEvaluation {
+        step: saved.config.step,
+        embedding_dim: model.embed_dim,
+        train_items: ds.train.len,
+        test_items: ds.test.len,
+        knn_accuracy,
+        kmeans_nmi,
+        kmeans_ari,
+        kmeans_purity,
+        effective_rank: metrics::effective_rank(&test.select_rows(&sample).l2_normalized()),
+    })
+}
+
+pub const EVALUATION: &str = "evaluation.json";
+
+pub fn save_evaluation(dir: &Path, eval: &RunEvaluation) -> Result<()> {
+    write_json(&dir.join(EVALUATION), eval)
+}
+
+pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
+    let path = dir.join(EVALUATION);
+    if path.is_file() {
+        read_json(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}

@@ -1,1 +1,355 @@
-//! (being written)
+//! The trainer thread. It owns the model; front ends talk to it only through
+//! [`TrainCommand`]s and read [`TrainEvent`]s (the pattern of resym's backend: a worker loop
+//! over a command channel, results sent back before a repaint is requested).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+
+use crate::analysis::Matrix;
+use crate::data::Dataset;
+use crate::error::{PretextError, Result};
+use crate::ssl::config::TrainConfig;
+use crate::ssl::encoder::SslModel;
+use crate::ssl::evaluate::{embed_dataset, embed_items, evaluate, EvalRecord};
+use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
+use crate::ssl::objective::{objective_for, Objective};
+use crate::ssl::pipeline::{steps_per_epoch, Producer};
+use crate::ssl::run::{self, SavedRun};
+
+/// Called after each event is sent (the GUI passes `ctx.request_repaint`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+pub struct Trainer {
+    commands: Sender<TrainCommand>,
+    events: Receiver<TrainEvent>,
+    map_indices: Arc<Vec<usize>>,
+    config: TrainConfig,
+    start_step: usize,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A seeded sample of up to `count` global item indices, sorted.
+pub fn map_subset(total: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(17));
+    let mut idx = if count >= total { (0..total).collect() } else { sample(&mut rng, total, count).into_vec() };
+    idx.sort_unstable();
+    idx
+}
+
+impl Trainer {
+    /// A fresh model for `dataset`. Nothing trains until `TrainCommand::Start`.
+    pub fn spawn(dataset: Arc<Dataset>, config: TrainConfig, wake: Option<Waker>) -> Result<Self> {
+        config.check()?;
+        if dataset.train.len < 2 {
+            return Err(PretextError::BadData(format!("the train split has {} item(s); at least 2 are needed", dataset.train.len)));
+        }
+        let indices = map_subset(dataset.len(), config.map_items, config.seed);
+        Self::launch(dataset, config, indices, None, wake)
+    }
+
+    /// Reopens a saved run on its dataset; `Start` continues training from the saved step.
+    /// `config` replaces the saved settings (e.g. a new budget); the model's shape must match.
+    pub fn open_run(dir: &Path, dataset: Arc<Dataset>, config: Option<TrainConfig>, wake: Option<Waker>) -> Result<Self> {
+        let saved = run::load(dir)?;
+        saved.check_dataset(&dataset)?;
+        let config = config.unwrap_or_else(|| saved.config.train.clone());
+        config.check()?;
+        let indices = saved.indices.clone();
+        Self::launch(dataset, config, indices, Some(saved), wake)
+    }
+
+    fn launch(dataset: Arc<Dataset>, config: TrainConfig, indices: Vec<usize>, saved: Option<SavedRun>, wake: Option<Waker>) -> Result<Self> {
+        let map_indices = Arc::new(indices);
+        let device = Device::Cpu;
+        let (varmap, model) = SslModel::build(&dataset.modality, &config)?;
+        let (mut step, mut history) = (0, Vec::new());
+        if let Some(saved) = &saved {
+            run::load_weights(&varmap, &saved.dir)?;
+            step = saved.config.step;
+            history = saved.history.clone();
+        }
+        let (cmd_tx, cmd_rx) = unbounded();
+        let (ev_tx, ev_rx) = unbounded();
+        let optimizer = AdamW::new(
+            varmap.all_vars(),
+            ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
+        )?;
+        let mut worker = Worker {
+            objective: Arc::from(objective_for(&config)),
+            ds: dataset,
+            cfg: config.clone(),
+            model,
+            varmap,
+            optimizer,
+            device,
+            step,
+            history,
+            map_indices: map_indices.clone(),
+            events: ev_tx,
+            wake,
+        };
+        let handle = std::thread::Builder::new()
+            .name("pretext-trainer".into())
+            .spawn(move || worker.run(cmd_rx))
+            .map_err(|e| PretextError::BadData(format!("cannot start the training thread: {e}")))?;
+        Ok(Self { commands: cmd_tx, events: ev_rx, map_indices, config, start_step: step, handle: Some(handle) })
+    }
+
+    pub fn send(&self, cmd: TrainCommand) {
+        // A closed channel means the thread has ended; its last event already said why.
+        let _ = self.commands.send(cmd);
+    }
+
+    pub fn try_recv(&self) -> Option<TrainEvent> {
+        self.events.try_recv().ok()
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<TrainEvent> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// Global dataset indices of the rows of every `Snapshot`.
+    pub fn map_indices(&self) -> Arc<Vec<usize>> {
+        self.map_indices.clone()
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The step the model starts from (non-zero for a reopened run).
+    pub fn start_step(&self) -> usize {
+        self.start_step
+    }
+}
+
+impl Drop for Trainer {
+    fn drop(&mut self) {
+        let _ = self.commands.send(TrainCommand::Shutdown);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+struct Worker {
+    objective: Arc<dyn Objective>,
+    ds: Arc<Dataset>,
+    cfg: TrainConfig,
+    model: SslModel,
+    varmap: VarMap,
+    optimizer: AdamW,
+    device: Device,
+    step: usize,
+    history: Vec<EvalRecord>,
+    map_indices: Arc<Vec<usize>>,
+    events: Sender<TrainEvent>,
+    wake: Option<Waker>,
+}
+
+/// What the command check inside the training loop decided.
+enum Flow {
+    Continue,
+    Stop,
+    Shutdown,
+}
+
+impl Worker {
+    fn emit(&self, ev: TrainEvent) {
+        let _ = self.events.send(ev);
+        if let Some(w) = &self.wake {
+            w();
+        }
+    }
+
+    fn run(&mut self, commands: Receiver<TrainCommand>) {
+        while let Ok(cmd) = commands.recv() {
+            match cmd {
+                TrainCommand::Start => {
+                    if let Flow::Shutdown = self.train(&commands) {
+                        return;
+                    }
+                }
+                TrainCommand::Shutdown => return,
+                other => self.handle_idle(other),
+            }
+        }
+    }
+
+    /// Commands that do not steer training: answered between steps or while idle.
+    fn handle_idle(&mut self, cmd: TrainCommand) {
+        match cmd {
+            TrainCommand::Save(dir) => match self.save(&dir) {
+                Ok(()) => self.emit(TrainEvent::Saved(dir)),
+                Err(e) => self.emit(TrainEvent::Error(format!("could not save the run: {e}"))),
+            },
+            TrainCommand::Embed { request, items } => {
+                match embed_items(&self.model, &items, self.ds.item_len(), &self.device) {
+                    Ok(embeddings) => self.emit(TrainEvent::Embedded { request, embeddings }),
+                    Err(e) => self.emit(TrainEvent::Error(format!("could not embed: {e}"))),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn poll(&mut self, commands: &Receiver<TrainCommand>) -> Flow {
+        loop {
+            match commands.try_recv() {
+                Ok(TrainCommand::Pause) => {
+                    self.emit(TrainEvent::Paused { step: self.step });
+                    loop {
+                        match commands.recv() {
+                            Ok(TrainCommand::Resume) | Ok(TrainCommand::Start) => {
+                                self.emit(TrainEvent::Resumed { step: self.step });
+                                break;
+                            }
+                            Ok(TrainCommand::Stop) => return Flow::Stop,
+                            Ok(TrainCommand::Shutdown) | Err(_) => return Flow::Shutdown,
+                            Ok(other) => self.handle_idle(other),
+                        }
+                    }
+                }
+                Ok(TrainCommand::Stop) => return Flow::Stop,
+                Ok(TrainCommand::Shutdown) | Err(TryRecvError::Disconnected) => return Flow::Shutdown,
+                Ok(TrainCommand::Start) | Ok(TrainCommand::Resume) => {}
+                Ok(other) => self.handle_idle(other),
+                Err(TryRecvError::Empty) => return Flow::Continue,
+            }
+        }
+    }
+
+    /// One training phase: `epochs` more epochs (or `minutes`) from the current step.
+    fn train(&mut self, commands: &Receiver<TrainCommand>) -> Flow {
+        let batch = self.cfg.batch_size.min(self.ds.train.len);
+        let per_epoch = steps_per_epoch(self.ds.train.len, batch);
+        let phase_steps = ((self.cfg.epochs.max(0.0) * per_epoch as f32).ceil() as usize).max(1);
+        let phase_steps = if self.cfg.minutes.is_some() && self.cfg.epochs <= 0.0 { usize::MAX / 2 } else { phase_steps };
+        let (from, to) = (self.step, self.step.saturating_add(phase_steps));
+        self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: from });
+        let budget = self.cfg.minutes.map(|m| Duration::from_secs_f32(m * 60.0));
+        let producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), from, to);
+        let started = Instant::now();
+        let warmup = (phase_steps / 10).clamp(1, 100);
+        let mut rate = RateMeter::default();
+        let mut reason = FinishReason::Completed;
+        while self.step < to {
+            match self.poll(commands) {
+                Flow::Continue => {}
+                Flow::Stop => {
+                    reason = FinishReason::Stopped;
+                    break;
+                }
+                Flow::Shutdown => return Flow::Shutdown,
+            }
+            if budget.is_some_and(|b| started.elapsed() >= b) {
+                reason = FinishReason::TimeBudget;
+                break;
+            }
+            let Ok((_, batch)) = producer.batches.recv() else { break };
+            // Cosine decay after a linear warm-up, over steps or over the time budget.
+            let done = (self.step - from) as f64;
+            let mut progress = done / phase_steps as f64;
+            if let Some(b) = budget {
+                progress = progress.max(started.elapsed().as_secs_f64() / b.as_secs_f64());
+            }
+            let lr = self.cfg.learning_rate
+                * if done < warmup as f64 { (done + 1.0) / warmup as f64 } else { 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()) };
+            let loss = match self.train_step(&batch, lr) {
+                Ok(l) => l,
+                Err(msg) => {
+                    self.emit(TrainEvent::Error(msg));
+                    reason = FinishReason::Stopped;
+                    break;
+                }
+            };
+            self.step += 1;
+            let items_per_sec = rate.tick(batch.images());
+            let epoch = self.step as f32 / per_epoch as f32;
+            self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr });
+            if self.step % self.cfg.eval_every == 0 && self.step < to {
+                self.evaluate_and_snapshot();
+                rate.restart(); // evaluation time is not training time
+            }
+        }
+        drop(producer);
+        self.evaluate_and_snapshot();
+        self.emit(TrainEvent::Finished { step: self.step, reason });
+        Flow::Continue
+    }
+
+    fn train_step(&mut self, batch: &crate::ssl::objective::Batch, lr: f64) -> std::result::Result<f32, String> {
+        let loss = self.objective.loss(&self.model, batch, &self.device).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
+        let value = loss.to_scalar::<f32>().map_err(|e| e.to_string())?;
+        if !value.is_finite() {
+            return Err(format!(
+                "the loss became {value} at step {}; training stopped. Lower the learning rate or the augmentation strength and start again.",
+                self.step + 1
+            ));
+        }
+        self.optimizer.set_learning_rate(lr);
+        self.optimizer.backward_step(&loss).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
+        Ok(value)
+    }
+
+    fn map_embeddings(&self) -> Result<Matrix> {
+        embed_dataset(&self.model, &self.ds, &self.map_indices, &self.device)
+    }
+
+    fn evaluate_and_snapshot(&mut self) {
+        let result = self.map_embeddings().and_then(|emb| {
+            let record = evaluate(&self.ds, &self.map_indices, &emb, self.step)?;
+            Ok((emb, record))
+        });
+        match result {
+            Ok((emb, rec)) => {
+                self.emit(TrainEvent::Snapshot { step: self.step, embeddings: Arc::new(emb) });
+                self.emit(TrainEvent::Eval {
+                    step: rec.step,
+                    knn_accuracy: rec.knn_accuracy,
+                    embedding_std: rec.embedding_std,
+                    effective_rank: rec.effective_rank,
+                });
+                self.history.retain(|r| r.step != rec.step);
+                self.history.push(rec);
+            }
+            Err(e) => self.emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let emb = self.map_embeddings()?;
+        run::save(dir, &self.ds, &self.cfg, self.step, &self.varmap, &self.map_indices, &emb, &self.history)
+    }
+}
+
+/// Items per second over the recent steps (exponential moving average of step rates).
+#[derive(Default)]
+struct RateMeter {
+    last: Option<Instant>,
+    rate: Option<f32>,
+}
+
+impl RateMeter {
+    fn tick(&mut self, items: usize) -> f32 {
+        let now = Instant::now();
+        if let Some(last) = self.last {
+            let r = items as f32 / now.duration_since(last).as_secs_f32().max(1e-6);
+            self.rate = Some(self.rate.map_or(r, |old| 0.9 * old + 0.1 * r));
+        }
+        self.last = Some(now);
+        self.rate.unwrap_or(0.0)
+    }
+
+    fn restart(&mut self) {
+        self.last = None;
+    }
+}

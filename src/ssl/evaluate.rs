@@ -1,0 +1,69 @@
+//! Live evaluation: embed the map subset, then kNN accuracy and collapse signals.
+
+use candle_core::{Device, Tensor};
+
+use crate::analysis::{knn, metrics, Matrix};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::ssl::encoder::SslModel;
+
+const EMBED_CHUNK: usize = 512;
+
+/// Backbone embeddings (eval mode) of flat items, `item_len` floats each.
+pub fn embed_items(model: &SslModel, items: &[f32], item_len: usize, device: &Device) -> Result<Matrix> {
+    let n = items.len() / item_len.max(1);
+    let mut data = Vec::with_capacity(n * model.embed_dim);
+    for chunk in items.chunks(EMBED_CHUNK * item_len) {
+        let rows = chunk.len() / item_len;
+        let x = Tensor::from_slice(chunk, (rows, item_len), device)?;
+        data.extend(model.embed(&x, false)?.flatten_all()?.to_vec1::<f32>()?);
+    }
+    Ok(Matrix::new(data, n, model.embed_dim))
+}
+
+/// Embeddings of dataset items by global index.
+pub fn embed_dataset(model: &SslModel, ds: &Dataset, indices: &[usize], device: &Device) -> Result<Matrix> {
+    let d = ds.item_len();
+    let mut flat = Vec::with_capacity(indices.len() * d);
+    for &i in indices {
+        flat.extend_from_slice(ds.global_item(i));
+    }
+    embed_items(model, &flat, d, device)
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EvalRecord {
+    pub step: usize,
+    pub knn_accuracy: Option<f32>,
+    pub embedding_std: f32,
+    pub effective_rank: f32,
+}
+
+/// Rows used for the effective rank: enough to see collapse, few enough to stay cheap.
+const RANK_ROWS: usize = 1024;
+
+/// kNN accuracy of the subset's test items against its train items, and collapse signals.
+pub fn evaluate(ds: &Dataset, indices: &[usize], emb: &Matrix, step: usize) -> Result<EvalRecord> {
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = (0..indices.len()).partition(|&r| !ds.is_test(indices[r]));
+    let knn_accuracy = if ds.has_labels() && !train_rows.is_empty() && !test_rows.is_empty() {
+        let labels = |rows: &[usize]| -> Vec<u32> { rows.iter().filter_map(|&r| ds.global_label(indices[r])).collect() };
+        Some(knn::accuracy(
+            &emb.select_rows(&train_rows),
+            &labels(&train_rows),
+            &emb.select_rows(&test_rows),
+            &labels(&test_rows),
+            knn::KnnProtocol::default(),
+        )?)
+    } else {
+        None
+    };
+    let stride = (emb.rows / RANK_ROWS).max(1);
+    let sample: Vec<usize> = (0..emb.rows).step_by(stride).take(RANK_ROWS).collect();
+    let sub = emb.select_rows(&sample).l2_normalized();
+    Ok(EvalRecord {
+        step,
+        knn_accuracy,
+        embedding_std: metrics::mean_dimension_std(emb),
+        effective_rank: metrics::effective_rank(&sub),
+    })
+}
