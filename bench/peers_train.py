@@ -45,7 +45,7 @@ def ensure_torch(as_json):
             skipped("could not create a virtualenv (python3 -m venv failed)", as_json)
     check = subprocess.run([VENV_PY, "-c", "import torch"], capture_output=True)
     if check.returncode != 0:
-        r = subprocess.run([VENV_PY, "-m", "pip", "install", "--quiet", "torch"], stdout=sys.stderr)
+        r = subprocess.run([VENV_PY, "-m", "pip", "install", "--quiet", "torch", "numpy"], stdout=sys.stderr)
         if r.returncode != 0:
             skipped("pip could not install torch into bench/.venv", as_json)
     os.execv(VENV_PY, [VENV_PY, os.path.abspath(__file__)] + sys.argv[1:])
@@ -68,6 +68,14 @@ def run_one(model_name, args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
+    def bn_mlp(sizes):
+        # Linear -> BatchNorm -> ReLU hidden layers, linear output (ssl::encoder::Mlp).
+        layers = []
+        for a, b in zip(sizes[:-2], sizes[1:-1]):
+            layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+        return layers + [nn.Linear(sizes[-2], sizes[-1])]
+
+    joint = False  # both views in one forward pass (what the project's trainer does)
     if model_name == "cnn":
         # Same as the issue: conv 1->32->64->128, 3x3, pad 1, ReLU, 2x2 max-pool after each.
         encoder = nn.Sequential(
@@ -76,13 +84,30 @@ def run_one(model_name, args):
             nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(1152, 128),
         )
+        projector = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
         shape = (args.batch, 1, 28, 28)
-    else:
+    elif model_name == "mlp":
         encoder = nn.Sequential(
             nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128),
         )
+        projector = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
         shape = (args.batch, 784)
-    projector = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
+    elif model_name == "cnn-bn":
+        # The project's default image model (ssl::encoder): conv (no bias) -> BN -> ReLU ->
+        # 2x2 max-pool, widths 32/64/128, flattened 1152-d embedding, head 1152->512->128.
+        blocks = []
+        for c, o in [(1, 32), (32, 64), (64, 128)]:
+            blocks += [nn.Conv2d(c, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+        encoder = nn.Sequential(*blocks, nn.Flatten())
+        projector = nn.Sequential(*bn_mlp([1152, 512, 128]))
+        shape, joint = (args.batch, 1, 28, 28), True
+    elif model_name == "mlp-bn":
+        # The project's table model on 784 columns: 784->256->256->128, head 128->256->128.
+        encoder = nn.Sequential(*bn_mlp([784, 256, 256, 128]))
+        projector = nn.Sequential(*bn_mlp([128, 256, 128]))
+        shape, joint = (args.batch, 784), True
+    else:
+        raise SystemExit(f"unknown model {model_name}")
     model = nn.Sequential(encoder, projector)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
 
@@ -101,7 +126,11 @@ def run_one(model_name, args):
 
     def step(i):
         x1, x2 = views[i % len(views)]
-        loss = nt_xent(model(x1), model(x2))
+        if joint:
+            z = model(torch.cat([x1, x2]))
+            loss = nt_xent(z[: args.batch], z[args.batch :])
+        else:
+            loss = nt_xent(model(x1), model(x2))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -130,7 +159,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--models", default="cnn,mlp", help="comma-separated: cnn, mlp")
+    p.add_argument("--models", default="cnn,mlp,cnn-bn,mlp-bn", help="comma-separated: cnn, mlp, cnn-bn, mlp-bn")
     p.add_argument("--only", help=argparse.SUPPRESS)  # internal: run one model in this process
     args = p.parse_args()
 

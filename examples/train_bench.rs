@@ -1,5 +1,5 @@
 //! `cargo run --release --example train_bench [steps] [models]`: the training-throughput
-//! benchmark without the CLI (models: comma-separated cnn-candle, cnn-pretext, mlp).
+//! benchmark without the CLI (models: comma-separated cnn-candle, cnn-pretext, mlp, default-image, default-table).
 
 use pretext::bench::train::{run, BenchModel, TrainBenchOptions};
 
@@ -16,6 +16,8 @@ fn main() -> pretext::Result<()> {
                 "cnn-candle" => Some(BenchModel::CnnCandle),
                 "cnn-pretext" => Some(BenchModel::CnnPretext),
                 "mlp" => Some(BenchModel::Mlp),
+                "default-image" => Some(BenchModel::DefaultImage),
+                "default-table" => Some(BenchModel::DefaultTable),
                 _ => None,
             })
             .collect();

@@ -257,3 +257,48 @@ fn max_pool_forward_matches_candle_and_gradient_routes_to_the_maximum() {
         assert_eq!(g, expected, "gradient {n}x{c}x{h}x{w}");
     }
 }
+
+/// Output, gradients (x, γ, β) and running statistics after one training forward/backward
+/// of max_pool(relu(bn(x))), either fused or as candle-nn's BatchNorm then ReLU then pool.
+fn bn_chain(x: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 6] {
+    let c = x.dim(1).unwrap();
+    let varmap = candle_nn::VarMap::new();
+    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let bn = candle_nn::batch_norm(c, candle_nn::BatchNormConfig::default(), vb).unwrap();
+    let (gamma, beta) = bn.weight_and_bias().unwrap();
+    // Non-trivial scales and shifts, some negative, so the pool's maximum is not always x's.
+    gamma.slice_set(&randn(&[c], 21), 0, 0).unwrap();
+    beta.slice_set(&(randn(&[c], 22) * 0.5).unwrap(), 0, 0).unwrap();
+    let xv = Var::from_tensor(x).unwrap();
+    let y = if fused {
+        conv::batch_norm_relu_pool(xv.as_tensor(), &bn, true, 2).unwrap()
+    } else {
+        use candle_core::ModuleT;
+        conv::max_pool2d(&bn.forward_t(xv.as_tensor(), true).unwrap().relu().unwrap(), 2).unwrap()
+    };
+    let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    [
+        flat(&y),
+        flat(grads.get(xv.as_tensor()).unwrap()),
+        flat(grads.get(gamma).unwrap()),
+        flat(grads.get(beta).unwrap()),
+        flat(bn.running_mean()),
+        flat(bn.running_var()),
+    ]
+}
+
+#[test]
+fn fused_batch_norm_relu_pool_matches_the_three_candle_ops() {
+    for &(n, c, h, w) in &[(4, 3, 6, 6), (3, 5, 7, 9), (8, 32, 14, 14)] {
+        // An offset and scale per case so the statistics are far from 0 and 1.
+        let x = ((randn(&[n, c, h, w], (n * c * h) as u64) * 3.0).unwrap() + 1.5).unwrap();
+        let probe = randn(&[n, c, h / 2, w / 2], 5);
+        let fused = bn_chain(&x, true, &probe);
+        let reference = bn_chain(&x, false, &probe);
+        let names = ["output", "x grad", "gamma grad", "beta grad", "running mean", "running var"];
+        for ((a, b), name) in fused.iter().zip(&reference).zip(names) {
+            assert!(rel_err(a, b) <= 1e-4, "{name} {n}x{c}x{h}x{w}: {}", rel_err(a, b));
+        }
+    }
+}

@@ -16,7 +16,11 @@ use std::time::Instant;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
+use crate::data::Modality;
 use crate::error::{PretextError, Result};
+use crate::ssl::encoder::SslModel;
+use crate::ssl::objective::{objective_for, Batch};
+use crate::ssl::TrainConfig;
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};
 
@@ -28,16 +32,24 @@ pub enum BenchModel {
     CnnPretext,
     /// 784→512→256→128 MLP.
     Mlp,
+    /// The project's default image model and objective (`ssl::encoder::SslModel` with
+    /// BatchNorm, SimCLR as the trainer runs it) on 1×28×28 images.
+    DefaultImage,
+    /// The project's table model (BatchNorm MLP) on 784 columns.
+    DefaultTable,
 }
 
 impl BenchModel {
-    pub const ALL: [BenchModel; 3] = [BenchModel::CnnCandle, BenchModel::CnnPretext, BenchModel::Mlp];
+    pub const ALL: [BenchModel; 5] =
+        [BenchModel::CnnCandle, BenchModel::CnnPretext, BenchModel::Mlp, BenchModel::DefaultImage, BenchModel::DefaultTable];
 
     pub fn label(self) -> &'static str {
         match self {
             BenchModel::CnnCandle => "cnn (candle conv2d)",
             BenchModel::CnnPretext => "cnn (pretext conv)",
             BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "default image (bn cnn)",
+            BenchModel::DefaultTable => "default table (bn mlp)",
         }
     }
 
@@ -46,6 +58,8 @@ impl BenchModel {
         match self {
             BenchModel::CnnCandle | BenchModel::CnnPretext => "cnn",
             BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "cnn-bn",
+            BenchModel::DefaultTable => "mlp-bn",
         }
     }
 }
@@ -121,25 +135,9 @@ pub fn run(opts: &TrainBenchOptions) -> Result<TrainBenchReport> {
 fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> {
     reset_peak_rss();
     let base_mib = proc_status_mib("VmRSS");
-    let dev = Device::Cpu;
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
-    let (net, shape): (Box<dyn Module>, Vec<usize>) = match model {
-        BenchModel::CnnCandle => (Box::new(Cnn::new(vb, ConvImpl::Candle)?), vec![opts.batch_size, 1, 28, 28]),
-        BenchModel::CnnPretext => (Box::new(Cnn::new(vb, ConvImpl::Pretext)?), vec![opts.batch_size, 1, 28, 28]),
-        BenchModel::Mlp => (Box::new(Mlp::new(vb)?), vec![opts.batch_size, 784]),
-    };
-    let params = ParamsAdamW { lr: 2e-3, weight_decay: 1e-4, ..Default::default() };
-    let mut opt = AdamW::new(varmap.all_vars(), params)?;
-    // A few distinct batches, so no step sees exactly the previous step's input.
-    let views = (0..4)
-        .map(|_| Ok((Tensor::rand(0f32, 1., shape.as_slice(), &dev)?, Tensor::rand(0f32, 1., shape.as_slice(), &dev)?)))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let mut step = |i: usize| -> Result<f32> {
-        let (x1, x2) = &views[i % views.len()];
-        let loss = nt_xent(&net.forward(x1)?, &net.forward(x2)?, 0.5)?;
-        opt.backward_step(&loss)?;
-        Ok(loss.to_scalar::<f32>()?)
+    let mut step = match model {
+        BenchModel::DefaultImage | BenchModel::DefaultTable => project_step(model, opts)?,
+        _ => issue_step(model, opts)?,
     };
     for i in 0..opts.warmup {
         step(i)?;
@@ -161,6 +159,67 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
         base_mib,
         final_loss,
     })
+}
+
+type Step = Box<dyn FnMut(usize) -> Result<f32>>;
+
+/// A training step of the models the issue names (built in `models`), on fixed random views.
+fn issue_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
+    let dev = Device::Cpu;
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+    let (net, shape): (Box<dyn Module>, Vec<usize>) = match model {
+        BenchModel::CnnCandle => (Box::new(Cnn::new(vb, ConvImpl::Candle)?), vec![opts.batch_size, 1, 28, 28]),
+        BenchModel::CnnPretext => (Box::new(Cnn::new(vb, ConvImpl::Pretext)?), vec![opts.batch_size, 1, 28, 28]),
+        _ => (Box::new(Mlp::new(vb)?), vec![opts.batch_size, 784]),
+    };
+    let params = ParamsAdamW { lr: 2e-3, weight_decay: 1e-4, ..Default::default() };
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
+    // A few distinct batches, so no step sees exactly the previous step's input.
+    let views = (0..4)
+        .map(|_| Ok((Tensor::rand(0f32, 1., shape.as_slice(), &dev)?, Tensor::rand(0f32, 1., shape.as_slice(), &dev)?)))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(Box::new(move |i| {
+        let (x1, x2) = &views[i % views.len()];
+        let loss = nt_xent(&net.forward(x1)?, &net.forward(x2)?, 0.5)?;
+        opt.backward_step(&loss)?;
+        Ok(loss.to_scalar::<f32>()?)
+    }))
+}
+
+/// A training step exactly as the trainer takes it: the default `TrainConfig`, its model,
+/// objective and optimiser, on batches of random views.
+fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
+    let modality = match model {
+        BenchModel::DefaultImage => Modality::Image { channels: 1, height: 28, width: 28 },
+        _ => Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() },
+    };
+    let cfg = TrainConfig { batch_size: opts.batch_size, ..TrainConfig::default() };
+    let (varmap, net) = SslModel::build(&modality, &cfg)?;
+    let objective = objective_for(&cfg);
+    let params = ParamsAdamW { lr: cfg.learning_rate, weight_decay: cfg.weight_decay, ..Default::default() };
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
+    let len = opts.batch_size * modality.item_len();
+    let mut seed = 1u32;
+    let mut noise = move || {
+        // xorshift: cheap reproducible pixels in [0, 1).
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                (seed >> 8) as f32 / (1u32 << 24) as f32
+            })
+            .collect::<Vec<f32>>()
+    };
+    let batches: Vec<Batch> = (0..4)
+        .map(|_| Batch { n: opts.batch_size, views: vec![noise(), noise()], target: None, mask: None })
+        .collect();
+    Ok(Box::new(move |i| {
+        let loss = objective.loss(&net, &batches[i % batches.len()], &Device::Cpu)?;
+        opt.backward_step(&loss)?;
+        Ok(loss.to_scalar::<f32>()?)
+    }))
 }
 
 /// Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each model's peak is

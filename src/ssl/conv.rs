@@ -15,11 +15,15 @@
 //!
 //! Everything else (autograd, optimisers) stays candle's: the ops plug in as `CustomOp`s.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, ModuleT, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+mod bn;
 mod kernels;
 
+use std::sync::{Arc, Mutex};
+
+use bn::BnReluPoolOp;
 use kernels::{col2im, gemm_into, im2col, Geom, View};
 
 /// 2-D convolution, no bias, no dilation, one group. `x`: N×C×H×W, `weight`: O×C×K×K.
@@ -53,6 +57,38 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
         bail!("max_pool2d: window {k} does not fit a {h}×{w} input");
     }
     x.contiguous()?.apply_op1(MaxPoolOp { k })
+}
+
+/// `max_pool2d(relu(bn(x)), k)` for a BatchNorm in training mode, as one op (see `bn`):
+/// normalises with the batch statistics, updates the running statistics as candle-nn's
+/// `BatchNorm::forward_train` does, and passes gradients to `x` and to γ and β. In eval mode,
+/// without an affine BatchNorm, or off the CPU it is the three ops one after the other.
+pub fn batch_norm_relu_pool(x: &Tensor, bn: &candle_nn::BatchNorm, train: bool, k: usize) -> Result<Tensor> {
+    let (Some((gamma, beta)), true, true) = (bn.weight_and_bias(), train, is_cpu_f32(x)) else {
+        return max_pool2d(&bn.forward_t(x, train)?.relu()?, k);
+    };
+    let (n, c, h, w) = x.dims4()?;
+    if k == 0 || h < k || w < k || k * k > u8::MAX as usize {
+        bail!("max_pool2d: window {k} does not fit a {h}×{w} input");
+    }
+    if bn.running_mean().dims() != [c] || !is_cpu_f32(gamma) || !is_cpu_f32(beta) {
+        bail!("batch norm: expected {c} f32 channels, got running mean {:?}", bn.running_mean().dims());
+    }
+    let saved = Arc::new(Mutex::new(None));
+    let op = BnReluPoolOp { k, eps: bn.eps(), saved: saved.clone() };
+    let out = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    // Running statistics, as candle-nn updates them: the variance unbiased over N·H·W.
+    let guard = saved.lock().map_err(|_| candle_core::Error::Msg("bn-relu-pool state poisoned".into()))?;
+    if let Some(s) = guard.as_ref() {
+        let (mom, count) = (bn.momentum(), (n * h * w) as f64);
+        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+        let var = (Tensor::from_slice(&s.var, c, x.device())? * (count / (count - 1.0).max(1.0)))?;
+        let rm = ((bn.running_mean() * (1.0 - mom))? + (mean * mom)?)?;
+        let rv = ((bn.running_var() * (1.0 - mom))? + (var * mom)?)?;
+        bn.running_mean().slice_set(&rm, 0, 0)?;
+        bn.running_var().slice_set(&rv, 0, 0)?;
+    }
+    Ok(out)
 }
 
 fn is_cpu_f32(t: &Tensor) -> bool {

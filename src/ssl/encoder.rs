@@ -44,8 +44,7 @@ impl CnnEncoder {
         let mut x = x.clone();
         for (kernel, bn) in &self.blocks {
             x = crate::ssl::ops::conv2d(&x, kernel, 1, 1)?;
-            x = bn.forward_t(&x, train)?.relu()?;
-            x = x.max_pool2d(2)?;
+            x = crate::ssl::ops::batch_norm_relu_pool(&x, bn, train, 2)?;
         }
         x.flatten_from(1)
     }
