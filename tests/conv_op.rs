@@ -258,29 +258,32 @@ fn max_pool_forward_matches_candle_and_gradient_routes_to_the_maximum() {
     }
 }
 
-/// Output, gradients (x, γ, β) and running statistics after one training forward/backward
-/// of max_pool(relu(bn(x))), either fused or as candle-nn's BatchNorm then ReLU then pool.
-fn bn_chain(x: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 6] {
-    let c = x.dim(1).unwrap();
+/// Output, gradients (x, w, γ, β) and running statistics after one training step of
+/// max_pool(relu(bn(conv(x, w)))), fused or as candle's conv2d, candle-nn's BatchNorm, ReLU and
+/// our pool (candle's own max-pool gradient is off by the window size, see above).
+fn bn_block(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 7] {
+    let c = w.dim(0).unwrap();
     let varmap = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let bn = candle_nn::batch_norm(c, candle_nn::BatchNormConfig::default(), vb).unwrap();
     let (gamma, beta) = bn.weight_and_bias().unwrap();
-    // Non-trivial scales and shifts, some negative, so the pool's maximum is not always x's.
+    // Non-trivial scales and shifts, some negative, so the pool's maximum is not always z's.
     gamma.slice_set(&randn(&[c], 21), 0, 0).unwrap();
     beta.slice_set(&(randn(&[c], 22) * 0.5).unwrap(), 0, 0).unwrap();
-    let xv = Var::from_tensor(x).unwrap();
+    let (xv, wv) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap());
     let y = if fused {
-        conv::batch_norm_relu_pool(xv.as_tensor(), &bn, true, 2).unwrap()
+        conv::conv_bn_relu_pool(xv.as_tensor(), wv.as_tensor(), &bn, true, 1, 2).unwrap()
     } else {
         use candle_core::ModuleT;
-        conv::max_pool2d(&bn.forward_t(xv.as_tensor(), true).unwrap().relu().unwrap(), 2).unwrap()
+        let z = xv.as_tensor().conv2d(wv.as_tensor(), 1, 1, 1, 1).unwrap();
+        conv::max_pool2d(&bn.forward_t(&z, true).unwrap().relu().unwrap(), 2).unwrap()
     };
     let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
     let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     [
         flat(&y),
         flat(grads.get(xv.as_tensor()).unwrap()),
+        flat(grads.get(wv.as_tensor()).unwrap()),
         flat(grads.get(gamma).unwrap()),
         flat(grads.get(beta).unwrap()),
         flat(bn.running_mean()),
@@ -289,16 +292,44 @@ fn bn_chain(x: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 6] {
 }
 
 #[test]
-fn fused_batch_norm_relu_pool_matches_the_three_candle_ops() {
-    for &(n, c, h, w) in &[(4, 3, 6, 6), (3, 5, 7, 9), (8, 32, 14, 14)] {
-        // An offset and scale per case so the statistics are far from 0 and 1.
-        let x = ((randn(&[n, c, h, w], (n * c * h) as u64) * 3.0).unwrap() + 1.5).unwrap();
-        let probe = randn(&[n, c, h / 2, w / 2], 5);
-        let fused = bn_chain(&x, true, &probe);
-        let reference = bn_chain(&x, false, &probe);
-        let names = ["output", "x grad", "gamma grad", "beta grad", "running mean", "running var"];
+fn fused_conv_batch_norm_relu_pool_matches_the_separate_ops() {
+    for &(n, c, o, h, w) in &[(4, 1, 3, 6, 6), (3, 5, 4, 7, 9), (8, 32, 16, 14, 14)] {
+        // An offset per case so the statistics are far from 0 and 1.
+        let x = (randn(&[n, c, h, w], (n * c * h) as u64) + 0.7).unwrap();
+        let wt = randn(&[o, c, 3, 3], 3);
+        let probe = randn(&[n, o, h / 2, w / 2], 5);
+        let fused = bn_block(&x, &wt, true, &probe);
+        let reference = bn_block(&x, &wt, false, &probe);
+        let names = ["output", "x grad", "w grad", "gamma grad", "beta grad", "running mean", "running var"];
         for ((a, b), name) in fused.iter().zip(&reference).zip(names) {
-            assert!(rel_err(a, b) <= 1e-4, "{name} {n}x{c}x{h}x{w}: {}", rel_err(a, b));
+            assert!(rel_err(a, b) <= 1e-4, "{name} {n}x{c}x{h}x{w}->{o}: {}", rel_err(a, b));
+        }
+    }
+}
+
+#[test]
+fn fused_conv_bias_relu_pool_matches_the_separate_ops() {
+    for &(n, c, o, h, w) in &[(2, 1, 4, 6, 6), (3, 5, 4, 7, 9), (4, 32, 16, 14, 14)] {
+        let x = randn(&[n, c, h, w], (n * c * h) as u64);
+        let probe = randn(&[n, o, h / 2, w / 2], 5);
+        let run = |fused: bool| -> [Vec<f32>; 4] {
+            let xv = Var::from_tensor(&x).unwrap();
+            let wv = Var::from_tensor(&randn(&[o, c, 3, 3], 3)).unwrap();
+            let bv = Var::from_tensor(&(randn(&[o], 4) * 0.3).unwrap()).unwrap();
+            let (xt, wt, bt) = (xv.as_tensor(), wv.as_tensor(), bv.as_tensor());
+            let y = if fused {
+                conv::conv_bias_relu_pool(xt, wt, bt, 1, 2).unwrap()
+            } else {
+                let z = xt.conv2d(wt, 1, 1, 1, 1).unwrap().broadcast_add(&bt.reshape((1, o, 1, 1)).unwrap()).unwrap();
+                conv::max_pool2d(&z.relu().unwrap(), 2).unwrap()
+            };
+            let g = (&y * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            [flat(&y), flat(g.get(xt).unwrap()), flat(g.get(wt).unwrap()), flat(g.get(bt).unwrap())]
+        };
+        let (fused, reference) = (run(true), run(false));
+        for ((a, b), name) in fused.iter().zip(&reference).zip(["output", "x grad", "w grad", "bias grad"]) {
+            assert!(rel_err(a, b) <= 1e-5, "{name} {n}x{c}x{h}x{w}->{o}: {}", rel_err(a, b));
         }
     }
 }

@@ -15,16 +15,17 @@
 //!
 //! Everything else (autograd, optimisers) stays candle's: the ops plug in as `CustomOp`s.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, ModuleT, Result, Shape, Tensor};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, ModuleT, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
-mod bn;
+mod block;
 mod kernels;
+mod lowering;
 
 use std::sync::{Arc, Mutex};
 
-use bn::BnReluPoolOp;
-use kernels::{col2im, gemm_into, im2col, Geom, View};
+use block::{Affine, BlockOp};
+use kernels::Geom;
 
 /// 2-D convolution, no bias, no dilation, one group. `x`: N×C×H×W, `weight`: O×C×K×K.
 /// Gradients flow to both `x` and `weight` (only to those that need them). Tensors that are
@@ -59,28 +60,37 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     x.contiguous()?.apply_op1(MaxPoolOp { k })
 }
 
-/// `max_pool2d(relu(bn(x)), k)` for a BatchNorm in training mode, as one op (see `bn`):
-/// normalises with the batch statistics, updates the running statistics as candle-nn's
-/// `BatchNorm::forward_train` does, and passes gradients to `x` and to γ and β. In eval mode,
-/// without an affine BatchNorm, or off the CPU it is the three ops one after the other.
-pub fn batch_norm_relu_pool(x: &Tensor, bn: &candle_nn::BatchNorm, train: bool, k: usize) -> Result<Tensor> {
-    let (Some((gamma, beta)), true, true) = (bn.weight_and_bias(), train, is_cpu_f32(x)) else {
-        return max_pool2d(&bn.forward_t(x, train)?.relu()?, k);
+/// `max_pool2d(relu(bn(conv2d(x, w))), pool)` (3×3-style conv at stride 1, no conv bias) for
+/// a BatchNorm in training mode, as one op (see `block`): normalises with the batch
+/// statistics, updates the running statistics as candle-nn's `BatchNorm::forward_train`
+/// does, and passes gradients to `x`, `w`, γ and β. In eval mode, for a BatchNorm without
+/// affine parameters, or off the CPU, it is the four ops one after the other.
+pub fn conv_bn_relu_pool(
+    x: &Tensor,
+    w: &Tensor,
+    bn: &candle_nn::BatchNorm,
+    train: bool,
+    padding: usize,
+    pool: usize,
+) -> Result<Tensor> {
+    let fused = train && is_cpu_f32(x) && is_cpu_f32(w);
+    let (Some((gamma, beta)), true) = (bn.weight_and_bias(), fused) else {
+        return max_pool2d(&bn.forward_t(&conv2d(x, w, padding, 1)?, train)?.relu()?, pool);
     };
-    let (n, c, h, w) = x.dims4()?;
-    if k == 0 || h < k || w < k || k * k > u8::MAX as usize {
-        bail!("max_pool2d: window {k} does not fit a {h}×{w} input");
+    let (o, c) = (w.dim(0)?, bn.running_mean().dim(0)?);
+    if c != o || !is_cpu_f32(gamma) || !is_cpu_f32(beta) {
+        bail!("batch norm over {c} channels after a conv with {o} outputs");
     }
-    if bn.running_mean().dims() != [c] || !is_cpu_f32(gamma) || !is_cpu_f32(beta) {
-        bail!("batch norm: expected {c} f32 channels, got running mean {:?}", bn.running_mean().dims());
-    }
+    let params = Tensor::cat(&[gamma, beta], 0)?;
     let saved = Arc::new(Mutex::new(None));
-    let op = BnReluPoolOp { k, eps: bn.eps(), saved: saved.clone() };
-    let out = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let op = BlockOp { padding, pool, affine: Affine::BatchNorm { eps: bn.eps() }, saved: saved.clone() };
+    let out = x.contiguous()?.apply_op3(&w.contiguous()?, &params, op)?;
     // Running statistics, as candle-nn updates them: the variance unbiased over N·H·W.
-    let guard = saved.lock().map_err(|_| candle_core::Error::Msg("bn-relu-pool state poisoned".into()))?;
+    let guard = saved.lock().map_err(|_| candle_core::Error::Msg("conv block state poisoned".into()))?;
     if let Some(s) = guard.as_ref() {
-        let (mom, count) = (bn.momentum(), (n * h * w) as f64);
+        let (_, _, h, wd) = x.dims4()?;
+        let count = (x.dim(0)? * (h + 2 * padding + 1 - w.dim(2)?) * (wd + 2 * padding + 1 - w.dim(3)?)) as f64;
+        let mom = bn.momentum();
         let mean = Tensor::from_slice(&s.mean, c, x.device())?;
         let var = (Tensor::from_slice(&s.var, c, x.device())? * (count / (count - 1.0).max(1.0)))?;
         let rm = ((bn.running_mean() * (1.0 - mom))? + (mean * mom)?)?;
@@ -89,6 +99,18 @@ pub fn batch_norm_relu_pool(x: &Tensor, bn: &candle_nn::BatchNorm, train: bool, 
         bn.running_var().slice_set(&rv, 0, 0)?;
     }
     Ok(out)
+}
+
+/// `max_pool2d(relu(conv2d(x, w) + bias), pool)` at stride 1 as one op (see `block`).
+/// `bias` has one value per output channel. Off the CPU it is the four ops in turn.
+pub fn conv_bias_relu_pool(x: &Tensor, w: &Tensor, bias: &Tensor, padding: usize, pool: usize) -> Result<Tensor> {
+    if !is_cpu_f32(x) || !is_cpu_f32(w) || !is_cpu_f32(bias) {
+        let o = w.dim(0)?;
+        return max_pool2d(&conv2d(x, w, padding, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?.relu()?, pool);
+    }
+    let bias = bias.flatten_all()?.contiguous()?;
+    let op = BlockOp { padding, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };
+    x.contiguous()?.apply_op3(&w.contiguous()?, &bias, op)
 }
 
 fn is_cpu_f32(t: &Tensor) -> bool {
@@ -118,120 +140,38 @@ impl CustomOp2 for Conv2dOp {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = Geom::new(l1.shape().dims4()?, l2.shape().dims4()?, self.padding, self.stride)?;
-        let (x, w) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
-        let (ckk, howo) = (g.ckk(), g.howo());
-        let mut out = vec![0f32; g.n * g.out_len()];
-        out.par_chunks_mut(g.out_len()).enumerate().for_each_init(
-            || vec![0f32; ckk * howo],
-            |cols, (i, y)| {
-                im2col(&g, &x[i * g.in_len()..][..g.in_len()], cols);
-                gemm_into(g.o, howo, ckk, y, false, View::rows(w, ckk), View::rows(cols, howo));
-            },
-        );
+        let out = lowering::forward(&g, f32_slice(s1, l1)?, f32_slice(s2, l2)?);
         Ok((CpuStorage::F32(out), Shape::from((g.n, g.o, g.ho, g.wo))))
     }
 
     fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = Geom::new(x.dims4()?, w.dims4()?, self.padding, self.stride)?;
         let grad = grad.contiguous()?;
-        let (_, _, h, wd) = x.dims4()?;
-        let dx = if x.track_op() {
-            let op = InputGradOp { h, w: wd, padding: self.padding, stride: self.stride };
-            Some(w.apply_op2_no_bwd(&grad, &op)?)
-        } else {
-            None
-        };
-        let dw = if w.track_op() {
-            let op = KernelGradOp { k: w.dim(2)?, padding: self.padding, stride: self.stride };
-            Some(x.apply_op2_no_bwd(&grad, &op)?)
-        } else {
-            None
-        };
-        Ok((dx, dw))
+        with_f32(&grad, |dy| {
+            // The network input is no variable: skip its gradient, the costliest pass.
+            let dx = match x.track_op() {
+                true => Some(with_f32(w, |ws| Ok(lowering::input_grad(&g, ws, dy)))?),
+                false => None,
+            };
+            let dw = match w.track_op() {
+                true => Some(with_f32(x, |xs| Ok(lowering::kernel_grad(&g, xs, dy)))?),
+                false => None,
+            };
+            let dev = x.device();
+            Ok((
+                dx.map(|v| Tensor::from_vec(v, x.shape(), dev)).transpose()?,
+                dw.map(|v| Tensor::from_vec(v, w.shape(), dev)).transpose()?,
+            ))
+        })
     }
 }
 
-/// dX from (W, dY). Carries the input's spatial size, which dY alone does not determine.
-struct InputGradOp {
-    h: usize,
-    w: usize,
-    padding: usize,
-    stride: usize,
-}
-
-impl CustomOp2 for InputGradOp {
-    fn name(&self) -> &'static str {
-        "pretext-conv2d-input-grad"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (o, c, k, _) = l1.shape().dims4()?;
-        let (n, _, _, _) = l2.shape().dims4()?;
-        let g = Geom::new((n, c, self.h, self.w), (o, c, k, k), self.padding, self.stride)?;
-        if l2.shape().dims4()? != (n, o, g.ho, g.wo) {
-            bail!("pretext conv: gradient shape {:?} does not match the output", l2.shape());
-        }
-        let (w, dy) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
-        let (ckk, howo) = (g.ckk(), g.howo());
-        let mut dx = vec![0f32; n * g.in_len()];
-        dx.par_chunks_mut(g.in_len()).enumerate().for_each_init(
-            || vec![0f32; ckk * howo],
-            |dcols, (i, dx_i)| {
-                // Wᵀ is W (O × CKK, row-major) read column-wise.
-                let wt = View { data: w, rs: 1, cs: ckk as isize };
-                let dy_i = &dy[i * g.out_len()..][..g.out_len()];
-                gemm_into(ckk, howo, g.o, dcols, false, wt, View::rows(dy_i, howo));
-                col2im(&g, dcols, dx_i);
-            },
-        );
-        Ok((CpuStorage::F32(dx), Shape::from((n, c, self.h, self.w))))
-    }
-}
-
-/// dW from (X, dY).
-struct KernelGradOp {
-    k: usize,
-    padding: usize,
-    stride: usize,
-}
-
-impl CustomOp2 for KernelGradOp {
-    fn name(&self) -> &'static str {
-        "pretext-conv2d-kernel-grad"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (n, c, h, w) = l1.shape().dims4()?;
-        let (_, o, _, _) = l2.shape().dims4()?;
-        let g = Geom::new((n, c, h, w), (o, c, self.k, self.k), self.padding, self.stride)?;
-        if l2.shape().dims4()? != (n, o, g.ho, g.wo) {
-            bail!("pretext conv: gradient shape {:?} does not match the output", l2.shape());
-        }
-        let (x, dy) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
-        let (ckk, howo) = (g.ckk(), g.howo());
-        // One contiguous run of images per worker, each summing into its own dW; the partial
-        // sums are added at the end. Fewer, larger runs keep the reduction small.
-        let workers = rayon::current_num_threads().clamp(1, n.max(1));
-        let per = n.div_ceil(workers);
-        let partials: Vec<Vec<f32>> = (0..workers)
-            .into_par_iter()
-            .map(|t| {
-                let mut dw = vec![0f32; g.o * ckk];
-                let mut cols = vec![0f32; ckk * howo];
-                for (j, i) in (t * per..n.min((t + 1) * per)).enumerate() {
-                    im2col(&g, &x[i * g.in_len()..][..g.in_len()], &mut cols);
-                    // cols(X_i)ᵀ: cols is CKK × HoWo row-major, read column-wise.
-                    let colst = View { data: &cols, rs: 1, cs: howo as isize };
-                    let dy_i = &dy[i * g.out_len()..][..g.out_len()];
-                    gemm_into(g.o, ckk, howo, &mut dw, j > 0, View::rows(dy_i, howo), colst);
-                }
-                dw
-            })
-            .collect();
-        let mut dw = vec![0f32; g.o * ckk];
-        for p in &partials {
-            dw.iter_mut().zip(p).for_each(|(a, b)| *a += b);
-        }
-        Ok((CpuStorage::F32(dw), Shape::from((g.o, c, self.k, self.k))))
+/// Runs `f` on a contiguous CPU f32 tensor's data.
+fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(cpu) => f(f32_slice(cpu, layout)?),
+        _ => bail!("pretext conv: expected a CPU tensor"),
     }
 }
 

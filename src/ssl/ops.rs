@@ -13,8 +13,16 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     crate::ssl::conv::max_pool2d(x, k)
 }
 
-/// `max_pool2d(relu(bn(x)), k)`; in training one fused op (BatchNorm statistics, ReLU and
-/// pooling in two passes instead of about twenty candle ops).
-pub fn batch_norm_relu_pool(x: &Tensor, bn: &candle_nn::BatchNorm, train: bool, k: usize) -> Result<Tensor> {
-    crate::ssl::conv::batch_norm_relu_pool(x, bn, train, k)
+/// One encoder block, `max_pool2d(relu(bn(conv2d(x, kernel))), pool)`; in training a single
+/// fused op (conv GEMMs, BatchNorm statistics, ReLU and pooling without the intermediate
+/// tensors candle would allocate for each step).
+pub fn conv_bn_relu_pool(
+    x: &Tensor,
+    kernel: &Tensor,
+    bn: &candle_nn::BatchNorm,
+    train: bool,
+    padding: usize,
+    pool: usize,
+) -> Result<Tensor> {
+    crate::ssl::conv::conv_bn_relu_pool(x, kernel, bn, train, padding, pool)
 }

@@ -11,7 +11,7 @@ use crate::ssl::conv;
 pub enum ConvImpl {
     /// candle's `Tensor::conv2d` and `max_pool2d`.
     Candle,
-    /// `crate::ssl::conv` (im2col + gemm custom ops).
+    /// `crate::ssl::conv`: each conv + bias + ReLU + pool one fused op (im2col + gemm).
     Pretext,
 }
 
@@ -48,7 +48,7 @@ impl Module for Cnn {
         for (w, b) in &self.convs {
             h = match self.imp {
                 ConvImpl::Candle => h.conv2d(w, 1, 1, 1, 1)?.broadcast_add(b)?.relu()?.max_pool2d(2)?,
-                ConvImpl::Pretext => conv::max_pool2d(&conv::conv2d(&h, w, 1, 1)?.broadcast_add(b)?.relu()?, 2)?,
+                ConvImpl::Pretext => conv::conv_bias_relu_pool(&h, w, b, 1, 2)?,
             };
         }
         self.proj.forward(&h.flatten_from(1)?.apply(&self.fc)?)
