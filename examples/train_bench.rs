@@ -10,17 +10,7 @@ fn main() -> pretext::Result<()> {
         opts.steps = steps;
     }
     if let Some(models) = args.get(1) {
-        opts.models = models
-            .split(',')
-            .filter_map(|m| match m {
-                "cnn-candle" => Some(BenchModel::CnnCandle),
-                "cnn-pretext" => Some(BenchModel::CnnPretext),
-                "mlp" => Some(BenchModel::Mlp),
-                "default-image" => Some(BenchModel::DefaultImage),
-                "default-table" => Some(BenchModel::DefaultTable),
-                _ => None,
-            })
-            .collect();
+        opts.models = BenchModel::ALL.into_iter().filter(|m| models.split(',').any(|k| k == m.key())).collect();
     }
     if std::env::var_os("NO_PEERS").is_some() {
         opts.peers = None;

@@ -6,6 +6,7 @@
 //! fixed random batches, so the figures are the trainer's compute alone, without data loading
 //! or augmentation.
 
+mod isolate;
 mod models;
 mod peers;
 
@@ -24,7 +25,7 @@ use crate::ssl::TrainConfig;
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BenchModel {
     /// The issue-6 CNN with candle's conv2d / max_pool2d.
     CnnCandle,
@@ -53,6 +54,17 @@ impl BenchModel {
         }
     }
 
+    /// Short name for command lines.
+    pub fn key(self) -> &'static str {
+        match self {
+            BenchModel::CnnCandle => "cnn-candle",
+            BenchModel::CnnPretext => "cnn-pretext",
+            BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "default-image",
+            BenchModel::DefaultTable => "default-table",
+        }
+    }
+
     /// The model's name in bench/peers_train.py.
     fn peer_name(self) -> &'static str {
         match self {
@@ -75,6 +87,9 @@ pub struct TrainBenchOptions {
     pub models: Vec<BenchModel>,
     /// Run the PyTorch reference script (skipped with a message if python3/torch are missing).
     pub peers: Option<PathBuf>,
+    /// Run each model in a child process (this executable, same arguments), so that each
+    /// peak memory figure is that model's alone.
+    pub isolate: bool,
 }
 
 impl Default for TrainBenchOptions {
@@ -86,16 +101,18 @@ impl Default for TrainBenchOptions {
             threads: 2,
             models: BenchModel::ALL.to_vec(),
             peers: Some(PathBuf::from("bench/peers_train.py")),
+            isolate: true,
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BenchRow {
     pub model: BenchModel,
     pub images_per_s: f64,
     pub ms_per_step: f64,
     /// Process peak RSS while this model trained (VmHWM, reset before each model), MiB.
+    /// Only this model's own when it ran in a child process (`isolate`).
     pub peak_mib: Option<f64>,
     /// RSS just before the model was built, MiB.
     pub base_mib: Option<f64>,
@@ -117,9 +134,17 @@ pub fn run(opts: &TrainBenchOptions) -> Result<TrainBenchReport> {
         .num_threads(opts.threads)
         .build()
         .map_err(|e| PretextError::InvalidConfig(format!("thread pool: {e}")))?;
+    if let Some(model) = isolate::child_model() {
+        let row = pool.install(|| bench_model(model, opts))?;
+        isolate::print_row(&row)?;
+        return Ok(TrainBenchReport { options: opts.clone(), rows: vec![row], peers: Peers::NotRun });
+    }
     let mut rows = Vec::new();
     for &model in &opts.models {
-        rows.push(pool.install(|| bench_model(model, opts))?);
+        rows.push(match opts.isolate {
+            true => isolate::run_in_child(model)?,
+            false => pool.install(|| bench_model(model, opts))?,
+        });
     }
     let peers = match &opts.peers {
         Some(script) => {

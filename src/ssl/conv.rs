@@ -21,6 +21,7 @@ use rayon::prelude::*;
 mod block;
 mod kernels;
 mod lowering;
+mod scratch;
 
 use std::sync::{Arc, Mutex};
 

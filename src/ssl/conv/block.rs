@@ -17,7 +17,7 @@ use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::Geom;
-use super::{f32_slice, lowering, with_f32};
+use super::{f32_slice, lowering, scratch, with_f32};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Affine {
@@ -37,6 +37,12 @@ pub(super) struct Saved {
     invstd: Vec<f32>,
     /// Per pooled output, the offset (dy·k + dx) of its window's maximum.
     argmax: Vec<u8>,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        scratch::give(std::mem::take(&mut self.z));
+    }
 }
 
 pub(super) struct BlockOp {
@@ -81,7 +87,8 @@ impl CustomOp3 for BlockOp {
         let g = self.geom(l1.shape().dims4()?, l2.shape().dims4()?)?;
         let (x, w, p) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let (c, hw) = (g.o, g.howo());
-        let z = lowering::forward(&g, x, w);
+        let mut z = scratch::take_zeroed(g.n * g.out_len());
+        lowering::forward_into(&g, x, w, &mut z);
         // Per channel, y = relu(a·z + b).
         let (mean, var, invstd, a, b) = match self.affine {
             Affine::BatchNorm { eps } => {
@@ -155,6 +162,7 @@ impl CustomOp3 for BlockOp {
             true => Some(Tensor::from_vec(with_f32(w, |ws| Ok(lowering::input_grad(&g, ws, &dz)))?, x.shape(), dev)?),
             false => None,
         };
+        scratch::give(dz);
         Ok((dx, Some(Tensor::from_vec(dw, w.shape(), dev)?), Some(Tensor::from_vec(dp, p.shape(), dev)?)))
     }
 }
@@ -191,7 +199,7 @@ impl BlockOp {
             })
             .unzip();
         let m = (n * hw) as f32;
-        let mut dz = vec![0f32; n * c * hw];
+        let mut dz = scratch::take_zeroed(n * c * hw);
         dz.par_chunks_mut(hw * PLANES_PER_TASK).enumerate().for_each(|(task, planes)| {
             for (j, dzp) in planes.chunks_mut(hw).enumerate() {
                 let plane = task * PLANES_PER_TASK + j;

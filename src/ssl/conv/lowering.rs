@@ -7,8 +7,14 @@ use super::kernels::{col2im, gemm_into, im2col, Geom, View};
 
 /// Y (N × O × Ho·Wo) = W · cols(X_n) for every image.
 pub(super) fn forward(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let (ckk, howo) = (g.ckk(), g.howo());
     let mut out = vec![0f32; g.n * g.out_len()];
+    forward_into(g, x, w, &mut out);
+    out
+}
+
+/// `forward` into a caller's buffer of N·O·Ho·Wo values.
+pub(super) fn forward_into(g: &Geom, x: &[f32], w: &[f32], out: &mut [f32]) {
+    let (ckk, howo) = (g.ckk(), g.howo());
     out.par_chunks_mut(g.out_len()).enumerate().for_each_init(
         || vec![0f32; ckk * howo],
         |cols, (i, y)| {
@@ -16,7 +22,6 @@ pub(super) fn forward(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
             gemm_into(g.o, howo, ckk, y, false, View::rows(w, ckk), View::rows(cols, howo));
         },
     );
-    out
 }
 
 /// dX_n = col2im(Wᵀ · dY_n).
