@@ -4,6 +4,7 @@
 use pretext::bench::train::{run, BenchModel, TrainBenchOptions};
 
 fn main() -> pretext::Result<()> {
+    pretext::ssl::ops::init_cpu_threads();
     let mut opts = TrainBenchOptions::default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(steps) = args.first().and_then(|s| s.parse().ok()) {

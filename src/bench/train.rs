@@ -308,6 +308,8 @@ impl fmt::Display for TrainBenchReport {
             Peers::Skipped(why) => writeln!(f, "PyTorch reference skipped: {why}"),
             Peers::NotRun => Ok(()),
         }?;
+        let candle_threads = std::env::var(crate::ssl::ops::CANDLE_THREADS_ENV).unwrap_or_else(|_| "default".into());
+        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_threads)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
         write!(f, "peak = process VmHWM while the model trained; +MiB = peak minus RSS before the model was built")
     }
 }

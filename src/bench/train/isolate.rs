@@ -28,6 +28,8 @@ pub fn run_in_child(model: BenchModel) -> Result<BenchRow> {
     let out = Command::new(&exe)
         .args(std::env::args_os().skip(1))
         .env(CHILD_ENV, model.key())
+        // Children are measured with the thread setup `main` gives the trainer.
+        .env(crate::ssl::ops::CANDLE_THREADS_ENV, std::env::var_os(crate::ssl::ops::CANDLE_THREADS_ENV).unwrap_or("1".into()))
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| PretextError::io(&exe, e))?;
