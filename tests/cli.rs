@@ -79,4 +79,5 @@ fn baseline_reports_raw_and_pca_accuracy() {
     assert_eq!(r["pca_dim"], 2);
     assert_eq!(r["raw_knn_accuracy"].as_f64().unwrap(), 1.0);
     assert_eq!(r["test_items"], 24);
+    assert!(r["untrained_knn_accuracy"].as_f64().unwrap() > 0.9, "a random MLP keeps two far-apart groups apart");
 }

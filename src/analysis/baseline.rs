@@ -16,14 +16,17 @@ pub struct BaselineReport {
     pub pca_dim: usize,
     pub pca_knn_accuracy: f32,
     pub pca_seconds: f32,
+    /// The default encoder with its seeded random initial weights (no training).
+    pub untrained_dim: usize,
+    pub untrained_knn_accuracy: f32,
 }
 
 pub fn split_matrix(split: &crate::data::Split, d: usize) -> Matrix {
     Matrix::new(split.x.clone(), split.len, d)
 }
 
-/// Raw-feature and PCA-`pca_dim` kNN accuracy (PCA fitted on the train split only).
-pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
+/// Raw-feature, PCA-`pca_dim` (fitted on the train split only) and untrained-encoder kNN accuracy.
+pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<BaselineReport> {
     let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) else {
         return Err(PretextError::BadData(format!("'{}' has no labels, so there is no accuracy to measure", ds.name)));
     };
@@ -37,6 +40,12 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
     let (train_p, test_p) = (pca.transform(&train), pca.transform(&test));
     let pca_seconds = started.elapsed().as_secs_f32();
     let projected = knn::accuracy(&train_p, train_labels, &test_p, test_labels, protocol)?;
+    let cfg = crate::ssl::TrainConfig { seed: ds_seed, ..Default::default() };
+    let (_weights, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
+    let device = candle_core::Device::Cpu;
+    let train_u = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
+    let test_u = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    let untrained = knn::accuracy(&train_u, train_labels, &test_u, test_labels, protocol)?;
     Ok(BaselineReport {
         train_items: train.rows,
         test_items: test.rows,
@@ -45,5 +54,7 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
         pca_dim: pca.k,
         pca_knn_accuracy: projected,
         pca_seconds,
+        untrained_dim: model.embed_dim,
+        untrained_knn_accuracy: untrained,
     })
 }

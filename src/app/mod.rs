@@ -1,7 +1,206 @@
-//! The desktop app (being written on the `gui` branch).
+//! The desktop app: an eframe window over the core. Each frame drains the trainer's events and
+//! the background jobs' results, draws the panels (`ui/`), then applies the commands the
+//! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
+pub mod jobs;
+mod logic;
+pub mod map;
+pub mod settings;
+pub mod state;
+pub mod thumbs;
+mod ui;
+pub mod work;
+
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub fn run_gui(_data: Option<PathBuf>) -> anyhow::Result<()> {
-    anyhow::bail!("the desktop app is not built yet; use a subcommand (pretext --help)")
+use crate::analysis::neighbors::Neighbor;
+use crate::data::Dataset;
+use crate::ssl::Trainer;
+use jobs::{ClusterResult, Jobs};
+use map::MapState;
+use settings::Settings;
+use state::{Command, Space, TrainingLog};
+use thumbs::Thumbs;
+
+/// The dataset the window shows.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub dataset: Arc<Dataset>,
+    pub map_indices: Arc<Vec<usize>>,
+    /// Labels of the map rows, when the dataset has labels.
+    pub labels: Option<Vec<u32>>,
+    pub raw: Arc<crate::analysis::Matrix>,
+    pub baseline_knn: Option<f32>,
+}
+
+/// Neighbours of an image file the user opened (query by file).
+pub struct FileQuery {
+    pub path: PathBuf,
+    pub pixels: Vec<f32>,
+    pub request: u64,
+    pub neighbours: Option<Vec<Neighbor>>,
+}
+
+pub struct PretextApp {
+    pub settings: Settings,
+    pub data: Option<Loaded>,
+    pub space: Option<Space>,
+    pub trainer: Option<Trainer>,
+    pub log: TrainingLog,
+    pub map: MapState,
+    pub jobs: Jobs,
+    pub thumbs: Thumbs,
+    /// Map row in focus and its neighbours (computed in `space` of that generation).
+    pub focus: Option<usize>,
+    pub neighbours: Option<(u64, usize, Vec<Neighbor>)>,
+    pub clusters: Option<(ClusterResult, Option<usize>)>,
+    pub knn_correct: Option<(u64, Vec<Option<bool>>)>,
+    pub selection: Vec<bool>,
+    pub selection_count: usize,
+    pub hidden_classes: HashSet<u32>,
+    pub query: Option<FileQuery>,
+    pub views: Option<(usize, Vec<Vec<f32>>)>,
+    /// Readable messages shown at the top of the window until dismissed.
+    pub errors: Vec<String>,
+    pub status: String,
+    /// Path typed in the dataset panel.
+    pub path_input: String,
+    pub query_input: String,
+    /// A snapshot waiting for the projection job (only the newest is kept).
+    pending_snapshot: Option<(usize, Arc<crate::analysis::Matrix>)>,
+    projecting: bool,
+    next_generation: u64,
+    next_request: u64,
+    style_version: u64,
+    colors: Vec<egui::Color32>,
+    colors_key: Option<(u64, settings::ColorBy)>,
+    visible: Vec<bool>,
+    commands: Vec<Command>,
+    ctx: egui::Context,
+    /// Set once the settings' dataset load has been requested (first frame).
+    started: bool,
+    initial: Option<PathBuf>,
+    /// Milliseconds the last frames took to build (UI code only; the GPU is measured apart).
+    pub frame_ms: std::collections::VecDeque<f32>,
+}
+
+impl PretextApp {
+    /// The app as eframe creates it: settings restored, the sample (or `initial`) loading.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        Self::with_dataset(cc, None)
+    }
+
+    pub fn with_dataset(cc: &eframe::CreationContext<'_>, initial: Option<PathBuf>) -> Self {
+        let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        Self::with_settings(cc.egui_ctx.clone(), settings, initial)
+    }
+
+    /// For tests: explicit settings instead of the saved ones.
+    pub fn with_settings(ctx: egui::Context, settings: Settings, initial: Option<PathBuf>) -> Self {
+        let waker_ctx = ctx.clone();
+        let jobs = Jobs::new(Arc::new(move || waker_ctx.request_repaint()));
+        let path_input = initial.as_ref().unwrap_or(&crate::data::load::sample_data_dir()).display().to_string();
+        Self {
+            settings,
+            data: None,
+            space: None,
+            trainer: None,
+            log: TrainingLog::default(),
+            map: MapState::default(),
+            jobs,
+            thumbs: Thumbs::default(),
+            focus: None,
+            neighbours: None,
+            clusters: None,
+            knn_correct: None,
+            selection: Vec::new(),
+            selection_count: 0,
+            hidden_classes: HashSet::new(),
+            query: None,
+            views: None,
+            errors: Vec::new(),
+            status: String::new(),
+            path_input,
+            query_input: String::new(),
+            pending_snapshot: None,
+            projecting: false,
+            next_generation: 1,
+            next_request: 1,
+            style_version: 1,
+            colors: Vec::new(),
+            colors_key: None,
+            visible: Vec::new(),
+            commands: Vec::new(),
+            ctx,
+            started: false,
+            initial,
+            frame_ms: Default::default(),
+        }
+    }
+
+    /// Queues a command as if a panel had emitted it (tests and drag-and-drop use this).
+    pub fn command(&mut self, cmd: Command) {
+        self.commands.push(cmd);
+    }
+
+    /// Background work still running (loading, projection, clustering, ...).
+    pub fn busy(&self) -> bool {
+        self.jobs.any_running() || self.projecting
+    }
+
+    /// Screen position of map row `row` in the last frame (tests click here).
+    pub fn map_point_screen_pos(&self, row: usize) -> Option<egui::Pos2> {
+        self.map.screen_pos(row)
+    }
+
+    /// Global dataset index of a map row.
+    pub fn item_of_row(&self, row: usize) -> Option<usize> {
+        self.data.as_ref().and_then(|d| d.map_indices.get(row).copied())
+    }
+}
+
+impl eframe::App for PretextApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = std::time::Instant::now();
+        if !self.started {
+            self.started = true;
+            let path = self.initial.clone().unwrap_or_else(crate::data::load::sample_data_dir);
+            self.commands.push(Command::OpenDataset(path));
+        }
+        self.drain();
+        self.take_dropped_files(ui.ctx());
+        ui::show(self, ui);
+        for cmd in std::mem::take(&mut self.commands) {
+            self.apply(cmd);
+        }
+        if self.frame_ms.len() >= 240 {
+            self.frame_ms.pop_front();
+        }
+        self.frame_ms.push_back(started.elapsed().as_secs_f32() * 1000.0);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// Opens the window (on `initial`, or on the bundled sample) and runs until it is closed.
+pub fn run_gui(initial: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("pretext")
+            .with_app_id("pretext")
+            .with_inner_size([1500.0, 950.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "pretext",
+        options,
+        Box::new(move |cc| Ok(Box::new(PretextApp::with_dataset(cc, initial)) as Box<dyn eframe::App>)),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -83,13 +83,14 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let ds = args.data.load(args.seed)?;
-    let r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim)?;
+    let r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim, args.seed)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
         println!("raw features ({}-d)   {:.4}", r.raw_dim, r.raw_knn_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
+        println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
     }
     Ok(())
 }

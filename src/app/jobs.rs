@@ -1,0 +1,138 @@
+//! Background jobs: loading, projection, clustering, neighbour search, export and file
+//! dialogs run on their own threads and post one result each; the app drains them every
+//! frame (rerun's `background_tasks` pattern). A job sends before it wakes the UI, so a
+//! repaint never arrives ahead of its result.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+
+use crate::analysis::metrics::ClusterSummary;
+use crate::analysis::neighbors::Neighbor;
+use crate::analysis::Matrix;
+use crate::data::Dataset;
+use crate::ssl::{Trainer, Waker};
+
+/// What a native file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogPurpose {
+    OpenDatasetFile,
+    OpenDatasetFolder,
+    QueryImage,
+    SaveRun,
+    OpenRun,
+    ExportDir,
+    ExportSelection,
+}
+
+/// A dataset ready to show: the data, the map subset and its raw-feature layout.
+pub struct LoadedData {
+    pub path: PathBuf,
+    pub dataset: Arc<Dataset>,
+    pub map_indices: Arc<Vec<usize>>,
+    /// Raw features of the map subset: the space the map and neighbours use before training.
+    pub raw: Arc<Matrix>,
+    pub layout: Vec<[f32; 2]>,
+    /// kNN accuracy on raw features, the line a trained encoder should beat.
+    pub baseline_knn: Option<f32>,
+}
+
+pub struct ClusterResult {
+    pub k: usize,
+    pub assignments: Vec<usize>,
+    pub summaries: Vec<ClusterSummary>,
+    pub nmi: Option<f64>,
+    pub ari: Option<f64>,
+}
+
+pub enum JobResult {
+    Loaded(Result<Box<LoadedData>, String>),
+    /// A 2D layout of the embedding of `generation`, aligned to the layout it will replace.
+    Projected { generation: u64, layout: Vec<[f32; 2]> },
+    Clustered { generation: u64, result: Result<ClusterResult, String> },
+    Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
+    QueryNeighbours { generation: u64, path: PathBuf, result: Result<Vec<Neighbor>, String> },
+    KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
+    RunOpened(Result<(Trainer, Option<Matrix>), String>),
+    /// A finished file operation: the message for the status line, or an error.
+    Done(Result<String, String>),
+    Dialog { purpose: DialogPurpose, path: Option<PathBuf> },
+}
+
+pub struct Jobs {
+    tx: Sender<(&'static str, JobResult)>,
+    rx: Receiver<(&'static str, JobResult)>,
+    waker: Waker,
+    /// Names of jobs still running, with how many of each.
+    running: HashMap<&'static str, usize>,
+    /// Fraction done of the current load, as f32 bits.
+    pub load_progress: Arc<AtomicU32>,
+}
+
+impl Jobs {
+    pub fn new(waker: Waker) -> Self {
+        let (tx, rx) = unbounded();
+        Self { tx, rx, waker, running: HashMap::new(), load_progress: Arc::new(AtomicU32::new(0)) }
+    }
+
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
+    }
+
+    /// Runs `work` on a new thread under `name`; its result comes back through `poll`.
+    pub fn spawn(&mut self, name: &'static str, work: impl FnOnce() -> JobResult + Send + 'static) {
+        let tx = self.tx.clone();
+        let waker = self.waker.clone();
+        *self.running.entry(name).or_default() += 1;
+        let spawned = std::thread::Builder::new().name(format!("pretext-{name}")).spawn(move || {
+            // A panic deep in a dependency must become a message, not a job that never ends.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown error".into());
+                JobResult::Done(Err(format!("{name} failed: {what}")))
+            });
+            let _ = tx.send((name, result));
+            waker();
+        });
+        if let Err(e) = spawned {
+            let _ = self.tx.send((name, JobResult::Done(Err(format!("cannot start a background job: {e}")))));
+        }
+    }
+
+    /// Drops a value on another thread: a trainer's drop joins its thread, which can take a
+    /// training step, and the window must not wait for that.
+    pub fn drop_in_background<T: Send + 'static>(value: T) {
+        let _ = std::thread::Builder::new().name("pretext-drop".into()).spawn(move || drop(value));
+    }
+
+    pub fn is_running(&self, name: &str) -> bool {
+        self.running.get(name).is_some_and(|&n| n > 0)
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.running.values().any(|&n| n > 0)
+    }
+
+    /// Next finished result, if any.
+    pub fn poll(&mut self) -> Option<JobResult> {
+        let (name, result) = self.rx.try_recv().ok()?;
+        if let Some(n) = self.running.get_mut(name) {
+            *n = n.saturating_sub(1);
+        }
+        Some(result)
+    }
+
+    pub fn set_progress(&self, f: f32) {
+        self.load_progress.store(f.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn progress(&self) -> f32 {
+        f32::from_bits(self.load_progress.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,128 @@
+//! The only state saved between launches. `#[serde(default)]` everywhere so settings written
+//! by an older version still load (missing fields take their defaults).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ssl::TrainConfig;
+
+/// What the map's point colours show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColorBy {
+    Label,
+    Cluster,
+    /// Whether the point's kNN vote among the other map points matches its label.
+    KnnCorrect,
+    Split,
+}
+
+impl ColorBy {
+    pub const ALL: [ColorBy; 4] = [ColorBy::Label, ColorBy::Cluster, ColorBy::KnnCorrect, ColorBy::Split];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ColorBy::Label => "Label",
+            ColorBy::Cluster => "Cluster",
+            ColorBy::KnnCorrect => "kNN correct",
+            ColorBy::Split => "Train/test",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeftTab {
+    Dataset,
+    Training,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RightTab {
+    Neighbours,
+    Clusters,
+    Selection,
+    Export,
+}
+
+/// What a drag on the map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapTool {
+    Pan,
+    Box,
+    Lasso,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub train: TrainConfig,
+    /// Most recent first.
+    pub recent: Vec<PathBuf>,
+    pub color_by: ColorBy,
+    pub tool: MapTool,
+    pub point_size: f32,
+    pub animate: bool,
+    pub neighbours_k: usize,
+    pub kmeans_k: usize,
+    pub left_tab: LeftTab,
+    pub right_tab: RightTab,
+    pub export_dir: String,
+    pub run_dir: String,
+}
+
+/// Training defaults for the window: snapshots often enough that the map visibly moves within
+/// seconds of pressing Train (the CLI keeps the core's sparser default).
+pub fn gui_train_defaults() -> TrainConfig {
+    TrainConfig { eval_every: 10, batch_size: 128, map_items: 10_000, epochs: 10.0, ..TrainConfig::default() }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            train: gui_train_defaults(),
+            recent: Vec::new(),
+            color_by: ColorBy::Label,
+            tool: MapTool::Pan,
+            point_size: 3.0,
+            animate: true,
+            neighbours_k: 12,
+            kmeans_k: 10,
+            left_tab: LeftTab::Training,
+            right_tab: RightTab::Neighbours,
+            export_dir: "pretext-export".into(),
+            run_dir: "pretext-run".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub const MAX_RECENT: usize = 8;
+
+    pub fn remember(&mut self, path: PathBuf) {
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path);
+        self.recent.truncate(Self::MAX_RECENT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_settings_with_missing_fields_still_load() {
+        let s: Settings = serde_json::from_str(r#"{"point_size": 5.0, "train": {"batch_size": 64}}"#).unwrap();
+        assert_eq!(s.point_size, 5.0);
+        assert_eq!(s.train.batch_size, 64);
+        assert_eq!(s.kmeans_k, Settings::default().kmeans_k);
+    }
+
+    #[test]
+    fn recent_list_moves_reopened_path_to_front_without_duplicates() {
+        let mut s = Settings::default();
+        s.remember("a".into());
+        s.remember("b".into());
+        s.remember("a".into());
+        assert_eq!(s.recent, vec![PathBuf::from("a"), PathBuf::from("b")]);
+    }
+}

@@ -1,0 +1,71 @@
+//! Textures of dataset items, made on first use and kept until the dataset changes.
+
+use std::collections::HashMap;
+
+use egui::{ColorImage, TextureHandle, TextureOptions};
+
+use crate::data::{Dataset, Modality};
+
+/// Beyond this many textures the cache starts over (a long session of hovering would
+/// otherwise keep every item on the GPU).
+const MAX_TEXTURES: usize = 4_096;
+
+#[derive(Default)]
+pub struct Thumbs {
+    items: HashMap<usize, TextureHandle>,
+    /// Textures of arbitrary pixel buffers (augmented views, query images), by name.
+    named: HashMap<String, TextureHandle>,
+}
+
+/// An item's pixels as an egui image; `None` for tables.
+pub fn to_color_image(modality: &Modality, pixels: &[f32]) -> Option<ColorImage> {
+    let Modality::Image { channels, height, width } = modality else { return None };
+    let (c, h, w) = (*channels, *height, *width);
+    if pixels.len() < c * h * w || c == 0 {
+        return None;
+    }
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let plane = h * w;
+    Some(if c == 1 {
+        ColorImage::from_gray_iter([w, h], pixels[..plane].iter().map(|&v| byte(v)))
+    } else {
+        let rgb: Vec<u8> = (0..plane).flat_map(|i| [0, 1, 2].map(|k| byte(pixels[k.min(c - 1) * plane + i]))).collect();
+        ColorImage::from_rgb([w, h], &rgb)
+    })
+}
+
+impl Thumbs {
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.named.clear();
+    }
+
+    pub fn item(&mut self, ctx: &egui::Context, ds: &Dataset, index: usize) -> Option<TextureHandle> {
+        if let Some(t) = self.items.get(&index) {
+            return Some(t.clone());
+        }
+        if index >= ds.len() {
+            return None;
+        }
+        let image = to_color_image(&ds.modality, ds.global_item(index))?;
+        if self.items.len() >= MAX_TEXTURES {
+            self.items.clear();
+        }
+        let tex = ctx.load_texture(format!("item-{index}"), image, TextureOptions::NEAREST);
+        self.items.insert(index, tex.clone());
+        Some(tex)
+    }
+
+    pub fn named(&mut self, ctx: &egui::Context, name: &str, modality: &Modality, pixels: &[f32]) -> Option<TextureHandle> {
+        if let Some(t) = self.named.get(name) {
+            return Some(t.clone());
+        }
+        let tex = ctx.load_texture(name, to_color_image(modality, pixels)?, TextureOptions::NEAREST);
+        self.named.insert(name.to_string(), tex.clone());
+        Some(tex)
+    }
+
+    pub fn forget_named(&mut self, prefix: &str) {
+        self.named.retain(|k, _| !k.starts_with(prefix));
+    }
+}

@@ -1,0 +1,63 @@
+//! Live charts: loss (raw and smoothed), kNN accuracy against the raw-feature baseline,
+//! throughput, and collapse signals.
+
+use egui::Color32;
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+
+use crate::app::PretextApp;
+
+fn plot(id: &str, height: f32) -> Plot<'static> {
+    Plot::new(id.to_string())
+        .height(height)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .x_axis_label("step")
+}
+
+pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    let log = &app.log;
+    if log.loss.is_empty() && log.knn.is_empty() {
+        ui.vertical_centered(|ui| {
+            ui.add_space(20.0);
+            ui.label("Charts appear here once training starts: loss, kNN accuracy, throughput and collapse signals.");
+        });
+        return;
+    }
+    let height = (ui.available_height() - 22.0).max(60.0);
+    let baseline = app.data.as_ref().and_then(|d| d.baseline_knn);
+    let dim = app.space.as_ref().filter(|s| s.step.is_some()).map(|s| s.matrix.cols).unwrap_or(1).max(1) as f64;
+    ui.columns(4, |cols| {
+        cols[0].strong("Loss");
+        let (raw, smooth) = (log.loss.clone(), log.loss_smooth.clone());
+        plot("loss-plot", height).show(&mut cols[0], |p| {
+            p.line(Line::new("raw", PlotPoints::from(raw)).color(Color32::from_gray(150)).width(1.0));
+            p.line(Line::new("smoothed", PlotPoints::from(smooth)).color(Color32::from_rgb(240, 120, 40)).width(2.0));
+        });
+        cols[1].strong("kNN accuracy (map subset)");
+        let knn = log.knn.clone();
+        plot("knn-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[1], |p| {
+            p.line(Line::new("encoder", PlotPoints::from(knn)).color(Color32::from_rgb(60, 160, 90)).width(2.0));
+            if let Some(b) = baseline {
+                p.add(HLine::new("raw features", b as f64).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
+            }
+        });
+        cols[2].strong("Throughput (items/s)");
+        let tp = log.throughput.clone();
+        plot("throughput-plot", height).include_y(0.0).show(&mut cols[2], |p| {
+            p.line(Line::new("items/s", PlotPoints::from(tp)).color(Color32::from_rgb(80, 130, 220)));
+        });
+        cols[3].strong("Collapse signals").on_hover_text(
+            "std x sqrt(d): mean per-dimension std of normalised embeddings, scaled so that 1 is healthy and 0 is collapse.\n\
+             rank/d: effective rank over the embedding size; low values mean few directions are used.",
+        );
+        let std: Vec<[f64; 2]> = log.embedding_std.iter().map(|[x, y]| [*x, y * dim.sqrt()]).collect();
+        let rank: Vec<[f64; 2]> = log.effective_rank.iter().map(|[x, y]| [*x, y / dim]).collect();
+        plot("collapse-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[3], |p| {
+            p.line(Line::new("std x sqrt(d)", PlotPoints::from(std)).color(Color32::from_rgb(200, 80, 160)));
+            p.line(Line::new("rank/d", PlotPoints::from(rank)).color(Color32::from_rgb(150, 120, 40)));
+        });
+    });
+}

@@ -1,0 +1,114 @@
+//! Dataset panel: open (typed path, native dialog, drag-and-drop, recent list), and what the
+//! loaded dataset holds.
+
+use crate::app::jobs::DialogPurpose;
+use crate::app::state::Command;
+use crate::app::ui::widgets::{labelled_text, swatch};
+use crate::app::map::colors;
+use crate::app::PretextApp;
+
+pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file. You can also drop it on the window.");
+    let r = labelled_text(ui, "Path", &mut app.path_input, 210.0);
+    let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    ui.horizontal(|ui| {
+        if ui.button("Open").clicked() || enter {
+            let p = app.path_input.trim().to_string();
+            app.command(Command::OpenDataset(p.into()));
+        }
+        if ui.button("File…").on_hover_text("Choose a .csv, .npy or IDX file").clicked() {
+            app.command(Command::Dialog(DialogPurpose::OpenDatasetFile));
+        }
+        if ui.button("Folder…").on_hover_text("Choose an IDX or image folder").clicked() {
+            app.command(Command::Dialog(DialogPurpose::OpenDatasetFolder));
+        }
+        if ui.button("Sample").on_hover_text("The bundled Fashion-MNIST sample (10,000 images)").clicked() {
+            app.command(Command::OpenDataset(crate::data::load::sample_data_dir()));
+        }
+    });
+    if app.jobs.is_running("load") {
+        ui.add(egui::ProgressBar::new(app.jobs.progress()).show_percentage().animate(true));
+    }
+    if !app.settings.recent.is_empty() {
+        ui.collapsing("Recent", |ui| {
+            for p in app.settings.recent.clone() {
+                if ui.link(p.display().to_string()).clicked() {
+                    app.command(Command::OpenDataset(p));
+                }
+            }
+        });
+    }
+    ui.separator();
+    let Some(d) = &app.data else {
+        ui.label("No dataset open.");
+        return;
+    };
+    let ds = d.dataset.clone();
+    egui::Grid::new("dataset-info").num_columns(2).striped(true).show(ui, |ui| {
+        ui.label("Name");
+        ui.label(&ds.name);
+        ui.end_row();
+        ui.label("Source");
+        ui.label(egui::RichText::new(&ds.source).small());
+        ui.end_row();
+        ui.label("Items");
+        ui.label(format!("{} ({} train, {} test)", ds.len(), ds.train.len, ds.test.len));
+        ui.end_row();
+        ui.label("Kind");
+        ui.label(ds.modality.describe());
+        ui.end_row();
+        ui.label("On the map");
+        ui.label(format!("{} items", d.map_indices.len()));
+        ui.end_row();
+        if let Some(b) = d.baseline_knn {
+            ui.label("kNN on raw features");
+            ui.label(format!("{:.1}%", b * 100.0));
+            ui.end_row();
+        }
+    });
+    for note in &ds.notes {
+        ui.colored_label(ui.visuals().warn_fg_color, note);
+    }
+    if !ds.class_names.is_empty() {
+        ui.add_space(4.0);
+        ui.strong("Classes");
+        let counts = ds.class_counts();
+        egui::Grid::new("classes").num_columns(2).show(ui, |ui| {
+            for (i, name) in ds.class_names.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    swatch(ui, colors::category(i));
+                    ui.label(name);
+                });
+                ui.label(counts.get(i).copied().unwrap_or(0).to_string());
+                ui.end_row();
+            }
+        });
+    }
+    ui.add_space(4.0);
+    ui.strong("Samples");
+    if ds.modality.is_image() {
+        ui.horizontal_wrapped(|ui| {
+            for i in (0..ds.len()).step_by((ds.len() / 24).max(1)).take(24) {
+                if let Some(t) = app.thumbs.item(ui.ctx(), &ds, i) {
+                    ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(40.0, 40.0)))
+                        .on_hover_text(format!("#{i} {}", ds.global_label(i).map_or("", |l| ds.class_name(l))));
+                }
+            }
+        });
+    } else if let crate::data::Modality::Table { columns } = &ds.modality {
+        egui::ScrollArea::horizontal().id_salt("rows").show(ui, |ui| {
+            egui::Grid::new("rows-grid").striped(true).show(ui, |ui| {
+                for c in columns.iter().take(8) {
+                    ui.strong(c);
+                }
+                ui.end_row();
+                for i in 0..ds.len().min(8) {
+                    for v in ds.global_item(i).iter().take(8) {
+                        ui.label(format!("{v:.3}"));
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+    }
+}

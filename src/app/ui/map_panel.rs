@@ -1,0 +1,198 @@
+//! The centre: map toolbar, the map itself, its legend and the hover tooltip.
+
+use egui::{Color32, UiBuilder};
+
+use crate::app::map::{colors, MapStyle};
+use crate::app::settings::{ColorBy, MapTool};
+use crate::app::state::Command;
+use crate::app::ui::widgets::{feature_summary, label_text, swatch};
+use crate::app::PretextApp;
+
+pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    toolbar(app, ui);
+    if app.data.is_none() || app.map.is_empty() {
+        ui.centered_and_justified(|ui| {
+            if app.jobs.is_running("load") {
+                ui.spinner();
+            } else {
+                ui.label("Open a dataset to see its map.");
+            }
+        });
+        return;
+    }
+    if app.settings.color_by == ColorBy::KnnCorrect {
+        app.request_knn_correct();
+    }
+    refresh_style(app);
+    let marked: Vec<usize> = match (&app.neighbours, app.focus) {
+        (Some((_, row, n)), Some(f)) if *row == f => n.iter().map(|n| n.index).collect(),
+        _ => Vec::new(),
+    };
+    let style = MapStyle {
+        colors: &app.colors,
+        visible: &app.visible,
+        selected: &app.selection,
+        any_selected: app.selection_count > 0,
+        focus: app.focus,
+        marked: &marked,
+        point_size: app.settings.point_size,
+        version: app.style_version,
+    };
+    let out = app.map.show(ui, &style, app.settings.tool);
+    let Some(response) = out.response else { return };
+    let response = response.on_hover_cursor(if app.settings.tool == MapTool::Pan { egui::CursorIcon::Grab } else { egui::CursorIcon::Crosshair });
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Embedding map"));
+    let rect = response.rect;
+    if let Some(row) = out.hovered {
+        if out.selected.is_none() {
+            response.clone().on_hover_ui_at_pointer(|ui| tooltip(app, ui, row));
+        }
+    }
+    if let Some(clicked) = out.clicked {
+        app.command(Command::Focus(clicked));
+        if clicked.is_some() {
+            app.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+        }
+    }
+    if let Some(rows) = out.selected {
+        app.command(Command::Select(rows));
+    }
+    legend(app, ui, rect);
+}
+
+fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        egui::ComboBox::from_label("Colour by").selected_text(app.settings.color_by.label()).show_ui(ui, |ui| {
+            for c in ColorBy::ALL {
+                ui.selectable_value(&mut app.settings.color_by, c, c.label());
+            }
+        });
+        ui.separator();
+        ui.selectable_value(&mut app.settings.tool, MapTool::Pan, "Pan").on_hover_text("Drag to pan, scroll to zoom, click a point to see its neighbours. Shift-drag: box select.");
+        ui.selectable_value(&mut app.settings.tool, MapTool::Box, "Box").on_hover_text("Drag a rectangle to select the points inside (right-drag pans)");
+        ui.selectable_value(&mut app.settings.tool, MapTool::Lasso, "Lasso").on_hover_text("Draw around points to select them (right-drag pans)");
+        if ui.button("Reset view").on_hover_text("Fit all points (or double-click the map)").clicked() {
+            app.map.reset_view();
+        }
+        ui.add(egui::Slider::new(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
+        ui.checkbox(&mut app.settings.animate, "Animate").on_hover_text("Move points smoothly to each new snapshot's layout");
+        if app.selection_count > 0 && ui.button("Clear selection").clicked() {
+            app.command(Command::ClearSelection);
+        }
+        if let Some(s) = &app.space {
+            let mut text = format!("PCA of {}", s.describe());
+            if app.projecting {
+                text.push_str(" · projecting…");
+            }
+            ui.label(egui::RichText::new(text).weak());
+        }
+    });
+}
+
+/// Recomputes point colours and visibility when what they depend on changed.
+fn refresh_style(app: &mut PretextApp) {
+    let key = (app.style_version, app.settings.color_by);
+    if app.colors_key == Some(key) && app.colors.len() == app.map.len() {
+        return;
+    }
+    let n = app.map.len();
+    let labels = app.data.as_ref().and_then(|d| d.labels.as_deref());
+    let clusters = app.clusters.as_ref().map(|(c, _)| c.assignments.as_slice()).filter(|a| a.len() == n);
+    let knn = app.knn_correct.as_ref().map(|(_, k)| k.as_slice()).filter(|k| k.len() == n);
+    let data = app.data.as_ref();
+    app.colors = (0..n)
+        .map(|r| match app.settings.color_by {
+            ColorBy::Label => labels.map_or(colors::UNKNOWN, |l| colors::category(l[r] as usize)),
+            ColorBy::Cluster => clusters.map_or(colors::UNKNOWN, |c| colors::category(c[r])),
+            ColorBy::KnnCorrect => match knn.and_then(|k| k[r]) {
+                Some(true) => colors::CORRECT,
+                Some(false) => colors::WRONG,
+                None => colors::UNKNOWN,
+            },
+            ColorBy::Split => match data.map(|d| d.dataset.is_test(d.map_indices[r])) {
+                Some(true) => colors::TEST,
+                _ => colors::TRAIN,
+            },
+        })
+        .collect();
+    app.visible = (0..n).map(|r| labels.is_none_or(|l| !app.hidden_classes.contains(&l[r]))).collect();
+    app.colors_key = Some(key);
+}
+
+fn tooltip(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
+    let Some(item) = app.item_of_row(row) else { return };
+    let ds = app.data.as_ref().map(|d| d.dataset.clone());
+    ui.horizontal(|ui| {
+        if let Some(t) = ds.as_ref().and_then(|ds| app.thumbs.item(ui.ctx(), ds, item)) {
+            ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(84.0, 84.0)));
+        }
+        ui.vertical(|ui| {
+            ui.strong(format!("#{item}"));
+            ui.label(label_text(app, item));
+            if let Some((c, _)) = &app.clusters {
+                if let Some(k) = c.assignments.get(row) {
+                    ui.label(format!("cluster {k}"));
+                }
+            }
+            if let Some(ds) = &ds {
+                ui.label(if ds.is_test(item) { "test split" } else { "train split" });
+            }
+            let features = feature_summary(app, item, 8);
+            if !features.is_empty() {
+                ui.label(egui::RichText::new(features).monospace().small());
+            }
+        });
+    });
+}
+
+fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
+    let entries: Vec<(String, Color32, Option<u32>)> = match app.settings.color_by {
+        ColorBy::Label => app
+            .data
+            .as_ref()
+            .map(|d| d.dataset.class_names.iter().enumerate().map(|(i, n)| (n.clone(), colors::category(i), Some(i as u32))).collect())
+            .unwrap_or_default(),
+        ColorBy::Cluster => match &app.clusters {
+            Some((c, _)) => (0..c.k).map(|i| (format!("cluster {i}"), colors::category(i), None)).collect(),
+            None => vec![("run k-means (Clusters tab)".into(), colors::UNKNOWN, None)],
+        },
+        ColorBy::KnnCorrect => {
+            let mut v = vec![("kNN vote = label".into(), colors::CORRECT, None), ("kNN vote differs from label".into(), colors::WRONG, None)];
+            if app.knn_correct.is_none() {
+                v.push(("computing…".into(), colors::UNKNOWN, None));
+            }
+            v
+        }
+        ColorBy::Split => vec![("train".into(), colors::TRAIN, None), ("test".into(), colors::TEST, None)],
+    };
+    if entries.is_empty() {
+        return;
+    }
+    let width = 170.0;
+    let rect = egui::Rect::from_min_size(map_rect.right_top() + egui::vec2(-width - 8.0, 8.0), egui::vec2(width, map_rect.height() - 16.0));
+    let mut toggle = None;
+    ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
+        egui::Frame::popup(ui.style()).show(ui, |ui| {
+            ui.spacing_mut().item_spacing.y = 1.0;
+            for (name, color, class) in &entries {
+                ui.horizontal(|ui| {
+                    swatch(ui, *color);
+                    match class {
+                        Some(c) => {
+                            let shown = !app.hidden_classes.contains(c);
+                            if ui.selectable_label(shown, name).on_hover_text("Click to show or hide this class").clicked() {
+                                toggle = Some(*c);
+                            }
+                        }
+                        None => {
+                            ui.label(name);
+                        }
+                    }
+                });
+            }
+        });
+    });
+    if let Some(c) = toggle {
+        app.command(Command::ToggleClass(c));
+    }
+}

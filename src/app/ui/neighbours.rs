@@ -1,0 +1,129 @@
+//! Neighbours panel: the focused item's nearest items in embedding space (not on the 2D map),
+//! and query by image file.
+
+use crate::app::jobs::DialogPurpose;
+use crate::app::state::Command;
+use crate::app::ui::widgets::{feature_summary, item_button, label_text, labelled_text};
+use crate::app::PretextApp;
+
+pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    ui.add(egui::Slider::new(&mut app.settings.neighbours_k, 1..=48).text("Neighbours (k)"));
+    if let Some(s) = &app.space {
+        ui.label(egui::RichText::new(format!("Cosine similarity in the {}.", s.describe())).small().weak());
+    }
+    query_by_file(app, ui);
+    ui.separator();
+    let Some(row) = app.focus else {
+        ui.label("Click a point on the map to see its nearest neighbours.");
+        return;
+    };
+    let Some(item) = app.item_of_row(row) else { return };
+    ui.horizontal(|ui| {
+        if let Some(t) = app.data.as_ref().and_then(|d| app.thumbs.item(ui.ctx(), &d.dataset, item)) {
+            ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(96.0, 96.0)));
+        }
+        ui.vertical(|ui| {
+            ui.heading(format!("Selected #{item}"));
+            ui.label(label_text(app, item));
+            if let Some((c, _)) = &app.clusters {
+                if let Some(k) = c.assignments.get(row) {
+                    ui.label(format!("cluster {k}"));
+                }
+            }
+            let features = feature_summary(app, item, 12);
+            if !features.is_empty() {
+                ui.label(egui::RichText::new(features).monospace().small());
+            }
+            if ui.button("Show augmented views").on_hover_text("What the contrastive objective compares for this item").clicked() {
+                app.command(Command::ShowViews(row));
+            }
+        });
+    });
+    views(app, ui, row);
+    let neighbours = match &app.neighbours {
+        Some((_, r, n)) if *r == row => n.clone(),
+        _ => {
+            ui.spinner();
+            return;
+        }
+    };
+    let k = app.settings.neighbours_k;
+    if neighbours.len() < k.min(app.map.len().saturating_sub(1)) && !app.jobs.is_running("neighbours") {
+        app.command(Command::Focus(Some(row)));
+    }
+    gallery(app, ui, &neighbours, "nb");
+}
+
+fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysis::neighbors::Neighbor], key: &str) {
+    let focus_label = app.focus.and_then(|r| app.item_of_row(r)).and_then(|i| app.data.as_ref()?.dataset.global_label(i));
+    ui.horizontal_wrapped(|ui| {
+        for (rank, n) in neighbours.iter().enumerate() {
+            let Some(item) = app.item_of_row(n.index) else { continue };
+            ui.push_id((key, rank), |ui| {
+                ui.vertical(|ui| {
+                    ui.set_width(84.0);
+                    let caption = format!("{}. #{item}", rank + 1);
+                    if item_button(ui, app, item, &caption, 64.0).on_hover_text("Select this item").clicked() {
+                        app.command(Command::Focus(Some(n.index)));
+                    }
+                    let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
+                    let same = label.is_some() && label == focus_label;
+                    let text = egui::RichText::new(label_text(app, item)).small();
+                    ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
+                    ui.label(egui::RichText::new(format!("dist {:.3}", n.distance())).small().weak());
+                });
+            });
+        }
+    });
+}
+
+fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
+    let Some((r, views)) = &app.views else { return };
+    if *r != row {
+        return;
+    }
+    let Some(d) = &app.data else { return };
+    let modality = d.dataset.modality.clone();
+    let views = views.clone();
+    ui.label(egui::RichText::new("Augmented views (new random draws each time)").small());
+    ui.horizontal_wrapped(|ui| {
+        for (i, v) in views.iter().enumerate() {
+            if let Some(t) = app.thumbs.named(ui.ctx(), &format!("view-{row}-{i}-{}", v.len()), &modality, v) {
+                ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(56.0, 56.0)));
+            }
+        }
+    });
+}
+
+fn query_by_file(app: &mut PretextApp, ui: &mut egui::Ui) {
+    ui.collapsing("Query by image file", |ui| {
+        let r = labelled_text(ui, "Image", &mut app.query_input, 170.0);
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("Find neighbours").clicked() || enter {
+                let p = app.query_input.trim().to_string();
+                app.command(Command::QueryImage(p.into()));
+            }
+            if ui.button("Choose image…").clicked() {
+                app.command(Command::Dialog(DialogPurpose::QueryImage));
+            }
+        });
+        let Some(q) = &app.query else { return };
+        let (path, pixels, neighbours) = (q.path.clone(), q.pixels.clone(), q.neighbours.clone());
+        ui.horizontal(|ui| {
+            if let Some(d) = &app.data {
+                let modality = d.dataset.modality.clone();
+                if let Some(t) = app.thumbs.named(ui.ctx(), "query", &modality, &pixels) {
+                    ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(64.0, 64.0)));
+                }
+            }
+            ui.label(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        });
+        match neighbours {
+            Some(n) => gallery(app, ui, &n, "query"),
+            None => {
+                ui.spinner();
+            }
+        }
+    });
+}

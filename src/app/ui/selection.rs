@@ -1,0 +1,57 @@
+//! Selection panel: what a box, lasso or cluster selected, and what can be done with it.
+
+use crate::app::jobs::DialogPurpose;
+use crate::app::state::Command;
+use crate::app::ui::widgets::{item_button, labelled_text};
+use crate::app::PretextApp;
+
+pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    if app.selection_count == 0 {
+        ui.label("Nothing selected. Use Box or Lasso above the map (or shift-drag), or select a cluster in the Clusters tab.");
+        return;
+    }
+    ui.label(format!("{} points selected (the rest are dimmed on the map).", app.selection_count));
+    if let (Some(labels), Some(d)) = (app.data.as_ref().and_then(|d| d.labels.as_ref()), &app.data) {
+        let mut counts = vec![0usize; d.dataset.class_names.len().max(1)];
+        for (r, &s) in app.selection.iter().enumerate() {
+            if s {
+                if let Some(c) = counts.get_mut(labels[r] as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        let mut by: Vec<(usize, usize)> = counts.into_iter().enumerate().filter(|(_, c)| *c > 0).collect();
+        by.sort_by(|a, b| b.1.cmp(&a.1));
+        let text: Vec<String> = by.iter().take(5).map(|(l, c)| format!("{} {}", c, d.dataset.class_name(*l as u32))).collect();
+        ui.label(egui::RichText::new(text.join(", ")).small());
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Clear selection").clicked() {
+            app.command(Command::ClearSelection);
+        }
+    });
+    ui.separator();
+    ui.strong("Export the selection");
+    labelled_text(ui, "Folder", &mut app.settings.export_dir, 180.0);
+    ui.horizontal(|ui| {
+        if ui.button("Export selection").on_hover_text("indices, labels and embeddings as .npy and .csv, plus the projector TSV pair").clicked() {
+            let dir = std::path::PathBuf::from(app.settings.export_dir.trim()).join("selection");
+            app.command(Command::ExportSelection(dir));
+        }
+        if ui.button("Choose folder…").clicked() {
+            app.command(Command::Dialog(DialogPurpose::ExportSelection));
+        }
+    });
+    ui.separator();
+    ui.strong("Members");
+    let rows: Vec<usize> = app.selection.iter().enumerate().filter(|(_, &s)| s).map(|(r, _)| r).take(60).collect();
+    ui.horizontal_wrapped(|ui| {
+        for r in rows {
+            let Some(item) = app.item_of_row(r) else { continue };
+            if item_button(ui, app, item, &format!("#{item}"), 40.0).on_hover_text("Show its neighbours").clicked() {
+                app.command(Command::Focus(Some(r)));
+                app.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+            }
+        }
+    });
+}

@@ -1,0 +1,48 @@
+//! Small widgets shared by the panels.
+
+use egui::{Color32, Response, Sense, TextureHandle, Vec2};
+
+use crate::app::PretextApp;
+
+/// A text field with a visible label that screen readers (and kittest) can find it by.
+pub fn labelled_text(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32) -> Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        ui.add(egui::TextEdit::singleline(value).desired_width(width)).labelled_by(l.id)
+    })
+    .inner
+}
+
+pub fn swatch(ui: &mut egui::Ui, color: Color32) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, color);
+}
+
+/// A dataset item as a clickable thumbnail with a caption (the caption is its accessible name).
+pub fn item_button(ui: &mut egui::Ui, app: &mut PretextApp, item: usize, caption: &str, size: f32) -> Response {
+    let tex: Option<TextureHandle> = app.data.as_ref().and_then(|d| app.thumbs.item(ui.ctx(), &d.dataset, item));
+    match tex {
+        Some(t) => ui.add(egui::Button::image_and_text(egui::Image::new(&t).fit_to_exact_size(Vec2::splat(size)), caption)),
+        None => ui.button(caption),
+    }
+}
+
+/// A compact readout of a table row: the first few features with their column names.
+pub fn feature_summary(app: &PretextApp, item: usize, max: usize) -> String {
+    let Some(d) = &app.data else { return String::new() };
+    let crate::data::Modality::Table { columns } = &d.dataset.modality else { return String::new() };
+    let values = d.dataset.global_item(item);
+    let mut parts: Vec<String> = columns.iter().zip(values).take(max).map(|(c, v)| format!("{c} = {v:.3}")).collect();
+    if columns.len() > max {
+        parts.push(format!("… {} more", columns.len() - max));
+    }
+    parts.join("\n")
+}
+
+/// Label text of a dataset item (class name or "unlabelled").
+pub fn label_text(app: &PretextApp, item: usize) -> String {
+    app.data
+        .as_ref()
+        .and_then(|d| d.dataset.global_label(item).map(|l| d.dataset.class_name(l).to_string()))
+        .unwrap_or_else(|| "unlabelled".into())
+}

@@ -1,0 +1,273 @@
+//! The computations behind the background jobs, as plain functions of core types (no egui),
+//! so they can be tested and reused off the UI thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::SeedableRng;
+
+use crate::analysis::neighbors::{top_k_cosine, Neighbor};
+use crate::analysis::{kmeans, metrics, Matrix};
+use crate::app::jobs::{ClusterResult, LoadedData};
+use crate::app::map::align;
+use crate::data::{load_dataset, Dataset, LoadOptions};
+use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
+use crate::ssl::trainer::map_subset;
+
+pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
+    let opts = LoadOptions { progress: Some(progress), ..LoadOptions::default() };
+    let dataset = load_dataset(path, &opts).map_err(|e| e.to_string())?;
+    if dataset.is_empty() {
+        return Err(format!("{}: the dataset has no items", path.display()));
+    }
+    let dataset = Arc::new(dataset);
+    let indices = map_subset(dataset.len(), map_items, seed);
+    let raw = raw_features(&dataset, &indices);
+    let layout = project(&raw, None)?;
+    let baseline_knn = crate::ssl::evaluate::evaluate(&dataset, &indices, &raw, 0).ok().and_then(|r| r.knn_accuracy);
+    Ok(LoadedData { path: path.to_path_buf(), dataset, map_indices: Arc::new(indices), raw: Arc::new(raw), layout, baseline_knn })
+}
+
+/// The items themselves as rows: the "embedding" the map shows before any training.
+pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
+    let d = ds.item_len();
+    let mut data = Vec::with_capacity(indices.len() * d);
+    for &i in indices {
+        data.extend_from_slice(ds.global_item(i));
+    }
+    Matrix::new(data, indices.len(), d)
+}
+
+/// 2D PCA layout of `x`, aligned onto `reference` when given (same rows), else normalised.
+pub fn project(x: &Matrix, reference: Option<&[[f32; 2]]>) -> Result<Vec<[f32; 2]>, String> {
+    let layout = if x.rows < 3 || x.cols < 2 {
+        // Too small for PCA: spread the rows on a line so they can still be clicked.
+        (0..x.rows).map(|i| [i as f32, x.row(i).first().copied().unwrap_or(0.0)]).collect()
+    } else {
+        top2_pca(x).map_err(|e| format!("projection failed: {e}"))?
+    };
+    if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+        return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
+    }
+    Ok(match reference {
+        Some(r) if r.len() == layout.len() => align::align_to(r, &layout),
+        _ => align::normalise(&layout),
+    })
+}
+
+/// Iterations of the subspace iteration; the map only needs the plane, not 1e-9 accuracy.
+const PCA_ITERATIONS: usize = 150;
+
+/// Projection onto the top two principal components: covariance by one GEMM (candle), then
+/// subspace iteration on the d×d matrix, then a second GEMM to project.
+/// Hand-written rather than `analysis::pca` (linfa's LOBPCG): on some inputs that panics
+/// ("NaN values in array", inside linfa-linalg) or returns a different plane for a rotated
+/// copy of the same data, and it copies the whole input to f64 first; here memory is one
+/// d×d matrix and the cost is one pass over the data per GEMM.
+fn top2_pca(x: &Matrix) -> candle_core::Result<Vec<[f32; 2]>> {
+    use candle_core::{Device, Tensor};
+    let (n, d) = (x.rows, x.cols);
+    let mut mean = vec![0f64; d];
+    for r in 0..n {
+        for (m, v) in mean.iter_mut().zip(x.row(r)) {
+            *m += *v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let centred: Vec<f32> = x.data.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(v, m)| (*v as f64 - m) as f32)).collect();
+    let t = Tensor::from_vec(centred, (n, d), &Device::Cpu)?;
+    let cov: Vec<f32> = t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
+    // Start from a fixed, generic pair of vectors so the result is reproducible.
+    let mut v: Vec<[f64; 2]> = (0..d).map(|j| [((j * 7919 % 613) as f64 / 613.0) - 0.5, ((j * 104_729 % 331) as f64 / 331.0) - 0.5]).collect();
+    for _ in 0..PCA_ITERATIONS {
+        let mut w = vec![[0f64; 2]; d];
+        for (i, wi) in w.iter_mut().enumerate() {
+            let row = &cov[i * d..(i + 1) * d];
+            for (c, vj) in row.iter().zip(&v) {
+                wi[0] += *c as f64 * vj[0];
+                wi[1] += *c as f64 * vj[1];
+            }
+        }
+        orthonormalise(&mut w);
+        v = w;
+    }
+    let basis = Tensor::from_vec(v.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect::<Vec<_>>(), (d, 2), &Device::Cpu)?;
+    let projected: Vec<f32> = t.matmul(&basis)?.flatten_all()?.to_vec1()?;
+    Ok(projected.chunks(2).map(|p| [p[0], p[1]]).collect())
+}
+
+/// Gram-Schmidt on the two columns; a column that vanishes is replaced by a unit axis.
+fn orthonormalise(w: &mut [[f64; 2]]) {
+    let norm = |w: &[[f64; 2]], k: usize| w.iter().map(|p| p[k] * p[k]).sum::<f64>().sqrt();
+    for k in 0..2 {
+        if k == 1 {
+            let dot: f64 = w.iter().map(|p| p[0] * p[1]).sum();
+            w.iter_mut().for_each(|p| p[1] -= dot * p[0]);
+        }
+        let n = norm(w, k);
+        if n > 1e-12 {
+            w.iter_mut().for_each(|p| p[k] /= n);
+        } else {
+            w.iter_mut().enumerate().for_each(|(j, p)| p[k] = if j == k { 1.0 } else { 0.0 });
+        }
+    }
+}
+
+/// Labels of the map rows (None for the whole map if the dataset has none).
+pub fn map_labels(ds: &Dataset, indices: &[usize]) -> Option<Vec<u32>> {
+    indices.iter().map(|&i| ds.global_label(i)).collect()
+}
+
+pub fn cluster(x: &Matrix, labels: Option<&[u32]>, k: usize, seed: u64) -> Result<ClusterResult, String> {
+    let assignments = kmeans::fit(x, k, seed).map_err(|e| e.to_string())?;
+    let summaries = metrics::cluster_summaries(&assignments, labels, k);
+    let as_usize = labels.map(|l| l.iter().map(|&v| v as usize).collect::<Vec<_>>());
+    let nmi = as_usize.as_ref().map(|l| metrics::nmi(&assignments, l));
+    let ari = as_usize.as_ref().map(|l| metrics::ari(&assignments, l));
+    Ok(ClusterResult { k, assignments, summaries, nmi, ari })
+}
+
+/// Bank size above which the kNN-correctness colouring votes among a sample of the map.
+const KNN_BANK: usize = 12_000;
+
+/// For each map row: does a weighted 20-NN vote among the other map rows give its label?
+/// Same protocol as the live evaluation (DINO's weighted kNN).
+pub fn knn_correct(x: &Matrix, labels: &[u32], seed: u64) -> Result<Vec<Option<bool>>, String> {
+    let protocol = crate::analysis::knn::KnnProtocol::default();
+    let bank_rows = map_subset(x.rows, KNN_BANK, seed);
+    let bank = x.select_rows(&bank_rows);
+    let neighbours = top_k_cosine(&bank, x, protocol.k + 1, None).map_err(|e| e.to_string())?;
+    let classes = labels.iter().copied().max().unwrap_or(0) as usize + 1;
+    Ok(neighbours
+        .iter()
+        .enumerate()
+        .map(|(row, nn)| {
+            let mut votes = vec![0f64; classes];
+            for n in nn.iter().filter(|n| bank_rows[n.index] != row).take(protocol.k) {
+                votes[labels[bank_rows[n.index]] as usize] += ((n.similarity / protocol.temperature) as f64).exp();
+            }
+            let predicted = votes.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(c, _)| c as u32);
+            predicted.map(|p| p == labels[row])
+        })
+        .collect())
+}
+
+/// The `k` map rows nearest to `query` (a single row), cosine in embedding space.
+pub fn nearest(x: &Matrix, query: &Matrix, k: usize) -> Result<Vec<Neighbor>, String> {
+    Ok(top_k_cosine(x, query, k, None).map_err(|e| e.to_string())?.pop().unwrap_or_default())
+}
+
+/// What an export writes, for a set of map rows.
+pub struct ExportRows {
+    pub embeddings: Matrix,
+    pub indices: Vec<usize>,
+    pub labels: Option<Vec<String>>,
+    pub label_ids: Vec<i64>,
+    pub clusters: Option<Vec<usize>>,
+}
+
+pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usize], clusters: Option<&[usize]>) -> ExportRows {
+    let indices: Vec<usize> = rows.iter().map(|&r| map_indices[r]).collect();
+    let labels = ds.has_labels().then(|| indices.iter().map(|&i| ds.global_label(i).map_or("?".into(), |l| ds.class_name(l).to_string())).collect());
+    let label_ids = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
+    ExportRows {
+        embeddings: x.select_rows(rows),
+        indices,
+        labels,
+        label_ids,
+        clusters: clusters.map(|c| rows.iter().map(|&r| c[r]).collect()),
+    }
+}
+
+/// Writes `embeddings.npy`, `indices.npy`, `labels.npy`, `embeddings.csv` and the projector
+/// pair under `dir`. Returns the list of files written, for the status line.
+pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let e = |e: crate::PretextError| e.to_string();
+    let meta = RowMeta { index: &rows.indices, label: rows.labels.clone(), cluster: rows.clusters.as_deref() };
+    let files = [dir.join("embeddings.npy"), dir.join("indices.npy"), dir.join("labels.npy"), dir.join("embeddings.csv"), dir.join("projector")];
+    write_npy_matrix(&files[0], &rows.embeddings).map_err(e)?;
+    write_npy_ints(&files[1], &rows.indices.iter().map(|&i| i as i64).collect::<Vec<_>>()).map_err(e)?;
+    write_npy_ints(&files[2], &rows.label_ids).map_err(e)?;
+    write_csv(&files[3], &rows.embeddings, &meta).map_err(e)?;
+    write_projector_tsv(&files[4], &rows.embeddings, &meta).map_err(e)?;
+    Ok(files.to_vec())
+}
+
+/// A few augmented views of one item (what the contrastive objective compares).
+pub fn augmented_views(ds: &Dataset, item: usize, cfg: &crate::ssl::AugmentConfig, count: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    crate::data::augment::sample_views(ds.global_item(item), &ds.modality, &ds.train, cfg, count, &mut rng)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_of_rotated_data_aligns_onto_the_previous_layout() {
+        let d = 20;
+        let x = Matrix::new(
+            (0..200 * d).map(|i| ((i * 37 % 101) as f32).sin() * (1 + i % d) as f32 + ((i / d) as f32 * 0.3).cos() * 4.0 * ((i % d) % 2) as f32).collect(),
+            200,
+            d,
+        );
+        let first = project(&x, None).unwrap();
+        // Same data with its columns reversed and one negated (an orthogonal map): the PCA
+        // axes change, the map must not.
+        let y = Matrix::new(
+            (0..200).flat_map(|r| {
+                let mut v = x.row(r).to_vec();
+                v.reverse();
+                v[0] = -v[0];
+                v
+            }).collect(),
+            200,
+            d,
+        );
+        let second = project(&y, Some(&first)).unwrap();
+        let err = first.iter().zip(&second).map(|(a, b)| (a[0] - b[0]).abs() + (a[1] - b[1]).abs()).fold(0.0, f32::max);
+        assert!(err < 1e-2, "aligned layout moved by {err}");
+    }
+
+    #[test]
+    fn projection_recovers_the_two_widest_directions() {
+        // Column 3 varies most, column 7 second; the rest is faint noise.
+        let (n, d) = (120, 10);
+        let mut data = vec![0f32; n * d];
+        let mut plane = Vec::new();
+        for r in 0..n {
+            let (a, b) = ((r as f32 * 0.7).sin() * 5.0, (r as f32 * 1.3).cos() * 2.0);
+            for j in 0..d {
+                data[r * d + j] = 0.01 * ((r * 31 + j * 17) % 13) as f32;
+            }
+            data[r * d + 3] += a;
+            data[r * d + 7] += b;
+            plane.push([a, b]);
+        }
+        let layout = project(&Matrix::new(data, n, d), None).unwrap();
+        let truth = align::normalise(&plane);
+        let aligned = align::align_to(&truth, &layout);
+        let err = truth.iter().zip(&aligned).map(|(a, b)| (a[0] - b[0]).abs() + (a[1] - b[1]).abs()).fold(0.0, f32::max);
+        assert!(err < 0.05, "layout differs from the true plane by {err}");
+    }
+
+    #[test]
+    fn knn_correctness_follows_separated_classes() {
+        // Two tight groups in different directions; each point's neighbours share its label.
+        let mut data = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..60 {
+            let c = (i % 2) as u32;
+            let jitter = (i as f32 * 0.1).sin() * 0.01;
+            data.extend(if c == 0 { [1.0, jitter] } else { [jitter, 1.0] });
+            labels.push(c);
+        }
+        let x = Matrix::new(data, 60, 2);
+        let correct = knn_correct(&x, &labels, 0).unwrap();
+        assert!(correct.iter().all(|c| *c == Some(true)));
+        // Swap one label: that point is now voted wrong.
+        labels[0] = 1;
+        assert_eq!(knn_correct(&x, &labels, 0).unwrap()[0], Some(false));
+    }
+}
