@@ -1,4 +1,5 @@
-//! Benchmarks against the reference tools, printed as tables (`pretext bench ...`).
+//! Benchmarks behind `pretext bench`, printed as tables against the reference tools.
 
 pub mod analysis;
 pub mod analysis_peers;
+pub mod train;
