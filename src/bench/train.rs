@@ -321,7 +321,15 @@ impl fmt::Display for TrainBenchReport {
             )?;
         }
         match &self.peers {
-            Peers::Ran { torch, .. } => writeln!(f, "PyTorch {torch} (bench/peers_train.py), same models, batch and threads"),
+            Peers::Ran { torch, rows } => {
+                writeln!(f, "PyTorch {torch} (bench/peers_train.py), same models, batch and threads; best of two OpenMP wait policies:")?;
+                for r in rows {
+                    let cpu = r.cpu_ms.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
+                    let policy = r.omp_wait_policy.as_deref().unwrap_or("default");
+                    writeln!(f, "  torch {:<7} {:>7.0} images/s, {:>7.1} ms/step, {cpu:>5} cpu ms/step, OMP_WAIT_POLICY {policy}", r.model, r.images_per_s, r.step_ms)?;
+                }
+                Ok(())
+            }
             Peers::Skipped(why) => writeln!(f, "PyTorch reference skipped: {why}"),
             Peers::NotRun => Ok(()),
         }?;
