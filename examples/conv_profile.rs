@@ -19,7 +19,7 @@ fn time<T>(name: &str, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
 }
 
 fn main() -> Result<()> {
-    pretext::ssl::ops::init_cpu_threads();
+    pretext::ssl::ops::init_cpu_runtime();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().map_err(candle_core::Error::wrap)?;
     pool.install(run)
 }

@@ -334,7 +334,7 @@ impl fmt::Display for TrainBenchReport {
             Peers::NotRun => Ok(()),
         }?;
         let candle_threads = std::env::var(crate::ssl::ops::CANDLE_THREADS_ENV).unwrap_or_else(|_| "default".into());
-        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_threads)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
+        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_runtime)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
         write!(f, "cpu ms = CPU time per step, all threads; peak = process VmHWM while the model trained; +MiB = peak minus RSS before the model was built")
     }
 }
