@@ -17,7 +17,7 @@ pub fn fit(x: &Matrix, k: usize, seed: u64) -> Result<Vec<usize>> {
     let records = x.to_ndarray();
     let dataset = DatasetBase::from(records.clone());
     let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
-        .n_runs(3)
+        .n_runs(1) // one k-means++ start, as scikit-learn's n_init="auto" does with k-means++
         .max_n_iterations(200)
         .tolerance(1e-4)
         .fit(&dataset)
