@@ -146,3 +146,72 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     step_until(&mut h, "training after the error", |a| a.log.snapshots >= 1);
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
+
+fn drag(h: &mut Harness<'static, PretextApp>, from: egui::Pos2, to: egui::Pos2) {
+    h.hover_at(from);
+    h.step();
+    h.event(egui::Event::PointerButton { pos: from, button: egui::PointerButton::Primary, pressed: true, modifiers: Default::default() });
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.step();
+    }
+    h.event(egui::Event::PointerButton { pos: to, button: egui::PointerButton::Primary, pressed: false, modifiers: Default::default() });
+    h.step();
+}
+
+#[test]
+fn box_selection_selects_the_points_inside_and_exports_them() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.get_by_label("Box").click();
+    h.step();
+    // A box around the middle of the layout.
+    let pos: Vec<egui::Pos2> = (0..MAP_ITEMS).map(|r| h.state().map_point_screen_pos(r).unwrap()).collect();
+    let (lo, hi) = pos.iter().fold((egui::pos2(f32::MAX, f32::MAX), egui::pos2(f32::MIN, f32::MIN)), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+    let (a, b) = (lo + (hi - lo) * 0.3, lo + (hi - lo) * 0.7);
+    let inside: Vec<usize> = (0..MAP_ITEMS).filter(|&r| egui::Rect::from_two_pos(a, b).contains(pos[r])).collect();
+    assert!(!inside.is_empty() && inside.len() < MAP_ITEMS);
+    drag(&mut h, a, b);
+    h.step();
+    let app = h.state();
+    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| app.selection[r]).collect();
+    assert_eq!(selected, inside);
+    assert_eq!(app.selection_count, inside.len());
+    h.get_by_label(&format!("{} points selected (the rest are dimmed on the map).", inside.len()));
+    // Export the selection: one row per selected point, in map order.
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().settings.export_dir = dir.path().display().to_string();
+    h.get_by_label("Export selection").click();
+    step_until(&mut h, "the export", |a| !a.busy() && a.status.starts_with("exported"));
+    let out = dir.path().join("selection");
+    let indices = pretext::export::read_npy_ints(&out.join("indices.npy")).unwrap();
+    let expected: Vec<i64> = inside.iter().map(|&r| h.state().item_of_row(r).unwrap() as i64).collect();
+    assert_eq!(indices, expected);
+    let emb = pretext::export::read_npy_matrix(&out.join("embeddings.npy")).unwrap();
+    assert_eq!((emb.rows, emb.cols), (inside.len(), 28 * 28));
+    let csv = std::fs::read_to_string(out.join("embeddings.csv")).unwrap();
+    assert_eq!(csv.lines().count(), inside.len() + 1, "header plus one line per row");
+    assert!(out.join("projector").join("vectors.tsv").is_file() && out.join("projector").join("metadata.tsv").is_file());
+}
+
+#[test]
+fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.get_by_label("Clusters").click();
+    h.step();
+    h.get_by_label("Run k-means").click();
+    step_until(&mut h, "k-means", |a| a.clusters.is_some() && !a.busy());
+    let app = h.state();
+    let (result, _) = app.clusters.as_ref().unwrap();
+    assert_eq!(result.assignments.len(), MAP_ITEMS);
+    assert_eq!(result.k, app.settings.kmeans_k);
+    assert_eq!(app.settings.color_by, pretext::app::settings::ColorBy::Cluster);
+    let members: Vec<usize> = (0..MAP_ITEMS).filter(|&r| result.assignments[r] == 0).collect();
+    h.get_by_label_contains("NMI ");
+    h.get_by_label("Cluster 0").click();
+    h.step();
+    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| h.state().selection[r]).collect();
+    assert_eq!(selected, members);
+}

@@ -80,6 +80,10 @@ pub struct MapState {
     last_rect: Option<Rect>,
     /// Time the last mesh build took (for the frame-time measurement).
     pub last_build_ms: f32,
+    /// Points in the last mesh built (those inside the view).
+    pub last_drawn: usize,
+    /// UI time of the last frame drawn.
+    last_time: f64,
 }
 
 impl MapState {
@@ -111,6 +115,11 @@ impl MapState {
         self.current = self.from.clone();
         self.current_t = 0.0;
         self.to = layout;
+    }
+
+    /// UI clock of the last frame (for starting an animation from outside a frame).
+    pub fn time(&self) -> f64 {
+        self.last_time
     }
 
     pub fn clear(&mut self) {
@@ -166,6 +175,7 @@ impl MapState {
 
     pub fn show(&mut self, ui: &mut egui::Ui, style: &MapStyle, tool: MapTool) -> MapOutput {
         let now = ui.input(|i| i.time);
+        self.last_time = now;
         self.advance(now);
         if self.animating {
             ui.ctx().request_repaint();
@@ -206,7 +216,8 @@ impl MapState {
         if response.dragged_by(egui::PointerButton::Secondary) || response.dragged_by(egui::PointerButton::Middle) {
             self.view.pan(response.drag_delta());
         } else if response.drag_started_by(egui::PointerButton::Primary) {
-            let start = response.interact_pointer_pos().unwrap_or(rect.center());
+            // Where the button went down, not where the drag was recognised a few pixels later.
+            let start = ui.input(|i| i.pointer.press_origin()).or(response.interact_pointer_pos()).unwrap_or(rect.center());
             self.drag = match tool {
                 MapTool::Pan => None,
                 MapTool::Box => Some(Drag::Box(start)),
@@ -283,6 +294,7 @@ impl MapState {
             }
         }
         self.last_build_ms = started.elapsed().as_secs_f32() * 1000.0;
+        self.last_drawn = mesh.vertices.len() / 4;
         let mesh = Arc::new(mesh);
         self.cache = Some((key, mesh.clone()));
         mesh

@@ -2,7 +2,7 @@
 //! throughput, and collapse signals.
 
 use egui::Color32;
-use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::app::PretextApp;
 
@@ -39,6 +39,8 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         cols[1].strong("kNN accuracy (map subset)");
         let knn = log.knn.clone();
         plot("knn-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[1], |p| {
+            // Evaluations are sparse: markers keep a single one visible.
+            p.add(Points::new("encoder", PlotPoints::from(knn.clone())).color(Color32::from_rgb(60, 160, 90)).radius(2.5));
             p.line(Line::new("encoder", PlotPoints::from(knn)).color(Color32::from_rgb(60, 160, 90)).width(2.0));
             if let Some(b) = baseline {
                 p.add(HLine::new("raw features", b as f64).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
@@ -56,8 +58,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         let std: Vec<[f64; 2]> = log.embedding_std.iter().map(|[x, y]| [*x, y * dim.sqrt()]).collect();
         let rank: Vec<[f64; 2]> = log.effective_rank.iter().map(|[x, y]| [*x, y / dim]).collect();
         plot("collapse-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[3], |p| {
-            p.line(Line::new("std x sqrt(d)", PlotPoints::from(std)).color(Color32::from_rgb(200, 80, 160)));
-            p.line(Line::new("rank/d", PlotPoints::from(rank)).color(Color32::from_rgb(150, 120, 40)));
+            for (name, series, color) in [("std x sqrt(d)", std, Color32::from_rgb(200, 80, 160)), ("rank/d", rank, Color32::from_rgb(150, 120, 40))] {
+                p.add(Points::new(name, PlotPoints::from(series.clone())).color(color).radius(2.5));
+                p.line(Line::new(name, PlotPoints::from(series)).color(color));
+            }
         });
     });
 }

@@ -26,6 +26,8 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.command(Command::OpenDataset(crate::data::load::sample_data_dir()));
         }
     });
+    ui.add(egui::Slider::new(&mut app.settings.train.map_items, 500..=100_000).logarithmic(true).text("Points on the map"))
+        .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
     if app.jobs.is_running("load") {
         ui.add(egui::ProgressBar::new(app.jobs.progress()).show_percentage().animate(true));
     }

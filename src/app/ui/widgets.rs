@@ -18,11 +18,18 @@ pub fn swatch(ui: &mut egui::Ui, color: Color32) {
     ui.painter().rect_filled(rect, 2.0, color);
 }
 
-/// A dataset item as a clickable thumbnail with a caption (the caption is its accessible name).
+/// A dataset item as a clickable thumbnail; `caption` is its accessible name (and what a
+/// screen reader or a kittest query finds it by). Tables get a text button instead.
 pub fn item_button(ui: &mut egui::Ui, app: &mut PretextApp, item: usize, caption: &str, size: f32) -> Response {
     let tex: Option<TextureHandle> = app.data.as_ref().and_then(|d| app.thumbs.item(ui.ctx(), &d.dataset, item));
     match tex {
-        Some(t) => ui.add(egui::Button::image_and_text(egui::Image::new(&t).fit_to_exact_size(Vec2::splat(size)), caption)),
+        Some(t) => {
+            let r = ui.add(egui::Image::new(&t).fit_to_exact_size(Vec2::splat(size)).alt_text(caption).sense(Sense::click()));
+            if r.hovered() {
+                ui.painter().rect_stroke(r.rect.expand(1.0), 2.0, ui.visuals().selection.stroke, egui::StrokeKind::Outside);
+            }
+            r.on_hover_cursor(egui::CursorIcon::PointingHand)
+        }
         None => ui.button(caption),
     }
 }
