@@ -2,6 +2,7 @@
 //! Everything here works on plain row-major `f32` matrices ([`Matrix`]) so that the trainer,
 //! the CLI and the GUI can share results without copying between array types.
 
+pub mod baseline;
 pub mod kmeans;
 pub mod knn;
 pub mod metrics;

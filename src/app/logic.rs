@@ -383,7 +383,7 @@ impl PretextApp {
         let ds = data.dataset.clone();
         let ctx = self.ctx.clone();
         self.jobs.spawn("open-run", move || {
-            let trainer = Trainer::open_run(&dir, ds, Some(Arc::new(move || ctx.request_repaint())));
+            let trainer = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())));
             JobResult::RunOpened(trainer.map_err(|e| e.to_string()).map(|t| {
                 let emb = crate::export::read_npy_matrix(&dir.join(crate::ssl::run::EMBEDDINGS)).ok();
                 (t, emb)

@@ -1,1 +1,99 @@
-//! CLI.
+//! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
+
+mod inspect;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::LoadOptions;
+
+#[derive(Parser, Debug)]
+#[command(name = "pretext", version, about = "A lab for self-supervised learning: pretrain an encoder on unlabeled data and explore its embedding space.", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Open this dataset in the app instead of the bundled sample.
+    #[arg(long, global = false)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pretrain an encoder self-supervised and write a run folder.
+    Train(train::TrainArgs),
+    /// Measure a saved run on its whole dataset (kNN accuracy, k-means NMI/ARI).
+    Eval(inspect::EvalArgs),
+    /// kNN accuracy of raw features and of PCA features: what a learned embedding must beat.
+    Baseline(inspect::BaselineArgs),
+    /// The nearest items to one item in a saved run's embedding space.
+    Neighbors(inspect::NeighborsArgs),
+}
+
+/// Where the data is and how to read it (shared by commands that load a dataset).
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy.
+    /// Default: the bundled Fashion-MNIST sample.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// CSV: the column holding labels (default: one named label, class or target).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// NPY: the labels array (default: <name>_labels.npy or labels.npy beside the features).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Image folders: side of the square images are resized to.
+    #[arg(long, default_value_t = 32)]
+    pub image_size: usize,
+    /// Image folders: fail on the first unreadable file instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl DataArgs {
+    pub fn path(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(crate::data::load::sample_data_dir)
+    }
+
+    pub fn load(&self, seed: u64) -> anyhow::Result<crate::data::Dataset> {
+        let opts = LoadOptions {
+            label_column: self.label_column.clone(),
+            labels_path: self.labels.clone(),
+            image_size: self.image_size,
+            skip_unreadable: !self.strict,
+            seed,
+            ..LoadOptions::default()
+        };
+        let path = self.path();
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("loading {}", path.display()));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        let ds = crate::data::load_dataset(&path, &opts);
+        spinner.finish_and_clear();
+        let ds = ds?;
+        eprintln!(
+            "{}: {} items ({} train, {} test), {}{}",
+            ds.name,
+            ds.len(),
+            ds.train.len,
+            ds.test.len,
+            ds.modality.describe(),
+            if ds.has_labels() { format!(", {} classes", ds.class_names.len()) } else { ", no labels".into() }
+        );
+        for note in &ds.notes {
+            eprintln!("note: {note}");
+        }
+        Ok(ds)
+    }
+}
+
+/// Runs a CLI command; the error is printed by `main` as one line.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => inspect::eval(a),
+        Command::Baseline(a) => inspect::baseline(a),
+        Command::Neighbors(a) => inspect::neighbors(a),
+    }
+}

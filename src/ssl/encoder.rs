@@ -116,6 +116,16 @@ impl SslModel {
         Ok(Self { backbone, head, embed_dim, input_shape })
     }
 
+    /// A model with seeded weights on the CPU, with the VarMap that owns its weights.
+    pub fn build(modality: &Modality, cfg: &TrainConfig) -> crate::Result<(candle_nn::VarMap, SslModel)> {
+        let varmap = candle_nn::VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+        let model = SslModel::new(modality, cfg, vb)
+            .map_err(|e| crate::PretextError::InvalidConfig(format!("cannot build the model: {e}")))?;
+        crate::ssl::init::reseed(&varmap, cfg.seed)?;
+        Ok((varmap, model))
+    }
+
     /// Reshapes a flat batch (n × item_len) to what the backbone takes.
     pub fn shape_input(&self, flat: &Tensor) -> Result<Tensor> {
         let n = flat.dim(0)?;

@@ -159,3 +159,69 @@ pub fn load_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
     let mut vm = varmap.clone();
     vm.load(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("checkpoint does not fit this model ({e})")))
 }
+
+/// Metrics of a saved run on its full dataset (not only the map subset).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunEvaluation {
+    pub step: usize,
+    pub embedding_dim: usize,
+    pub train_items: usize,
+    pub test_items: usize,
+    /// Weighted kNN (DINO protocol) of every test item against every train item.
+    pub knn_accuracy: Option<f32>,
+    /// k-means on the test embeddings with k = number of classes, against the labels.
+    pub kmeans_nmi: Option<f64>,
+    pub kmeans_ari: Option<f64>,
+    pub kmeans_purity: Option<f32>,
+    pub effective_rank: f32,
+}
+
+/// Embeds the whole dataset with the run's checkpoint and measures it.
+pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+    use crate::analysis::{kmeans, knn, metrics};
+    let saved = load(dir)?;
+    saved.check_dataset(ds)?;
+    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
+    load_weights(&varmap, dir)?;
+    let device = candle_core::Device::Cpu;
+    let d = ds.item_len();
+    let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
+    let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    let (mut knn_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None);
+    if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
+        knn_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?);
+        let k = ds.class_names.len().max(2).min(test.rows);
+        let clusters = kmeans::fit(&test.l2_normalized(), k, saved.config.train.seed)?;
+        let truth: Vec<usize> = test_labels.iter().map(|&l| l as usize).collect();
+        kmeans_nmi = Some(metrics::nmi(&clusters, &truth));
+        kmeans_ari = Some(metrics::ari(&clusters, &truth));
+        kmeans_purity = Some(metrics::purity(&clusters, test_labels, k));
+    }
+    let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
+    Ok(RunEvaluation {
+        step: saved.config.step,
+        embedding_dim: model.embed_dim,
+        train_items: ds.train.len,
+        test_items: ds.test.len,
+        knn_accuracy,
+        kmeans_nmi,
+        kmeans_ari,
+        kmeans_purity,
+        effective_rank: metrics::effective_rank(&test.select_rows(&sample).l2_normalized()),
+    })
+}
+
+pub const EVALUATION: &str = "evaluation.json";
+
+pub fn save_evaluation(dir: &Path, eval: &RunEvaluation) -> Result<()> {
+    write_json(&dir.join(EVALUATION), eval)
+}
+
+pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
+    let path = dir.join(EVALUATION);
+    if path.is_file() {
+        read_json(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -56,10 +56,12 @@ impl Trainer {
     }
 
     /// Reopens a saved run on its dataset; `Start` continues training from the saved step.
-    pub fn open_run(dir: &Path, dataset: Arc<Dataset>, wake: Option<Waker>) -> Result<Self> {
+    /// `config` replaces the saved settings (e.g. a new budget); the model's shape must match.
+    pub fn open_run(dir: &Path, dataset: Arc<Dataset>, config: Option<TrainConfig>, wake: Option<Waker>) -> Result<Self> {
         let saved = run::load(dir)?;
         saved.check_dataset(&dataset)?;
-        let config = saved.config.train.clone();
+        let config = config.unwrap_or_else(|| saved.config.train.clone());
+        config.check()?;
         let indices = saved.indices.clone();
         Self::launch(dataset, config, indices, Some(saved), wake)
     }
@@ -67,11 +69,7 @@ impl Trainer {
     fn launch(dataset: Arc<Dataset>, config: TrainConfig, indices: Vec<usize>, saved: Option<SavedRun>, wake: Option<Waker>) -> Result<Self> {
         let map_indices = Arc::new(indices);
         let device = Device::Cpu;
-        let varmap = VarMap::new();
-        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &device);
-        let model = SslModel::new(&dataset.modality, &config, vb)
-            .map_err(|e| PretextError::InvalidConfig(format!("cannot build the model: {e}")))?;
-        crate::ssl::init::reseed(&varmap, config.seed)?;
+        let (varmap, model) = SslModel::build(&dataset.modality, &config)?;
         let (mut step, mut history) = (0, Vec::new());
         if let Some(saved) = &saved {
             run::load_weights(&varmap, &saved.dir)?;

@@ -1,0 +1,127 @@
+//! `pretext eval`, `pretext baseline`, `pretext neighbors`: read-only looks at runs and data.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::cli::DataArgs;
+use crate::ssl::run::{self, RunEvaluation};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run folder written by `pretext train` or the app.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset of the run (default: the path recorded in the run).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Principal components for the PCA baseline.
+    #[arg(long, default_value_t = 50)]
+    pub pca_dim: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NeighborsArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset index of the query item (train items first, then test items).
+    #[arg(long)]
+    pub item: usize,
+    #[arg(short = 'k', long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(e).unwrap_or_default());
+        return;
+    }
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    println!("step                {}", e.step);
+    println!("embedding           {}-d, {} train + {} test items", e.embedding_dim, e.train_items, e.test_items);
+    println!("kNN accuracy        {}  (weighted kNN, cosine, k=20, T=0.07; test vs train)", opt(e.knn_accuracy.map(f64::from)));
+    println!("k-means NMI / ARI   {} / {}  (test split, k = classes)", opt(e.kmeans_nmi), opt(e.kmeans_ari));
+    println!("k-means purity      {}", opt(e.kmeans_purity.map(f64::from)));
+    println!("effective rank      {:.1}", e.effective_rank);
+    if throughput > 0.0 {
+        println!("throughput          {throughput:.0} images/s (each view counted)");
+    }
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let saved = run::load(&args.run)?;
+    let data = DataArgs {
+        data: Some(args.data.clone().unwrap_or_else(|| PathBuf::from(&saved.config.dataset.source))),
+        label_column: None,
+        labels: None,
+        image_size: match saved.config.dataset.modality {
+            crate::data::Modality::Image { width, .. } => width,
+            _ => 32,
+        },
+        strict: false,
+    };
+    let ds = data.load(saved.config.train.seed)?;
+    let e = run::evaluate_run(&args.run, &ds)?;
+    print_evaluation(&e, 0.0, args.json);
+    Ok(())
+}
+
+pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
+    let ds = args.data.load(args.seed)?;
+    let r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim, args.seed)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
+        println!("raw features ({}-d)   {:.4}", r.raw_dim, r.raw_knn_accuracy);
+        println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
+        println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
+    }
+    Ok(())
+}
+
+pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
+    let saved = run::load(&args.run)?;
+    let Some(row) = saved.indices.iter().position(|&i| i == args.item) else {
+        let (lo, hi) = (saved.indices.first().copied().unwrap_or(0), saved.indices.last().copied().unwrap_or(0));
+        bail!(
+            "item {} is not among the {} items this run saved embeddings for (indices {lo}..={hi}; see indices.npy)",
+            args.item,
+            saved.indices.len()
+        );
+    };
+    let found = crate::analysis::neighbors::neighbors_of(&saved.embeddings, row, args.k)?;
+    let names = &saved.config.dataset.class_names;
+    let label_of = |r: usize| -> String {
+        saved.labels.as_ref().and_then(|l| l.get(r)).map_or("-".into(), |&l| names.get(l as usize).cloned().unwrap_or(l.to_string()))
+    };
+    if args.json {
+        let rows: Vec<serde_json::Value> = found
+            .iter()
+            .map(|n| serde_json::json!({"item": saved.indices[n.index], "distance": n.distance(), "label": label_of(n.index)}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": args.item, "label": label_of(row), "neighbors": rows}))?);
+        return Ok(());
+    }
+    println!("query item {} ({})", args.item, label_of(row));
+    println!("{:>4}  {:>8}  {:>15}  label", "rank", "item", "cosine distance");
+    for (rank, n) in found.iter().enumerate() {
+        println!("{:>4}  {:>8}  {:>15.4}  {}", rank + 1, saved.indices[n.index], n.distance(), label_of(n.index));
+    }
+    Ok(())
+}

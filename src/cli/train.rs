@@ -1,0 +1,185 @@
+//! `pretext train`: pretrain with a progress bar, save the run, print its metrics.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::DataArgs;
+use crate::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Self-supervised objective: simclr (contrastive) or mae (masked autoencoder).
+    #[arg(long, default_value = "simclr")]
+    pub objective: ObjectiveKind,
+    /// Epochs over the train split (default 5 unless --minutes is given).
+    #[arg(long)]
+    pub epochs: Option<f32>,
+    /// Wall-clock budget in minutes; with --epochs, whichever ends first.
+    #[arg(long)]
+    pub minutes: Option<f32>,
+    /// Items per batch (SimCLR makes two views of each).
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Peak learning rate (AdamW, warm-up then cosine decay).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// NT-Xent temperature.
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Smallest random-crop side, as a fraction of the image side.
+    #[arg(long)]
+    pub crop_min_scale: Option<f32>,
+    /// Width of the first conv block (tables: MLP width / 8).
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Evaluate and snapshot every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: usize,
+    /// Items in the live evaluation / map subset.
+    #[arg(long, default_value_t = 10_000)]
+    pub map_items: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue a saved run instead of starting a new one (its settings are kept; --epochs
+    /// and --minutes set how much more to train).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Run folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the final metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    fn config(&self) -> TrainConfig {
+        let mut cfg = TrainConfig { objective: self.objective, batch_size: self.batch, seed: self.seed, ..Default::default() };
+        cfg.eval_every = self.eval_every;
+        cfg.map_items = self.map_items;
+        self.apply_budget(&mut cfg);
+        if let Some(v) = self.lr {
+            cfg.learning_rate = v;
+        }
+        if let Some(v) = self.temperature {
+            cfg.temperature = v;
+        }
+        if let Some(v) = self.crop_min_scale {
+            cfg.augment.crop_min_scale = v;
+        }
+        if let Some(v) = self.width {
+            cfg.width = v;
+        }
+        cfg
+    }
+
+    fn apply_budget(&self, cfg: &mut TrainConfig) {
+        cfg.minutes = self.minutes;
+        cfg.epochs = match (self.epochs, self.minutes) {
+            (Some(e), _) => e,
+            (None, Some(_)) => 0.0,
+            (None, None) => cfg.epochs,
+        };
+    }
+}
+
+/// A line above the bar, or on stderr when there is no terminal to draw the bar on (logs, CI).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let ds = Arc::new(args.data.load(args.seed)?);
+    let trainer = match &args.resume {
+        Some(dir) => {
+            // The saved settings stay; only the budget of this phase comes from the flags.
+            let saved = crate::ssl::run::load(dir)?;
+            let mut cfg = saved.config.train.clone();
+            args.apply_budget(&mut cfg);
+            Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
+        }
+        None => Trainer::spawn(ds.clone(), args.config(), None)?,
+    };
+    eprintln!(
+        "training {} on {} ({} train items), batch {}, seed {}",
+        trainer.config().objective.label(),
+        ds.name,
+        ds.train.len,
+        trainer.config().batch_size,
+        trainer.config().seed
+    );
+    trainer.send(TrainCommand::Start);
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise}, ETA {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let budget = trainer.config().minutes;
+    let mut last_rate = 0.0;
+    loop {
+        let Some(event) = trainer.recv_timeout(Duration::from_secs(3600)) else {
+            bail!("the trainer stopped answering");
+        };
+        match event {
+            TrainEvent::Started { total_steps, start_step, .. } => {
+                let len = if total_steps > usize::MAX / 4 { 0 } else { total_steps };
+                bar.set_length(len as u64);
+                bar.set_position(start_step as u64);
+                if let Some(m) = budget {
+                    say(&bar, format!("time budget: {m} min"));
+                }
+            }
+            TrainEvent::Step { step, epoch, loss, items_per_sec, .. } => {
+                bar.set_position(step as u64);
+                last_rate = items_per_sec;
+                bar.set_message(format!("epoch {epoch:.2}  loss {loss:.4}  {items_per_sec:.0} img/s"));
+            }
+            TrainEvent::Eval { step, knn_accuracy, embedding_std, effective_rank } => {
+                let knn = knn_accuracy.map_or("n/a".into(), |a| format!("{a:.4}"));
+                say(&bar, format!("step {step:>6}: {}kNN acc (map subset) {knn}  emb std {embedding_std:.4}  eff. rank {effective_rank:.1}", if bar.is_hidden() { format!("{}  ", bar.message()) } else { String::new() }));
+            }
+            TrainEvent::Finished { step, reason } => {
+                bar.finish_and_clear();
+                let why = match reason {
+                    FinishReason::Completed => "completed",
+                    FinishReason::TimeBudget => "time budget reached",
+                    FinishReason::Stopped => "stopped",
+                };
+                eprintln!("finished at step {step} ({why}); last throughput {last_rate:.0} img/s");
+                break;
+            }
+            TrainEvent::Error(msg) => {
+                bar.abandon();
+                bail!(msg);
+            }
+            _ => {}
+        }
+    }
+    trainer.send(TrainCommand::Save(args.out.clone()));
+    loop {
+        match trainer.recv_timeout(Duration::from_secs(600)) {
+            Some(TrainEvent::Saved(_)) => break,
+            Some(TrainEvent::Error(msg)) => bail!(msg),
+            Some(_) => {}
+            None => bail!("saving the run timed out"),
+        }
+    }
+    drop(trainer);
+    eprintln!("evaluating on the full dataset...");
+    let eval = crate::ssl::run::evaluate_run(&args.out, &ds).with_context(|| format!("evaluating {}", args.out.display()))?;
+    crate::ssl::run::save_evaluation(&args.out, &eval)?;
+    crate::cli::inspect::print_evaluation(&eval, last_rate, args.json);
+    eprintln!("run saved to {}", args.out.display());
+    Ok(())
+}

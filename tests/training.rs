@@ -1,0 +1,191 @@
+//! The trainer end to end on small synthetic data: it learns, it is reproducible, it can be
+//! saved, reopened and resumed, and it stops cleanly on a diverging loss.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pretext::analysis::{knn, Matrix};
+use pretext::data::synthetic::{blobs_dataset, shapes_dataset};
+use pretext::data::Dataset;
+use pretext::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
+
+fn tiny_config() -> TrainConfig {
+    let mut cfg = TrainConfig { width: 8, batch_size: 64, epochs: 2.0, eval_every: 1000, map_items: 10_000, ..Default::default() };
+    cfg.augment.crop_min_scale = 0.6;
+    cfg
+}
+
+/// Everything the trainer said during one training phase, up to `Finished` or `Error`.
+fn run_phase(trainer: &Trainer) -> Vec<TrainEvent> {
+    trainer.send(TrainCommand::Start);
+    collect_until_finished(trainer)
+}
+
+fn collect_until_finished(trainer: &Trainer) -> Vec<TrainEvent> {
+    let mut events = Vec::new();
+    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(300)) {
+        let done = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Error(_));
+        events.push(ev);
+        if done {
+            break;
+        }
+    }
+    events
+}
+
+fn losses(events: &[TrainEvent]) -> Vec<f32> {
+    events.iter().filter_map(|e| if let TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
+}
+
+fn last_snapshot(events: &[TrainEvent]) -> Arc<Matrix> {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| if let TrainEvent::Snapshot { embeddings, .. } = e { Some(embeddings.clone()) } else { None })
+        .expect("a snapshot at the end of training")
+}
+
+/// kNN accuracy of test rows against train rows of a full-dataset snapshot.
+fn snapshot_knn(ds: &Dataset, indices: &[usize], emb: &Matrix) -> f32 {
+    let (train, test): (Vec<usize>, Vec<usize>) = (0..indices.len()).partition(|&r| !ds.is_test(indices[r]));
+    let labels = |rows: &[usize]| rows.iter().map(|&r| ds.global_label(indices[r]).unwrap()).collect::<Vec<_>>();
+    knn::accuracy(&emb.select_rows(&train), &labels(&train), &emb.select_rows(&test), &labels(&test), knn::KnnProtocol::default()).unwrap()
+}
+
+fn mean(v: &[f32]) -> f32 {
+    v.iter().sum::<f32>() / v.len() as f32
+}
+
+#[test]
+fn simclr_lowers_the_loss_and_beats_the_untrained_encoder_on_shapes() {
+    let ds = Arc::new(shapes_dataset(200, 24, 1));
+    let cfg = TrainConfig { epochs: 12.0, ..tiny_config() };
+    // Step 0: a trainer with 0 steps gives the untrained embedding (the final snapshot).
+    let untrained = Trainer::spawn(ds.clone(), TrainConfig { epochs: 0.0001, ..cfg.clone() }, None).unwrap();
+    let idx = untrained.map_indices();
+    untrained.send(TrainCommand::Stop);
+    let before_events = run_phase(&untrained);
+    let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+    let events = run_phase(&trainer);
+    assert!(matches!(events.last(), Some(TrainEvent::Finished { reason: FinishReason::Completed, .. })), "{:?}", events.last());
+    let l = losses(&events);
+    assert!(l.len() >= 100, "{} steps", l.len());
+    let (first, last) = (mean(&l[..10]), mean(&l[l.len() - 10..]));
+    assert!(last < first - 0.3, "loss went from {first} to {last}");
+    let before = snapshot_knn(&ds, &idx, &last_snapshot(&before_events));
+    let after = snapshot_knn(&ds, &idx, &last_snapshot(&events));
+    eprintln!("shapes kNN accuracy: untrained {before:.3}, trained {after:.3}");
+    assert!(after > before + 0.1, "kNN accuracy {before} → {after}");
+}
+
+#[test]
+fn same_seed_same_run_other_seed_other_run() {
+    let ds = Arc::new(shapes_dataset(40, 16, 2));
+    let cfg = TrainConfig { epochs: 3.0, batch_size: 32, ..tiny_config() };
+    let a = losses(&run_phase(&Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap()));
+    let b = losses(&run_phase(&Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap()));
+    let c = losses(&run_phase(&Trainer::spawn(ds.clone(), TrainConfig { seed: 9, ..cfg }, None).unwrap()));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn saved_run_reopens_with_identical_embeddings_and_resumes() {
+    let ds = Arc::new(shapes_dataset(40, 16, 3));
+    let cfg = TrainConfig { epochs: 2.0, batch_size: 32, ..tiny_config() };
+    let dir = tempfile::tempdir().unwrap();
+    let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+    let events = run_phase(&trainer);
+    let trained = last_snapshot(&events);
+    let steps = losses(&events).len();
+    trainer.send(TrainCommand::Save(dir.path().to_path_buf()));
+    assert!(matches!(trainer.recv_timeout(Duration::from_secs(60)), Some(TrainEvent::Saved(_))));
+    drop(trainer);
+
+    let saved = pretext::ssl::run::load(dir.path()).unwrap();
+    assert_eq!(saved.embeddings, *trained);
+    assert_eq!(saved.config.step, steps);
+
+    // Reopen: embedding an item with the reloaded weights gives the saved embedding exactly.
+    let reopened = Trainer::open_run(dir.path(), ds.clone(), None, None).unwrap();
+    assert_eq!(reopened.start_step(), steps);
+    let row = 5;
+    reopened.send(TrainCommand::Embed { request: 7, items: ds.global_item(saved.indices[row]).to_vec() });
+    match reopened.recv_timeout(Duration::from_secs(60)) {
+        Some(TrainEvent::Embedded { request: 7, embeddings }) => assert_eq!(embeddings.row(0), saved.embeddings.row(row)),
+        other => panic!("expected the embedding, got {other:?}"),
+    }
+    // Resume: training continues from the saved step.
+    let more = run_phase(&reopened);
+    match more.first() {
+        Some(TrainEvent::Started { start_step, .. }) => assert_eq!(*start_step, steps),
+        other => panic!("{other:?}"),
+    }
+    match more.last() {
+        Some(TrainEvent::Finished { step, .. }) => assert_eq!(*step, 2 * steps),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn reopening_on_another_dataset_is_refused() {
+    let ds = Arc::new(shapes_dataset(20, 16, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let trainer = Trainer::spawn(ds, TrainConfig { epochs: 0.5, batch_size: 16, ..tiny_config() }, None).unwrap();
+    run_phase(&trainer);
+    trainer.send(TrainCommand::Save(dir.path().to_path_buf()));
+    assert!(matches!(trainer.recv_timeout(Duration::from_secs(60)), Some(TrainEvent::Saved(_))));
+    let other = Arc::new(shapes_dataset(30, 16, 4));
+    let msg = Trainer::open_run(dir.path(), other, None, None).err().expect("must refuse").to_string();
+    assert!(msg.contains("trained on 'shapes'"), "{msg}");
+}
+
+#[test]
+fn nan_loss_stops_the_run_with_a_message() {
+    // An absurd learning rate blows the weights up to infinity within a few steps.
+    let ds = shapes_dataset(20, 16, 5);
+    let cfg = TrainConfig { batch_size: 16, epochs: 20.0, learning_rate: 1e30, ..tiny_config() };
+    let trainer = Trainer::spawn(Arc::new(ds), cfg, None).unwrap();
+    let events = run_phase(&trainer);
+    let msg = events.iter().find_map(|e| if let TrainEvent::Error(m) = e { Some(m.clone()) } else { None });
+    let msg = msg.unwrap_or_else(|| panic!("an error event, got {:?}", &events[..events.len().min(3)]));
+    assert!(msg.contains("loss became") && msg.contains("Lower the learning rate"), "{msg}");
+    assert!(losses(&events).iter().all(|l| l.is_finite()), "no non-finite loss is reported as a step");
+    assert!(matches!(events.last(), Some(TrainEvent::Error(_)) | Some(TrainEvent::Finished { reason: FinishReason::Stopped, .. })));
+}
+
+#[test]
+fn pause_resume_and_stop_are_obeyed() {
+    let ds = Arc::new(shapes_dataset(100, 16, 6));
+    let trainer = Trainer::spawn(ds, TrainConfig { epochs: 50.0, batch_size: 16, ..tiny_config() }, None).unwrap();
+    trainer.send(TrainCommand::Start);
+    trainer.send(TrainCommand::Pause);
+    let mut paused_at = None;
+    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(60)) {
+        if let TrainEvent::Paused { step } = ev {
+            paused_at = Some(step);
+            break;
+        }
+    }
+    let paused_at = paused_at.expect("paused");
+    // While paused nothing trains.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(std::iter::from_fn(|| trainer.try_recv()).all(|e| !matches!(e, TrainEvent::Step { .. })));
+    trainer.send(TrainCommand::Resume);
+    trainer.send(TrainCommand::Stop);
+    let events = collect_until_finished(&trainer);
+    assert!(matches!(events.first(), Some(TrainEvent::Resumed { step }) if *step == paused_at));
+    match events.last() {
+        Some(TrainEvent::Finished { reason: FinishReason::Stopped, step }) => assert!(*step < 50 * 400 / 16),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn masked_autoencoder_trains_an_mlp_on_tables() {
+    let ds = Arc::new(blobs_dataset(100, 4, 12, 0.5, 7));
+    let cfg = TrainConfig { objective: ObjectiveKind::Mae, epochs: 30.0, batch_size: 32, ..tiny_config() };
+    let events = run_phase(&Trainer::spawn(ds, cfg, None).unwrap());
+    let l = losses(&events);
+    assert!(mean(&l[l.len() - 5..]) < 0.7 * mean(&l[..5]), "{:?} → {:?}", &l[..5], &l[l.len() - 5..]);
+}
