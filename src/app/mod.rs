@@ -3,6 +3,7 @@
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
 pub mod jobs;
+mod commands;
 mod logic;
 pub mod map;
 pub mod settings;
