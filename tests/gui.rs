@@ -40,7 +40,18 @@ fn harness() -> Harness<'static, PretextApp> {
 fn step_until(h: &mut Harness<'static, PretextApp>, what: &str, done: impl Fn(&PretextApp) -> bool) {
     let start = Instant::now();
     while !done(h.state()) {
-        assert!(start.elapsed() < Duration::from_secs(300), "gave up waiting for {what}; errors: {:?}", h.state().errors);
+        let app = h.state();
+        assert!(
+            start.elapsed() < Duration::from_secs(std::env::var("GUI_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(300)),
+            "gave up waiting for {what}; status: {:?}, errors: {:?}, trainer: {}, busy: {}, step {}/{} {:?}",
+            app.status,
+            app.errors,
+            app.trainer.is_some(),
+            app.busy(),
+            app.log.step,
+            app.log.total_steps,
+            app.log.status
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -214,4 +225,31 @@ fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
     h.step();
     let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| h.state().selection[r]).collect();
     assert_eq!(selected, members);
+}
+
+#[test]
+fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.get_by_label("Train").click();
+    step_until(&mut h, "training to finish", |a| a.log.status == pretext::app::state::TrainStatus::Finished && !a.busy());
+    let trained = h.state().space.as_ref().unwrap().clone();
+    h.state_mut().settings.run_dir = run.display().to_string();
+    h.get_by_label("Save run").click();
+    step_until(&mut h, "the run to be saved", |a| a.status.starts_with("run saved"));
+    h.get_by_label("Reset model").click();
+    // One frame applies the reset, the next lays the panel out without the model's note.
+    h.step();
+    h.step();
+    assert!(h.state().trainer.is_none());
+    h.get_by_label("Open run").click();
+    step_until(&mut h, "the run to reopen", |a| a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy());
+    let reopened = h.state().space.as_ref().unwrap();
+    assert_eq!(reopened.step, trained.step, "the map shows the saved step");
+    assert_eq!(reopened.matrix.rows, trained.matrix.rows);
+    let max_diff = reopened.matrix.data.iter().zip(&trained.matrix.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(max_diff < 1e-4, "saved embeddings differ from the trained ones by {max_diff}");
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }

@@ -20,6 +20,8 @@ use view::{inside_polygon, View};
 
 /// Seconds a layout takes to move to the next snapshot's.
 const ANIMATION_SECS: f64 = 0.8;
+/// Width kept free for the legend when fitting the view.
+const LEGEND_MARGIN: f32 = 180.0;
 /// How close (pixels) a click must be to a point to select it.
 const PICK_RADIUS: f32 = 10.0;
 
@@ -183,7 +185,10 @@ impl MapState {
         let size = ui.available_size().max(Vec2::splat(50.0));
         let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
         if self.fit_pending && !self.to.is_empty() {
-            self.view = View::fit(&self.to, rect);
+            // Leave the legend's strip on the right free, then shift the view to match.
+            let inner = if rect.width() > 2.0 * LEGEND_MARGIN { rect.with_max_x(rect.max.x - LEGEND_MARGIN) } else { rect };
+            self.view = View::fit(&self.to, inner);
+            self.view.center[0] += (rect.center().x - inner.center().x) / self.view.scale;
             self.fit_pending = false;
         }
         self.last_rect = Some(rect);

@@ -5,10 +5,11 @@ use crate::app::map::colors;
 use crate::app::state::Command;
 use crate::app::ui::widgets::swatch;
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        ui.add(egui::Slider::new(&mut app.settings.kmeans_k, 2..=50).text("k"));
+        ui.add(slider(&mut app.settings.kmeans_k, 2..=50).text("k"));
         let running = app.jobs.is_running("kmeans");
         if ui.add_enabled(!running && app.space.is_some(), egui::Button::new("Run k-means")).clicked() {
             app.command(Command::RunKmeans);

@@ -7,6 +7,7 @@ use crate::app::settings::{ColorBy, MapTool};
 use crate::app::state::Command;
 use crate::app::ui::widgets::{feature_summary, label_text, swatch};
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     toolbar(app, ui);
@@ -74,7 +75,7 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.button("Reset view").on_hover_text("Fit all points (or double-click the map)").clicked() {
             app.map.reset_view();
         }
-        ui.add(egui::Slider::new(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
+        ui.add(slider(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
         ui.checkbox(&mut app.settings.animate, "Animate").on_hover_text("Move points smoothly to each new snapshot's layout");
         if app.selection_count > 0 && ui.button("Clear selection").clicked() {
             app.command(Command::ClearSelection);

@@ -5,9 +5,10 @@ use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{feature_summary, item_button, label_text, labelled_text};
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.add(egui::Slider::new(&mut app.settings.neighbours_k, 1..=48).text("Neighbours (k)"));
+    ui.add(slider(&mut app.settings.neighbours_k, 1..=48).text("Neighbours (k)"));
     if let Some(s) = &app.space {
         ui.label(egui::RichText::new(format!("Cosine similarity in the {}.", s.describe())).small().weak());
     }

@@ -53,3 +53,9 @@ pub fn label_text(app: &PretextApp, item: usize) -> String {
         .and_then(|d| d.dataset.global_label(item).map(|l| d.dataset.class_name(l).to_string()))
         .unwrap_or_else(|| "unlabelled".into())
 }
+
+/// A slider that never rewrites a value it did not edit: settings loaded from disk or set
+/// by a test may lie outside the slider's range and must stay as they are.
+pub fn slider<Num: egui::emath::Numeric>(value: &mut Num, range: std::ops::RangeInclusive<Num>) -> egui::Slider<'_> {
+    egui::Slider::new(value, range).clamping(egui::SliderClamping::Edits)
+}
