@@ -86,6 +86,9 @@ pub struct MapState {
     pub last_drawn: usize,
     /// UI time of the last frame drawn.
     last_time: f64,
+    /// The user has panned or zoomed: stop following the points.
+    user_view: bool,
+    fitted: Option<(u64, f32, Rect)>,
 }
 
 impl MapState {
@@ -134,6 +137,7 @@ impl MapState {
 
     pub fn reset_view(&mut self) {
         self.fit_pending = true;
+        self.user_view = false;
     }
 
     fn advance(&mut self, now: f64) {
@@ -184,12 +188,16 @@ impl MapState {
         }
         let size = ui.available_size().max(Vec2::splat(50.0));
         let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
-        if self.fit_pending && !self.to.is_empty() {
+        // Until the user pans or zooms, the view follows the points (they drift and rotate
+        // as training reshapes the embedding); after that it stays where the user put it.
+        let key = (self.layout_version, self.current_t, rect);
+        if (self.fit_pending || (!self.user_view && self.fitted != Some(key))) && !self.current.is_empty() {
             // Leave the legend's strip on the right free, then shift the view to match.
             let inner = if rect.width() > 2.0 * LEGEND_MARGIN { rect.with_max_x(rect.max.x - LEGEND_MARGIN) } else { rect };
-            self.view = View::fit(&self.to, inner);
+            self.view = View::fit(&self.current, inner);
             self.view.center[0] += (rect.center().x - inner.center().x) / self.view.scale;
             self.fit_pending = false;
+            self.fitted = Some(key);
         }
         self.last_rect = Some(rect);
         let mut out = MapOutput::default();
@@ -210,6 +218,7 @@ impl MapState {
             if factor != 1.0 {
                 if let Some(p) = response.hover_pos() {
                     self.view.zoom_at(rect, p, factor);
+                    self.user_view = true;
                 }
             }
             if let Some(p) = response.hover_pos() {
@@ -220,6 +229,7 @@ impl MapState {
         let tool = if shift && tool == MapTool::Pan { MapTool::Box } else { tool };
         if response.dragged_by(egui::PointerButton::Secondary) || response.dragged_by(egui::PointerButton::Middle) {
             self.view.pan(response.drag_delta());
+            self.user_view = true;
         } else if response.drag_started_by(egui::PointerButton::Primary) {
             // Where the button went down, not where the drag was recognised a few pixels later.
             let start = ui.input(|i| i.pointer.press_origin()).or(response.interact_pointer_pos()).unwrap_or(rect.center());
@@ -230,7 +240,10 @@ impl MapState {
             };
         } else if response.dragged_by(egui::PointerButton::Primary) {
             match (&mut self.drag, response.interact_pointer_pos()) {
-                (None, _) => self.view.pan(response.drag_delta()),
+                (None, _) => {
+                    self.view.pan(response.drag_delta());
+                    self.user_view = true;
+                }
                 (Some(Drag::Lasso(points)), Some(p)) if points.last().is_none_or(|l| l.distance(p) > 2.0) => points.push(p),
                 _ => {}
             }

@@ -60,20 +60,20 @@ fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysi
     ui.horizontal_wrapped(|ui| {
         for (rank, n) in neighbours.iter().enumerate() {
             let Some(item) = app.item_of_row(n.index) else { continue };
-            ui.push_id((key, rank), |ui| {
-                let cell = egui::Layout::top_down(egui::Align::Center);
-                ui.allocate_ui_with_layout(egui::vec2(76.0, 112.0), cell, |ui| {
-                    ui.set_width(76.0);
-                    let caption = format!("{}. #{item}", rank + 1);
-                    if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption}: click to select")).clicked() {
-                        app.command(Command::Focus(Some(n.index)));
-                    }
-                    let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
-                    let same = label.is_some() && label == focus_label;
-                    let text = egui::RichText::new(label_text(app, item)).small();
-                    ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
-                    ui.label(egui::RichText::new(format!("#{item} d={:.3}", n.distance())).small().weak());
-                });
+            // Each cell is allocated at its full size so the wrapping layout can move it to
+            // the next row (a scope placed first and sized later would overflow the panel).
+            let cell = egui::Layout::top_down(egui::Align::Center);
+            ui.allocate_ui_with_layout(egui::vec2(76.0, 112.0), cell, |ui| {
+                ui.set_width(76.0);
+                let caption = format!("{}. #{item}", rank + 1);
+                if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption}: click to select")).clicked() {
+                    app.command(Command::Focus(Some(n.index)));
+                }
+                let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
+                let same = label.is_some() && label == focus_label;
+                let text = egui::RichText::new(label_text(app, item)).small();
+                ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
+                ui.label(egui::RichText::new(format!("#{item} d={:.3}", n.distance())).small().weak());
             });
         }
     });
