@@ -253,3 +253,29 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     assert!(max_diff < 1e-4, "saved embeddings differ from the trained ones by {max_diff}");
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
+
+#[test]
+fn query_by_image_file_finds_the_item_the_file_was_made_from() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    // Write map row 7's image to a PNG; the sample's pixels are bytes, so it round-trips exactly.
+    let (item, pixels) = {
+        let d = h.state().data.as_ref().unwrap();
+        let item = d.map_indices[7];
+        (item, d.dataset.global_item(item).to_vec())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("query.png");
+    let bytes: Vec<u8> = pixels.iter().map(|v| (v * 255.0).round() as u8).collect();
+    image::GrayImage::from_raw(28, 28, bytes).unwrap().save(&file).unwrap();
+    h.get_by_label("Query by image file").click();
+    h.step();
+    h.state_mut().query_input = file.display().to_string();
+    h.get_by_label("Find neighbours").click();
+    step_until(&mut h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    let q = h.state().query.as_ref().unwrap();
+    let first = q.neighbours.as_ref().unwrap()[0];
+    assert_eq!(h.state().item_of_row(first.index), Some(item));
+    assert!(first.distance() < 1e-5);
+    h.get_by_label(&format!("1. #{item}"));
+}

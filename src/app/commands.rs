@@ -180,6 +180,8 @@ impl PretextApp {
         match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
             // A trained model embeds the file the same way as the dataset.
             (Some(t), Some(_)) => t.send(TrainCommand::Embed { request, items: pixels }),
+            // The map shows a model that has been reset: nothing can embed the file like it.
+            (None, Some(_)) => self.error("the model behind this map was reset; press Train (or open a run) to query by file"),
             // Before training the map is raw pixels: the file's pixels are its vector.
             _ => {
                 let n = pixels.len();
