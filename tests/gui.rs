@@ -106,7 +106,7 @@ fn pressing_train_produces_a_snapshot_and_moves_the_map() {
     assert_eq!(app.map.len(), MAP_ITEMS);
     assert_ne!(app.map.target(), raw_layout.as_slice(), "the map shows the embedding, not the raw layout");
     assert!(app.map.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
-    h.get_by_label("Loss");
+    h.get_by_label_contains("Loss ");
 }
 
 #[test]
