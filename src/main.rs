@@ -2,6 +2,7 @@ use clap::Parser;
 use pretext::cli::{self, Cli};
 
 fn main() {
+    pretext::ssl::ops::init_cpu_threads();
     let args = Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),

@@ -29,6 +29,32 @@ pub enum Command {
     Baseline(inspect::BaselineArgs),
     /// The nearest items to one item in a saved run's embedding space.
     Neighbors(inspect::NeighborsArgs),
+    /// Speed and quality benchmarks against the Python reference tools, measured in one run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Training throughput (images/s, peak memory) of the default CNN and MLP, vs PyTorch.
+    Train(TrainBenchArgs),
+    /// t-SNE, UMAP, HNSW, PCA and k-means on Fashion-MNIST, vs openTSNE, umap-learn, hnswlib, scikit-learn.
+    Analysis(crate::bench::analysis::BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainBenchArgs {
+    /// Timed steps per model (after a few untimed warm-up steps).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Comma-separated models (default: all): cnn-candle, cnn-pretext, mlp, default-image, default-table.
+    #[arg(long)]
+    pub models: Option<String>,
+    /// Skip the PyTorch reference (bench/peers_train.py).
+    #[arg(long)]
+    pub no_peers: bool,
 }
 
 /// Where the data is and how to read it (shared by commands that load a dataset).
@@ -95,5 +121,25 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(a) => inspect::eval(a),
         Command::Baseline(a) => inspect::baseline(a),
         Command::Neighbors(a) => inspect::neighbors(a),
+        Command::Bench(BenchCommand::Train(a)) => {
+            use crate::bench::train::{BenchModel, TrainBenchOptions};
+            let mut opts = TrainBenchOptions { steps: a.steps, batch_size: a.batch, ..Default::default() };
+            if let Some(models) = &a.models {
+                opts.models = BenchModel::ALL.into_iter().filter(|m| models.split(',').any(|k| k.trim() == m.key())).collect();
+                if opts.models.is_empty() {
+                    anyhow::bail!("no known model in '{models}'");
+                }
+            }
+            if a.no_peers {
+                opts.peers = None;
+            }
+            println!("{}", crate::bench::train::run(&opts)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Analysis(a)) => {
+            // The benchmark prints its tables as it goes.
+            crate::bench::analysis::run(&a.into())?;
+            Ok(())
+        }
     }
 }

@@ -43,9 +43,7 @@ impl CnnEncoder {
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.clone();
         for (kernel, bn) in &self.blocks {
-            x = crate::ssl::ops::conv2d(&x, kernel, 1, 1)?;
-            x = bn.forward_t(&x, train)?.relu()?;
-            x = x.max_pool2d(2)?;
+            x = crate::ssl::ops::conv_bn_relu_pool(&x, kernel, bn, train, 1, 2)?;
         }
         x.flatten_from(1)
     }

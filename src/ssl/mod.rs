@@ -2,6 +2,7 @@
 //! thread with its command/event protocol, and saved runs.
 
 pub mod config;
+pub mod conv;
 pub mod encoder;
 pub mod evaluate;
 pub mod events;

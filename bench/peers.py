@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Reference figures for `pretext bench analysis`: openTSNE, umap-learn, hnswlib and
+scikit-learn on the data pretext exported (x.npy, sample.npy, gt.npy in --data).
+
+Installs the tools into bench/.venv with pip on first use and re-runs itself there; any
+tool that cannot be installed or imported is skipped with a message. Writes peers.json
+(a list of figures) into --data. Threads are capped at 2 to match the Rust side.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(HERE, ".venv")
+PACKAGES = ["numpy", "scikit-learn", "openTSNE", "umap-learn", "hnswlib"]
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(var, "2")
+
+
+def ensure_venv():
+    if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
+        return
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        print(f"peers: creating {VENV} and installing {' '.join(PACKAGES)}", file=sys.stderr)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+            subprocess.run([python, "-m", "pip", "install", "-q", *PACKAGES], check=True)
+        except (subprocess.CalledProcessError, OSError) as e:
+            print(f"peers: could not set up the virtualenv ({e}); running with what is installed", file=sys.stderr)
+            return
+    os.execv(python, [python, *sys.argv])
+
+
+def figure(name, seconds, quality=None, quality_name="", rate=None):
+    return {"name": name, "seconds": seconds, "quality": quality, "quality_name": quality_name, "rate": rate}
+
+
+def main():
+    ensure_venv()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--parts", default="tsne,umap,hnsw,pca,kmeans")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    import numpy as np
+
+    x = np.load(os.path.join(args.data, "x.npy"))
+    sample = np.load(os.path.join(args.data, "sample.npy")).ravel().astype(np.int64)
+    gt = np.load(os.path.join(args.data, "gt.npy")).astype(np.int64)
+    with open(os.path.join(args.data, "meta.json")) as f:
+        n_train = json.load(f)["n_train"]
+    out = []
+
+    def report(f):
+        print(f"  peer  {f['name']:<12} {f['seconds']:8.2f} s  "
+              + (f"{f['quality_name']} {f['quality']:.4f}" if f["quality"] is not None else "")
+              + (f"  {f['rate']:.0f} q/s" if f["rate"] is not None else ""), flush=True)
+        out.append(f)
+
+    def trust(layout):
+        from sklearn.manifold import trustworthiness
+        return float(trustworthiness(x[sample], layout[sample], n_neighbors=10))
+
+    if "tsne" in parts:
+        try:
+            from openTSNE import TSNE
+            t = time.perf_counter()
+            y = np.asarray(TSNE(n_jobs=2, random_state=42).fit(x))
+            report(figure("t-SNE", time.perf_counter() - t, trust(y), "trust"))
+        except ImportError as e:
+            print(f"peers: openTSNE unavailable ({e}), skipped", file=sys.stderr)
+    if "umap" in parts:
+        try:
+            import umap
+            t = time.perf_counter()
+            y = umap.UMAP(n_jobs=2).fit_transform(x)
+            report(figure("UMAP", time.perf_counter() - t, trust(y), "trust"))
+        except ImportError as e:
+            print(f"peers: umap-learn unavailable ({e}), skipped", file=sys.stderr)
+    if "hnsw" in parts:
+        try:
+            import hnswlib
+            train, queries = x[:n_train], x[n_train:]
+            index = hnswlib.Index(space="l2", dim=x.shape[1])
+            index.set_num_threads(2)
+            t = time.perf_counter()
+            index.init_index(max_elements=train.shape[0], M=16, ef_construction=200, random_seed=0)
+            index.add_items(train)
+            build = time.perf_counter() - t
+            index.set_ef(50)
+            t = time.perf_counter()
+            labels, _ = index.knn_query(queries, k=10)
+            qps = queries.shape[0] / (time.perf_counter() - t)
+            hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(gt.shape[0]))
+            report(figure("HNSW", build, hits / gt.size, "recall@10", qps))
+        except ImportError as e:
+            print(f"peers: hnswlib unavailable ({e}), skipped", file=sys.stderr)
+    if parts & {"pca", "kmeans"}:
+        try:
+            from sklearn.cluster import KMeans
+            from sklearn.decomposition import PCA
+            t = time.perf_counter()
+            reduced = PCA(n_components=50, svd_solver="randomized", random_state=0).fit_transform(x)
+            if "pca" in parts:
+                report(figure("PCA-50", time.perf_counter() - t))
+            if "kmeans" in parts:
+                t = time.perf_counter()
+                KMeans(n_clusters=10, random_state=0).fit(reduced)
+                report(figure("k-means", time.perf_counter() - t))
+        except ImportError as e:
+            print(f"peers: scikit-learn unavailable ({e}), skipped", file=sys.stderr)
+    with open(os.path.join(args.data, "peers.json"), "w") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+//! `pretext bench analysis`: t-SNE, UMAP, HNSW, PCA-50 and k-means on Fashion-MNIST
+//! (70k × 784 raw pixels), timed and scored, then the same data exported to `.npy` and run
+//! through openTSNE, umap-learn, hnswlib and scikit-learn by `bench/peers.py` in the same
+//! run, and a ratio table printed.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::analysis::index::{IndexParams, Metric, NeighborIndex};
+use crate::analysis::quality::trustworthiness;
+use crate::analysis::tsne::{tsne, TsneParams};
+use crate::analysis::umap::{umap, UmapParams};
+use crate::analysis::{kmeans, pca, Matrix};
+use crate::data::idx::read_idx;
+use crate::error::{PretextError, Result};
+
+/// Command-line flags for `pretext bench analysis` (ready for the CLI's subcommand enum).
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Folder with the Fashion-MNIST IDX files.
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub data: PathBuf,
+    /// Where the .npy exports and peers.json go.
+    #[arg(long, default_value = "target/bench-analysis")]
+    pub out: PathBuf,
+    /// Use only the first N of the 70k rows (quick runs).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Comma-separated parts: tsne, umap, hnsw, pca, kmeans.
+    #[arg(long, default_value = "tsne,umap,hnsw,pca,kmeans")]
+    pub parts: String,
+    /// Skip the Python reference tools.
+    #[arg(long)]
+    pub no_peers: bool,
+}
+
+impl From<BenchArgs> for BenchOptions {
+    fn from(a: BenchArgs) -> Self {
+        Self {
+            data_dir: a.data,
+            out_dir: a.out,
+            limit: a.limit,
+            parts: a.parts.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            peers: !a.no_peers,
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Folder with the four Fashion-MNIST IDX files.
+    pub data_dir: PathBuf,
+    /// Where the `.npy` exports and the peers' results go.
+    pub out_dir: PathBuf,
+    /// Use only the first `n` rows (quick runs); `None` = all 70k.
+    pub limit: Option<usize>,
+    /// Which parts to run: any of "tsne", "umap", "hnsw", "pca", "kmeans".
+    pub parts: Vec<String>,
+    /// Run `bench/peers.py` too.
+    pub peers: bool,
+    pub peers_script: PathBuf,
+    pub python: String,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("/usr/share/datasets/fashion-mnist"),
+            out_dir: PathBuf::from("target/bench-analysis"),
+            limit: None,
+            parts: ["tsne", "umap", "hnsw", "pca", "kmeans"].map(String::from).to_vec(),
+            peers: true,
+            peers_script: PathBuf::from("bench/peers.py"),
+            python: "python3".into(),
+        }
+    }
+}
+
+/// One measured figure: seconds plus an optional quality value (trustworthiness, recall…).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Figure {
+    pub name: String,
+    pub seconds: f64,
+    pub quality: Option<f64>,
+    pub quality_name: String,
+    /// Queries per second, for the index.
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub ours: Vec<Figure>,
+    pub peers: Vec<Figure>,
+    pub peers_note: Option<String>,
+}
+
+const TRUST_SAMPLE: usize = 5_000;
+const GT_QUERIES: usize = 1_000;
+
+pub fn run(opts: &BenchOptions) -> Result<Report> {
+    let (x, n_train) = load_fashion(&opts.data_dir, opts.limit)?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| PretextError::io(&opts.out_dir, e))?;
+    let want = |p: &str| opts.parts.iter().any(|q| q == p);
+    let sample: Vec<usize> = {
+        let step = (x.rows as f64 / TRUST_SAMPLE.min(x.rows) as f64).max(1.0);
+        (0..TRUST_SAMPLE.min(x.rows)).map(|i| (i as f64 * step) as usize).collect()
+    };
+    let sub = x.select_rows(&sample);
+    let train = x.select_rows(&(0..n_train).collect::<Vec<_>>());
+    let queries = x.select_rows(&(n_train..x.rows).collect::<Vec<_>>());
+    let gt_count = GT_QUERIES.min(queries.rows);
+    let gt = exact_ground_truth(&train, &queries, gt_count, 10)?;
+    write_npy(&opts.out_dir.join("x.npy"), &x)?;
+    write_npy_u32(&opts.out_dir.join("sample.npy"), &sample.iter().map(|&i| i as u32).collect::<Vec<_>>(), sample.len(), 1)?;
+    write_npy_u32(&opts.out_dir.join("gt.npy"), &gt.iter().flatten().map(|&i| i as u32).collect::<Vec<_>>(), gt_count, 10)?;
+    let meta = opts.out_dir.join("meta.json");
+    std::fs::write(&meta, format!("{{\"n_train\": {n_train}}}")).map_err(|e| PretextError::io(&meta, e))?;
+    println!("data: {} × {} (train {}, queries {}), exported to {}", x.rows, x.cols, n_train, queries.rows, opts.out_dir.display());
+
+    let mut report = Report::default();
+    let mut push = |f: Figure| {
+        println!("  ours  {:<12} {:>8.2} s  {}", f.name, f.seconds, describe(&f));
+        report.ours.push(f);
+    };
+    if want("tsne") {
+        let t = Instant::now();
+        let layout = tsne(&x, &TsneParams::default(), |_, _| true)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let trust = trustworthiness(&sub, &layout.select_rows(&sample), 10)?;
+        push(Figure { name: "t-SNE".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None });
+        write_npy(&opts.out_dir.join("ours_tsne.npy"), &layout)?;
+    }
+    if want("umap") {
+        let t = Instant::now();
+        let layout = umap(&x, &UmapParams::default(), |_, _| true)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let trust = trustworthiness(&sub, &layout.select_rows(&sample), 10)?;
+        push(Figure { name: "UMAP".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None });
+        write_npy(&opts.out_dir.join("ours_umap.npy"), &layout)?;
+    }
+    if want("hnsw") {
+        let t = Instant::now();
+        let index = NeighborIndex::build(&train, Metric::Euclidean, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
+        let build = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let found = index.search_batch(&queries, 10);
+        let qps = queries.rows as f64 / t.elapsed().as_secs_f64();
+        let recall = recall_at(&found[..gt_count], &gt);
+        push(Figure { name: "HNSW".into(), seconds: build, quality: Some(recall), quality_name: "recall@10".into(), rate: Some(qps) });
+    }
+    let mut reduced = None;
+    if want("pca") || want("kmeans") {
+        let t = Instant::now();
+        let r = pca::project(&x, 50)?;
+        if want("pca") {
+            push(Figure { name: "PCA-50".into(), seconds: t.elapsed().as_secs_f64(), quality: None, quality_name: String::new(), rate: None });
+        }
+        reduced = Some(r);
+    }
+    if let (true, Some(r)) = (want("kmeans"), reduced.as_ref()) {
+        let t = Instant::now();
+        kmeans::fit(r, 10, 0)?;
+        push(Figure { name: "k-means".into(), seconds: t.elapsed().as_secs_f64(), quality: None, quality_name: String::new(), rate: None });
+    }
+    drop(push);
+
+    if opts.peers {
+        match super::analysis_peers::run_peers(opts, &x) {
+            Ok(figures) => report.peers = figures,
+            Err(note) => report.peers_note = Some(note),
+        }
+    }
+    print!("{}", super::analysis_peers::ratio_table(&report));
+    Ok(report)
+}
+
+fn describe(f: &Figure) -> String {
+    let mut s = String::new();
+    if let Some(q) = f.quality {
+        s += &format!("{} {:.4}", f.quality_name, q);
+    }
+    if let Some(r) = f.rate {
+        s += &format!("  {:.0} q/s", r);
+    }
+    s
+}
+
+/// Fashion-MNIST train then test images as `[0, 1]` floats; returns the matrix and the
+/// number of training rows (the rest are the index queries).
+fn load_fashion(dir: &Path, limit: Option<usize>) -> Result<(Matrix, usize)> {
+    let train = read_idx(&dir.join("train-images-idx3-ubyte.gz"))?;
+    let test = read_idx(&dir.join("t10k-images-idx3-ubyte.gz"))?;
+    let width: usize = train.dims.iter().skip(1).product();
+    if width == 0 || test.dims.iter().skip(1).product::<usize>() != width {
+        return Err(PretextError::BadData("Fashion-MNIST train and test images differ in size".into()));
+    }
+    let (n_train, n_test) = (train.data.len() / width, test.data.len() / width);
+    let (n_train, n_test) = match limit {
+        Some(l) => {
+            let tr = (l * 6 / 7).min(n_train);
+            (tr, l.saturating_sub(tr).min(n_test))
+        }
+        None => (n_train, n_test),
+    };
+    let data: Vec<f32> = train.data[..n_train * width]
+        .iter()
+        .chain(&test.data[..n_test * width])
+        .map(|&v| v as f32 / 255.0)
+        .collect();
+    Ok((Matrix::new(data, n_train + n_test, width), n_train))
+}
+
+fn exact_ground_truth(train: &Matrix, queries: &Matrix, count: usize, k: usize) -> Result<Vec<Vec<usize>>> {
+    let exact = NeighborIndex::build(train, Metric::Euclidean, IndexParams { exact_threshold: usize::MAX, ..IndexParams::default() })?;
+    let q = queries.select_rows(&(0..count).collect::<Vec<_>>());
+    Ok(exact.search_batch(&q, k).into_iter().map(|r| r.into_iter().map(|p| p.0).collect()).collect())
+}
+
+pub fn recall_at(found: &[Vec<(usize, f32)>], truth: &[Vec<usize>]) -> f64 {
+    let total: usize = truth.iter().map(Vec::len).sum();
+    let hit: usize = found.iter().zip(truth).map(|(f, t)| f.iter().filter(|p| t.contains(&p.0)).count()).sum();
+    if total == 0 { 0.0 } else { hit as f64 / total as f64 }
+}
+
+fn write_npy(path: &Path, m: &Matrix) -> Result<()> {
+    write_raw_npy(path, "<f4", m.rows, m.cols, &m.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>())
+}
+
+fn write_npy_u32(path: &Path, v: &[u32], rows: usize, cols: usize) -> Result<()> {
+    write_raw_npy(path, "<u4", rows, cols, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>())
+}
+
+/// NPY format 1.0: magic, header dict padded so the data starts on a 64-byte boundary.
+fn write_raw_npy(path: &Path, descr: &str, rows: usize, cols: usize, bytes: &[u8]) -> Result<()> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + bytes.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(bytes);
+    std::fs::write(path, out).map_err(|e| PretextError::io(path, e))
+}

@@ -1,0 +1,5 @@
+//! Benchmarks behind `pretext bench`, printed as tables against the reference tools.
+
+pub mod analysis;
+pub mod analysis_peers;
+pub mod train;

@@ -1,0 +1,315 @@
+//! Training-throughput benchmark (issue 6): SimCLR NT-Xent steps with AdamW on the default
+//! CNN (candle's conv2d vs ours) and on an MLP encoder, images/s and peak memory, optionally
+//! side by side with the same models in PyTorch (bench/peers_train.py).
+//!
+//! Images are counted per view: one step at batch 256 trains on 512 images. The inputs are
+//! fixed random batches, so the figures are the trainer's compute alone, without data loading
+//! or augmentation.
+
+mod isolate;
+mod models;
+mod peers;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+
+use crate::data::Modality;
+use crate::error::{PretextError, Result};
+use crate::ssl::encoder::SslModel;
+use crate::ssl::objective::{objective_for, Batch};
+use crate::ssl::TrainConfig;
+pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
+pub use peers::{PeerRow, Peers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum BenchModel {
+    /// The issue-6 CNN with candle's conv2d / max_pool2d.
+    CnnCandle,
+    /// The same CNN with `ssl::conv` (im2col + gemm custom ops).
+    CnnPretext,
+    /// 784→512→256→128 MLP.
+    Mlp,
+    /// The project's default image model and objective (`ssl::encoder::SslModel` with
+    /// BatchNorm, SimCLR as the trainer runs it) on 1×28×28 images.
+    DefaultImage,
+    /// The project's table model (BatchNorm MLP) on 784 columns.
+    DefaultTable,
+}
+
+impl BenchModel {
+    pub const ALL: [BenchModel; 5] =
+        [BenchModel::CnnCandle, BenchModel::CnnPretext, BenchModel::Mlp, BenchModel::DefaultImage, BenchModel::DefaultTable];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BenchModel::CnnCandle => "cnn (candle conv2d)",
+            BenchModel::CnnPretext => "cnn (pretext conv)",
+            BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "default image (bn cnn)",
+            BenchModel::DefaultTable => "default table (bn mlp)",
+        }
+    }
+
+    /// Short name for command lines.
+    pub fn key(self) -> &'static str {
+        match self {
+            BenchModel::CnnCandle => "cnn-candle",
+            BenchModel::CnnPretext => "cnn-pretext",
+            BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "default-image",
+            BenchModel::DefaultTable => "default-table",
+        }
+    }
+
+    /// The model's name in bench/peers_train.py.
+    fn peer_name(self) -> &'static str {
+        match self {
+            BenchModel::CnnCandle | BenchModel::CnnPretext => "cnn",
+            BenchModel::Mlp => "mlp",
+            BenchModel::DefaultImage => "cnn-bn",
+            BenchModel::DefaultTable => "mlp-bn",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainBenchOptions {
+    pub batch_size: usize,
+    /// Timed steps per model, after `warmup` untimed ones.
+    pub steps: usize,
+    pub warmup: usize,
+    /// Threads for the rayon pool the steps run in (and for PyTorch).
+    pub threads: usize,
+    pub models: Vec<BenchModel>,
+    /// Run the PyTorch reference script (skipped with a message if python3/torch are missing).
+    pub peers: Option<PathBuf>,
+    /// Run each model in a child process (this executable, same arguments), so that each
+    /// peak memory figure is that model's alone.
+    pub isolate: bool,
+}
+
+impl Default for TrainBenchOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            steps: 20,
+            warmup: 3,
+            threads: 2,
+            models: BenchModel::ALL.to_vec(),
+            peers: Some(PathBuf::from("bench/peers_train.py")),
+            isolate: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BenchRow {
+    pub model: BenchModel,
+    pub images_per_s: f64,
+    pub ms_per_step: f64,
+    /// Process peak RSS while this model trained (VmHWM, reset before each model), MiB.
+    /// Only this model's own when it ran in a child process (`isolate`).
+    pub peak_mib: Option<f64>,
+    /// RSS just before the model was built, MiB.
+    pub base_mib: Option<f64>,
+    pub final_loss: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainBenchReport {
+    pub options: TrainBenchOptions,
+    pub rows: Vec<BenchRow>,
+    pub peers: Peers,
+}
+
+pub fn run(opts: &TrainBenchOptions) -> Result<TrainBenchReport> {
+    if opts.batch_size < 2 || opts.steps == 0 {
+        return Err(PretextError::InvalidConfig("bench needs batch ≥ 2 and steps ≥ 1".into()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| PretextError::InvalidConfig(format!("thread pool: {e}")))?;
+    if let Some(model) = isolate::child_model() {
+        let row = pool.install(|| bench_model(model, opts))?;
+        isolate::print_row(&row)?;
+        return Ok(TrainBenchReport { options: opts.clone(), rows: vec![row], peers: Peers::NotRun });
+    }
+    let mut rows = Vec::new();
+    for &model in &opts.models {
+        rows.push(match opts.isolate {
+            true => isolate::run_in_child(model)?,
+            false => pool.install(|| bench_model(model, opts))?,
+        });
+    }
+    let peers = match &opts.peers {
+        Some(script) => {
+            let mut names: Vec<&str> = opts.models.iter().map(|m| m.peer_name()).collect();
+            names.dedup();
+            peers::run(script, opts, &names)
+        }
+        None => Peers::NotRun,
+    };
+    Ok(TrainBenchReport { options: opts.clone(), rows, peers })
+}
+
+fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> {
+    reset_peak_rss();
+    let base_mib = proc_status_mib("VmRSS");
+    let mut step = match model {
+        BenchModel::DefaultImage | BenchModel::DefaultTable => project_step(model, opts)?,
+        _ => issue_step(model, opts)?,
+    };
+    for i in 0..opts.warmup {
+        step(i)?;
+    }
+    let start = Instant::now();
+    let mut final_loss = f32::NAN;
+    for i in 0..opts.steps {
+        final_loss = step(i)?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if !final_loss.is_finite() {
+        return Err(PretextError::Diverged(format!("{}: loss {final_loss}", model.label())));
+    }
+    Ok(BenchRow {
+        model,
+        images_per_s: (2 * opts.batch_size * opts.steps) as f64 / secs,
+        ms_per_step: 1000.0 * secs / opts.steps as f64,
+        peak_mib: proc_status_mib("VmHWM"),
+        base_mib,
+        final_loss,
+    })
+}
+
+type Step = Box<dyn FnMut(usize) -> Result<f32>>;
+
+/// A training step of the models the issue names (built in `models`), on fixed random views.
+fn issue_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
+    let dev = Device::Cpu;
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+    let (net, shape): (Box<dyn Module>, Vec<usize>) = match model {
+        BenchModel::CnnCandle => (Box::new(Cnn::new(vb, ConvImpl::Candle)?), vec![opts.batch_size, 1, 28, 28]),
+        BenchModel::CnnPretext => (Box::new(Cnn::new(vb, ConvImpl::Pretext)?), vec![opts.batch_size, 1, 28, 28]),
+        _ => (Box::new(Mlp::new(vb)?), vec![opts.batch_size, 784]),
+    };
+    let params = ParamsAdamW { lr: 2e-3, weight_decay: 1e-4, ..Default::default() };
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
+    // A few distinct batches, so no step sees exactly the previous step's input.
+    let views = (0..4)
+        .map(|_| Ok((Tensor::rand(0f32, 1., shape.as_slice(), &dev)?, Tensor::rand(0f32, 1., shape.as_slice(), &dev)?)))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(Box::new(move |i| {
+        let (x1, x2) = &views[i % views.len()];
+        let loss = nt_xent(&net.forward(x1)?, &net.forward(x2)?, 0.5)?;
+        opt.backward_step(&loss)?;
+        Ok(loss.to_scalar::<f32>()?)
+    }))
+}
+
+/// A training step exactly as the trainer takes it: the default `TrainConfig`, its model,
+/// objective and optimiser, on batches of random views.
+fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
+    let modality = match model {
+        BenchModel::DefaultImage => Modality::Image { channels: 1, height: 28, width: 28 },
+        _ => Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() },
+    };
+    let cfg = TrainConfig { batch_size: opts.batch_size, ..TrainConfig::default() };
+    let (varmap, net) = SslModel::build(&modality, &cfg)?;
+    let objective = objective_for(&cfg);
+    let params = ParamsAdamW { lr: cfg.learning_rate, weight_decay: cfg.weight_decay, ..Default::default() };
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
+    let len = opts.batch_size * modality.item_len();
+    let mut seed = 1u32;
+    let mut noise = move || {
+        // xorshift: cheap reproducible pixels in [0, 1).
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                (seed >> 8) as f32 / (1u32 << 24) as f32
+            })
+            .collect::<Vec<f32>>()
+    };
+    let batches: Vec<Batch> = (0..4)
+        .map(|_| Batch { n: opts.batch_size, views: vec![noise(), noise()], target: None, mask: None })
+        .collect();
+    Ok(Box::new(move |i| {
+        let loss = objective.loss(&net, &batches[i % batches.len()], &Device::Cpu)?;
+        opt.backward_step(&loss)?;
+        Ok(loss.to_scalar::<f32>()?)
+    }))
+}
+
+/// Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each model's peak is
+/// its own even though all run in one process. Elsewhere there is no peak to report.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn proc_status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn mib(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into())
+}
+
+impl fmt::Display for TrainBenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        writeln!(
+            f,
+            "SimCLR NT-Xent + AdamW, batch {} (x2 views), {} threads, {} timed steps after {} warm-up",
+            o.batch_size, o.threads, o.steps, o.warmup
+        )?;
+        writeln!(
+            f,
+            "{:<20} {:>9} {:>8} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
+            "model", "images/s", "ms/step", "peak MiB", "+MiB", "torch i/s", "ratio", "torch MiB", "+MiB"
+        )?;
+        for r in &self.rows {
+            let peer = self.peers.row(r.model.peer_name());
+            let growth = r.peak_mib.zip(r.base_mib).map(|(p, b)| p - b);
+            let (t_ips, ratio, t_peak, t_growth) = match peer {
+                Some(p) => (
+                    format!("{:.0}", p.images_per_s),
+                    format!("{:.2}x", r.images_per_s / p.images_per_s),
+                    format!("{:.0}", p.peak_rss_mib),
+                    format!("{:.0}", p.peak_rss_mib - p.baseline_rss_mib),
+                ),
+                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            };
+            writeln!(
+                f,
+                "{:<20} {:>9.0} {:>8.1} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
+                r.model.label(),
+                r.images_per_s,
+                r.ms_per_step,
+                mib(r.peak_mib),
+                mib(growth),
+                t_ips,
+                ratio,
+                t_peak,
+                t_growth
+            )?;
+        }
+        match &self.peers {
+            Peers::Ran { torch, .. } => writeln!(f, "PyTorch {torch} (bench/peers_train.py), same models, batch and threads"),
+            Peers::Skipped(why) => writeln!(f, "PyTorch reference skipped: {why}"),
+            Peers::NotRun => Ok(()),
+        }?;
+        let candle_threads = std::env::var(crate::ssl::ops::CANDLE_THREADS_ENV).unwrap_or_else(|_| "default".into());
+        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_threads)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
+        write!(f, "peak = process VmHWM while the model trained; +MiB = peak minus RSS before the model was built")
+    }
+}

@@ -1,0 +1,262 @@
+//! A faster 2-D convolution and 2×2 max-pool for candle CPU f32 tensors.
+//!
+//! Why hand-written: candle 0.11's CPU conv2d backward is the bottleneck of CNN training
+//! (its input gradient goes through conv_transpose2d, its kernel gradient through a
+//! batch/channel-swapped conv2d, and it computes the input gradient even for the network's
+//! input). Here all three passes are the classic im2col lowering (Chellapilla et al. 2006,
+//! "High performance convolutional neural networks for document processing"):
+//!   forward      Y_n  = W · cols(X_n)                  (O × CKK)·(CKK × HoWo)
+//!   kernel grad  dW   = Σ_n dY_n · cols(X_n)ᵀ          (O × HoWo)·(HoWo × CKK)
+//!   input grad   dX_n = col2im(Wᵀ · dY_n)              (CKK × O)·(O × HoWo)
+//! each GEMM done by the `gemm` crate (the one candle uses), single-threaded per image, with
+//! images spread over the current rayon pool. im2col buffers are per worker, never per batch,
+//! so memory stays near what the activations need; the backward recomputes im2col instead of
+//! keeping it from the forward pass.
+//!
+//! Everything else (autograd, optimisers) stays candle's: the ops plug in as `CustomOp`s.
+
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, ModuleT, Result, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+mod block;
+mod kernels;
+mod lowering;
+mod scratch;
+
+use std::sync::{Arc, Mutex};
+
+use block::{Affine, BlockOp};
+use kernels::Geom;
+
+/// 2-D convolution, no bias, no dilation, one group. `x`: N×C×H×W, `weight`: O×C×K×K.
+/// Gradients flow to both `x` and `weight` (only to those that need them). Tensors that are
+/// not f32 on the CPU go through candle's own `Tensor::conv2d`.
+pub fn conv2d(x: &Tensor, weight: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
+    if !is_cpu_f32(x) || !is_cpu_f32(weight) {
+        return x.conv2d(weight, padding, stride, 1, 1);
+    }
+    let (_, _, kh, kw) = weight.dims4()?;
+    if kh != kw {
+        return x.conv2d(weight, padding, stride, 1, 1);
+    }
+    // Shape errors surface here, as readable errors, rather than inside the op.
+    Geom::new(x.dims4()?, weight.dims4()?, padding, stride)?;
+    x.contiguous()?.apply_op2(&weight.contiguous()?, Conv2dOp { padding, stride })
+}
+
+/// Max-pool with a k×k window and stride k (the trailing row/column that does not fill a
+/// window is dropped, as in PyTorch and candle). The gradient goes to the first maximum of
+/// each window, as in PyTorch. Non-CPU or non-f32 tensors use candle's `max_pool2d`.
+///
+/// Besides speed, this fixes candle 0.11's max-pool backward on sizes that are not a multiple
+/// of k (e.g. 7×7 → 3×3), where its upsampling-based mask maps rows to the wrong windows.
+pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
+    if !is_cpu_f32(x) {
+        return x.max_pool2d(k);
+    }
+    let (_, _, h, w) = x.dims4()?;
+    if k == 0 || h < k || w < k {
+        bail!("max_pool2d: window {k} does not fit a {h}×{w} input");
+    }
+    x.contiguous()?.apply_op1(MaxPoolOp { k })
+}
+
+/// `max_pool2d(relu(bn(conv2d(x, w))), pool)` (3×3-style conv at stride 1, no conv bias) for
+/// a BatchNorm in training mode, as one op (see `block`): normalises with the batch
+/// statistics, updates the running statistics as candle-nn's `BatchNorm::forward_train`
+/// does, and passes gradients to `x`, `w`, γ and β. In eval mode, for a BatchNorm without
+/// affine parameters, or off the CPU, it is the four ops one after the other.
+pub fn conv_bn_relu_pool(
+    x: &Tensor,
+    w: &Tensor,
+    bn: &candle_nn::BatchNorm,
+    train: bool,
+    padding: usize,
+    pool: usize,
+) -> Result<Tensor> {
+    let fused = train && is_cpu_f32(x) && is_cpu_f32(w);
+    let (Some((gamma, beta)), true) = (bn.weight_and_bias(), fused) else {
+        return max_pool2d(&bn.forward_t(&conv2d(x, w, padding, 1)?, train)?.relu()?, pool);
+    };
+    let (o, c) = (w.dim(0)?, bn.running_mean().dim(0)?);
+    if c != o || !is_cpu_f32(gamma) || !is_cpu_f32(beta) {
+        bail!("batch norm over {c} channels after a conv with {o} outputs");
+    }
+    let params = Tensor::cat(&[gamma, beta], 0)?;
+    let saved = Arc::new(Mutex::new(None));
+    let op = BlockOp { padding, pool, affine: Affine::BatchNorm { eps: bn.eps() }, saved: saved.clone() };
+    let out = x.contiguous()?.apply_op3(&w.contiguous()?, &params, op)?;
+    // Running statistics, as candle-nn updates them: the variance unbiased over N·H·W.
+    let guard = saved.lock().map_err(|_| candle_core::Error::Msg("conv block state poisoned".into()))?;
+    if let Some(s) = guard.as_ref() {
+        let (_, _, h, wd) = x.dims4()?;
+        let count = (x.dim(0)? * (h + 2 * padding + 1 - w.dim(2)?) * (wd + 2 * padding + 1 - w.dim(3)?)) as f64;
+        let mom = bn.momentum();
+        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+        let var = (Tensor::from_slice(&s.var, c, x.device())? * (count / (count - 1.0).max(1.0)))?;
+        let rm = ((bn.running_mean() * (1.0 - mom))? + (mean * mom)?)?;
+        let rv = ((bn.running_var() * (1.0 - mom))? + (var * mom)?)?;
+        bn.running_mean().slice_set(&rm, 0, 0)?;
+        bn.running_var().slice_set(&rv, 0, 0)?;
+    }
+    Ok(out)
+}
+
+/// `max_pool2d(relu(conv2d(x, w) + bias), pool)` at stride 1 as one op (see `block`).
+/// `bias` has one value per output channel. Off the CPU it is the four ops in turn.
+pub fn conv_bias_relu_pool(x: &Tensor, w: &Tensor, bias: &Tensor, padding: usize, pool: usize) -> Result<Tensor> {
+    if !is_cpu_f32(x) || !is_cpu_f32(w) || !is_cpu_f32(bias) {
+        let o = w.dim(0)?;
+        return max_pool2d(&conv2d(x, w, padding, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?.relu()?, pool);
+    }
+    let bias = bias.flatten_all()?.contiguous()?;
+    let op = BlockOp { padding, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };
+    x.contiguous()?.apply_op3(&w.contiguous()?, &bias, op)
+}
+
+fn is_cpu_f32(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let data = match s {
+        CpuStorage::F32(v) => v.as_slice(),
+        _ => bail!("pretext conv: expected f32 storage"),
+    };
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => bail!("pretext conv: expected a contiguous tensor"),
+    }
+}
+
+struct Conv2dOp {
+    padding: usize,
+    stride: usize,
+}
+
+impl CustomOp2 for Conv2dOp {
+    fn name(&self) -> &'static str {
+        "pretext-conv2d"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = Geom::new(l1.shape().dims4()?, l2.shape().dims4()?, self.padding, self.stride)?;
+        let out = lowering::forward(&g, f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+        Ok((CpuStorage::F32(out), Shape::from((g.n, g.o, g.ho, g.wo))))
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = Geom::new(x.dims4()?, w.dims4()?, self.padding, self.stride)?;
+        let grad = grad.contiguous()?;
+        with_f32(&grad, |dy| {
+            // The network input is no variable: skip its gradient, the costliest pass.
+            let dx = match x.track_op() {
+                true => Some(with_f32(w, |ws| Ok(lowering::input_grad(&g, ws, dy)))?),
+                false => None,
+            };
+            let dw = match w.track_op() {
+                true => Some(with_f32(x, |xs| Ok(lowering::kernel_grad(&g, xs, dy)))?),
+                false => None,
+            };
+            let dev = x.device();
+            Ok((
+                dx.map(|v| Tensor::from_vec(v, x.shape(), dev)).transpose()?,
+                dw.map(|v| Tensor::from_vec(v, w.shape(), dev)).transpose()?,
+            ))
+        })
+    }
+}
+
+/// Runs `f` on a contiguous CPU f32 tensor's data.
+fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(cpu) => f(f32_slice(cpu, layout)?),
+        _ => bail!("pretext conv: expected a CPU tensor"),
+    }
+}
+
+struct MaxPoolOp {
+    k: usize,
+}
+
+/// Planes per rayon task: enough work per task that scheduling costs vanish.
+const POOL_PLANES_PER_TASK: usize = 16;
+
+impl CustomOp1 for MaxPoolOp {
+    fn name(&self) -> &'static str {
+        "pretext-max-pool2d"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (n, c, h, w) = l.shape().dims4()?;
+        let (k, ho, wo) = (self.k, h / self.k, w / self.k);
+        let x = f32_slice(s, l)?;
+        let mut out = vec![0f32; n * c * ho * wo];
+        out.par_chunks_mut(ho * wo * POOL_PLANES_PER_TASK)
+            .zip(x.par_chunks(h * w * POOL_PLANES_PER_TASK))
+            .for_each(|(ys, xs)| {
+                for (y, p) in ys.chunks_mut(ho * wo).zip(xs.chunks(h * w)) {
+                    for oy in 0..ho {
+                        for ox in 0..wo {
+                            let mut m = f32::NEG_INFINITY;
+                            for dy in 0..k {
+                                let row = &p[(oy * k + dy) * w + ox * k..][..k];
+                                m = row.iter().fold(m, |m, &v| if v > m { v } else { m });
+                            }
+                            y[oy * wo + ox] = m;
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, c, ho, wo))))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGradOp { k: self.k })?))
+    }
+}
+
+/// dX from (X, dY): each window's gradient goes to the window's first maximum.
+struct MaxPoolGradOp {
+    k: usize,
+}
+
+impl CustomOp2 for MaxPoolGradOp {
+    fn name(&self) -> &'static str {
+        "pretext-max-pool2d-grad"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (n, c, h, w) = l1.shape().dims4()?;
+        let (k, ho, wo) = (self.k, h / self.k, w / self.k);
+        if l2.shape().dims4()? != (n, c, ho, wo) {
+            bail!("max_pool2d: gradient shape {:?} does not match the output", l2.shape());
+        }
+        let (x, dy) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+        let mut dx = vec![0f32; n * c * h * w];
+        dx.par_chunks_mut(h * w * POOL_PLANES_PER_TASK)
+            .zip(x.par_chunks(h * w * POOL_PLANES_PER_TASK))
+            .zip(dy.par_chunks(ho * wo * POOL_PLANES_PER_TASK))
+            .for_each(|((dxs, xs), dys)| {
+                let planes = dxs.chunks_mut(h * w).zip(xs.chunks(h * w)).zip(dys.chunks(ho * wo));
+                for ((dxp, p), dyp) in planes {
+                    for oy in 0..ho {
+                        for ox in 0..wo {
+                            let mut best = (oy * k) * w + ox * k;
+                            for dy in 0..k {
+                                for dx in 0..k {
+                                    let at = (oy * k + dy) * w + ox * k + dx;
+                                    if p[at] > p[best] {
+                                        best = at;
+                                    }
+                                }
+                            }
+                            dxp[best] = dyp[oy * wo + ox];
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(dx), Shape::from((n, c, h, w))))
+    }
+}

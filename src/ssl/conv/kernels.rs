@@ -1,0 +1,193 @@
+//! The loops under the conv ops: geometry, im2col / col2im for one image, and a checked
+//! wrapper around `gemm::gemm`.
+
+use candle_core::{bail, Result};
+
+/// Shapes of one convolution (square kernel, no dilation, one group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Geom {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub o: usize,
+    pub k: usize,
+    pub pad: usize,
+    pub stride: usize,
+    pub ho: usize,
+    pub wo: usize,
+}
+
+impl Geom {
+    pub fn new(
+        (n, c, h, w): (usize, usize, usize, usize),
+        (o, wc, kh, kw): (usize, usize, usize, usize),
+        pad: usize,
+        stride: usize,
+    ) -> Result<Self> {
+        if wc != c {
+            bail!("conv2d: input has {c} channels but the kernel expects {wc}");
+        }
+        if kh != kw || kh == 0 {
+            bail!("conv2d: kernel must be square and non-empty, got {kh}×{kw}");
+        }
+        if stride == 0 {
+            bail!("conv2d: stride must be at least 1");
+        }
+        if h + 2 * pad < kh || w + 2 * pad < kw {
+            bail!("conv2d: {kh}×{kw} kernel larger than the padded {h}×{w} input");
+        }
+        let ho = (h + 2 * pad - kh) / stride + 1;
+        let wo = (w + 2 * pad - kw) / stride + 1;
+        Ok(Self { n, c, h, w, o, k: kh, pad, stride, ho, wo })
+    }
+
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    pub fn ckk(&self) -> usize {
+        self.c * self.k * self.k
+    }
+
+    pub fn howo(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    pub fn in_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    pub fn out_len(&self) -> usize {
+        self.o * self.howo()
+    }
+
+    /// Output columns `lo..hi` whose input column `ox*stride + kx - pad` lies inside the image.
+    fn valid_cols(&self, kx: usize) -> (usize, usize) {
+        let s = self.stride;
+        let lo = if kx >= self.pad { 0 } else { (self.pad - kx).div_ceil(s) };
+        let hi = if self.w + self.pad > kx { ((self.w - 1 + self.pad - kx) / s + 1).min(self.wo) } else { 0 };
+        (lo.min(hi), hi)
+    }
+
+    /// Input row read by output row `oy` at kernel row `ky`, if inside the image.
+    fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride + ky).checked_sub(self.pad).filter(|&iy| iy < self.h)
+    }
+}
+
+/// Lays out the patches of one image (C×H×W) as a CKK × HoWo matrix, zeros for padding.
+pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
+    let (howo, s) = (g.howo(), g.stride);
+    for ci in 0..g.c {
+        let plane = &x[ci * g.h * g.w..][..g.h * g.w];
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * howo..][..howo];
+                let (lo, hi) = g.valid_cols(kx);
+                for (oy, dst) in row.chunks_exact_mut(g.wo).enumerate() {
+                    let Some(iy) = g.input_row(oy, ky) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &plane[iy * g.w..][..g.w];
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    if lo == hi {
+                        continue;
+                    }
+                    // ix = ox*s + kx - pad, written so that nothing underflows for ox >= lo.
+                    let first = lo * s + kx - g.pad;
+                    if s == 1 {
+                        dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                    } else {
+                        for (j, d) in dst[lo..hi].iter_mut().enumerate() {
+                            *d = src[first + j * s];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds each column entry back onto the pixel it was read from.
+/// `dx` (one image, C×H×W) must be zeroed by the caller.
+pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32]) {
+    let (howo, s) = (g.howo(), g.stride);
+    for ci in 0..g.c {
+        let plane = &mut dx[ci * g.h * g.w..][..g.h * g.w];
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &cols[((ci * g.k + ky) * g.k + kx) * howo..][..howo];
+                let (lo, hi) = g.valid_cols(kx);
+                for (oy, src) in row.chunks_exact(g.wo).enumerate() {
+                    let Some(iy) = g.input_row(oy, ky) else { continue };
+                    if lo == hi {
+                        continue;
+                    }
+                    let dst = &mut plane[iy * g.w..][..g.w];
+                    let first = lo * s + kx - g.pad;
+                    if s == 1 {
+                        let d = &mut dst[first..first + (hi - lo)];
+                        d.iter_mut().zip(&src[lo..hi]).for_each(|(a, b)| *a += b);
+                    } else {
+                        for (j, v) in src[lo..hi].iter().enumerate() {
+                            dst[first + j * s] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A matrix inside a slice: element (i, j) at `data[i*rs + j*cs]`, strides non-negative.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    pub data: &'a [f32],
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl<'a> View<'a> {
+    /// Row-major with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self { data, rs: cols as isize, cs: 1 }
+    }
+
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        let last = (rows.saturating_sub(1)) as isize * self.rs + (cols.saturating_sub(1)) as isize * self.cs;
+        self.rs >= 0 && self.cs >= 0 && (rows == 0 || cols == 0 || (last as usize) < self.data.len())
+    }
+}
+
+/// `dst (m×n, row-major) = a (m×k) · b (k×n)`, or `+=` when `accumulate`. Single-threaded:
+/// callers parallelise over images, which scales better than splitting these small GEMMs.
+pub(super) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: View, b: View) {
+    // The bounds are ours to keep (gemm takes raw pointers); shapes come from a validated
+    // `Geom`, so a failure here is a bug in this module, not bad input.
+    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "conv gemm: operand out of bounds");
+    // SAFETY: the assert above keeps every index gemm touches inside the three slices, and
+    // `dst` is borrowed mutably so it cannot alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs,
+            a.rs,
+            b.data.as_ptr(),
+            b.cs,
+            b.rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
