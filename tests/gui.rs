@@ -279,3 +279,42 @@ fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     assert!(first.distance() < 1e-5);
     h.get_by_label(&format!("1. #{item}"));
 }
+
+#[test]
+fn switching_the_projection_to_umap_relays_out_the_same_points() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    let pca = h.state().map.target().to_vec();
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Projection").click();
+    h.run_steps(3);
+    h.get_by_label("UMAP").click();
+    h.step();
+    step_until(&mut h, "the UMAP layout", |a| !a.busy() && !a.map.is_animating() && a.map.target() != pca.as_slice());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert_eq!(app.settings.projection, pretext::app::settings::Projection::Umap);
+    assert_eq!(app.map.len(), MAP_ITEMS);
+    assert!(app.map.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    h.get_by_label_contains("UMAP of raw features");
+}
+
+#[test]
+fn hdbscan_from_the_clusters_tab_assigns_every_point() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.get_by_label("Clusters").click();
+    h.step();
+    h.get_by_label("HDBSCAN").click();
+    h.step();
+    h.get_by_label("Run HDBSCAN").click();
+    step_until(&mut h, "HDBSCAN", |a| a.clusters.is_some() && !a.busy());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    let (c, _) = app.clusters.as_ref().unwrap();
+    assert_eq!(c.assignments.len(), MAP_ITEMS);
+    assert!(c.assignments.iter().all(|&a| a < c.k));
+    assert_eq!(c.summaries.iter().map(|s| s.size).sum::<usize>(), MAP_ITEMS);
+    if c.noise {
+        h.get_by_role_and_label(egui::accesskit::Role::Button, "Noise");
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::analysis::Matrix;
 use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
+use crate::app::settings::ClusterMethod;
 use crate::app::state::{Command, TrainStatus, TrainingLog};
 use crate::app::{work, FileQuery, PretextApp};
 use crate::ssl::{TrainCommand, Trainer};
@@ -65,7 +66,13 @@ impl PretextApp {
                 }
                 self.style_version += 1;
             }
-            Command::RunKmeans => self.run_kmeans(),
+            Command::RunClustering => self.run_clustering(),
+            Command::Reproject => {
+                if let Some(space) = &self.space {
+                    self.pending_snapshot = Some((space.step, space.matrix.clone()));
+                    self.project_pending();
+                }
+            }
             Command::QueryImage(path) => self.query_image(path),
             Command::Export(dir) => self.export(dir, false),
             Command::ExportSelection(dir) => self.export(dir, true),
@@ -148,14 +155,18 @@ impl PretextApp {
         });
     }
 
-    fn run_kmeans(&mut self) {
+    fn run_clustering(&mut self) {
         let Some(space) = self.space.clone() else { return };
         let labels = self.data.as_ref().and_then(|d| d.labels.clone());
         let k = self.settings.kmeans_k.clamp(1, space.matrix.rows.max(1));
-        let seed = self.settings.train.seed;
-        self.jobs.spawn("kmeans", move || JobResult::Clustered {
+        let (seed, min_size) = (self.settings.train.seed, self.settings.hdbscan_min_size);
+        let method = self.settings.cluster_method;
+        self.jobs.spawn("clustering", move || JobResult::Clustered {
             generation: space.generation,
-            result: work::cluster(&space.matrix, labels.as_deref(), k, seed),
+            result: match method {
+                ClusterMethod::Kmeans => work::cluster(&space.matrix, labels.as_deref(), k, seed),
+                ClusterMethod::Hdbscan => work::cluster_hdbscan(&space.matrix, labels.as_deref(), min_size),
+            },
         });
     }
 

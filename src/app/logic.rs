@@ -44,7 +44,7 @@ impl PretextApp {
         self.log.record(&ev);
         match ev {
             TrainEvent::Snapshot { step, embeddings } => {
-                self.pending_snapshot = Some((step, embeddings));
+                self.pending_snapshot = Some((Some(step), embeddings));
                 self.project_pending();
             }
             TrainEvent::Started { .. } => self.status = "training".into(),
@@ -58,17 +58,18 @@ impl PretextApp {
 
     /// Starts projecting the newest snapshot unless a projection is already running (then it
     /// is picked up when that one finishes, so fast snapshots never queue up).
-    fn project_pending(&mut self) {
+    pub(crate) fn project_pending(&mut self) {
         if self.projecting {
             return;
         }
         let Some((step, matrix)) = self.pending_snapshot.take() else { return };
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.space = Some(Space { matrix: matrix.clone(), step: Some(step), generation });
+        self.space = Some(Space { matrix: matrix.clone(), step, generation });
         self.projecting = true;
         let reference = self.map.target().to_vec();
-        self.jobs.spawn("projection", move || match work::project(&matrix, Some(&reference)) {
+        let method = self.settings.projection;
+        self.jobs.spawn("projection", move || match work::project_with(&matrix, Some(&reference), method) {
             Ok(layout) => JobResult::Projected { generation, layout },
             Err(e) => JobResult::Done(Err(format!("projection failed: {e}"))),
         });
@@ -138,7 +139,7 @@ impl PretextApp {
                 self.status = "run opened; press Train to continue it".into();
                 if let Some(e) = embeddings {
                     let step = self.trainer.as_ref().map(|t| t.start_step()).unwrap_or(0);
-                    self.pending_snapshot = Some((step, Arc::new(e)));
+                    self.pending_snapshot = Some((Some(step), Arc::new(e)));
                     self.project_pending();
                 }
             }

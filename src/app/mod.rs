@@ -70,7 +70,7 @@ pub struct PretextApp {
     pub path_input: String,
     pub query_input: String,
     /// A snapshot waiting for the projection job (only the newest is kept).
-    pending_snapshot: Option<(usize, Arc<crate::analysis::Matrix>)>,
+    pending_snapshot: Option<(Option<usize>, Arc<crate::analysis::Matrix>)>,
     projecting: bool,
     next_generation: u64,
     next_request: u64,

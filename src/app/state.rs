@@ -28,7 +28,10 @@ pub enum Command {
     Select(Vec<usize>),
     ClearSelection,
     ToggleClass(u32),
-    RunKmeans,
+    /// k-means or HDBSCAN, as chosen in the Clusters panel.
+    RunClustering,
+    /// Project the current embedding again (the projection method changed).
+    Reproject,
     QueryImage(PathBuf),
     Export(PathBuf),
     ExportSelection(PathBuf),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use rand::SeedableRng;
 
 use crate::analysis::neighbors::{top_k_cosine, Neighbor};
-use crate::analysis::{kmeans, metrics, Matrix};
+use crate::analysis::{hdbscan, kmeans, metrics, tsne, umap, Matrix};
+use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::app::map::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
@@ -55,11 +56,21 @@ pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
 
 /// 2D PCA layout of `x`, aligned onto `reference` when given (same rows), else normalised.
 pub fn project(x: &Matrix, reference: Option<&[[f32; 2]]>) -> Result<Vec<[f32; 2]>, String> {
+    project_with(x, reference, Projection::Pca)
+}
+
+/// 2D layout of `x` by `method`, aligned onto `reference` when given (same rows).
+pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projection) -> Result<Vec<[f32; 2]>, String> {
+    let as_points = |m: Matrix| (0..m.rows).map(|i| [m.row(i)[0], m.row(i)[1]]).collect::<Vec<_>>();
     let layout = if x.rows < 3 || x.cols < 2 {
-        // Too small for PCA: spread the rows on a line so they can still be clicked.
+        // Too small to project: spread the rows on a line so they can still be clicked.
         (0..x.rows).map(|i| [i as f32, x.row(i).first().copied().unwrap_or(0.0)]).collect()
     } else {
-        top2_pca(x).map_err(|e| format!("projection failed: {e}"))?
+        match method {
+            Projection::Pca => top2_pca(x).map_err(|e| format!("projection failed: {e}"))?,
+            Projection::Umap => as_points(umap::umap(x, &umap::UmapParams::default(), |_, _| true).map_err(|e| format!("UMAP failed: {e}"))?),
+            Projection::Tsne => as_points(tsne::tsne(x, &tsne::TsneParams::default(), |_, _| true).map_err(|e| format!("t-SNE failed: {e}"))?),
+        }
     };
     if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
         return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
@@ -139,7 +150,23 @@ pub fn cluster(x: &Matrix, labels: Option<&[u32]>, k: usize, seed: u64) -> Resul
     let as_usize = labels.map(|l| l.iter().map(|&v| v as usize).collect::<Vec<_>>());
     let nmi = as_usize.as_ref().map(|l| metrics::nmi(&assignments, l));
     let ari = as_usize.as_ref().map(|l| metrics::ari(&assignments, l));
-    Ok(ClusterResult { k, assignments, summaries, nmi, ari })
+    Ok(ClusterResult { k, assignments, summaries, nmi, ari, noise: false })
+}
+
+/// HDBSCAN clusters; noise points form one extra cluster after the real ones, so the table,
+/// colours and NMI/ARI treat "noise" like any other group.
+pub fn cluster_hdbscan(x: &Matrix, labels: Option<&[u32]>, min_size: usize) -> Result<ClusterResult, String> {
+    let params = hdbscan::HdbscanParams { min_cluster_size: min_size.max(2), min_samples: min_size.max(2).min(x.rows.max(1)) };
+    let raw = hdbscan::hdbscan(x, &params).map_err(|e| e.to_string())?;
+    let found = raw.iter().flatten().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let has_noise = raw.iter().any(|c| c.is_none());
+    let assignments: Vec<usize> = raw.iter().map(|c| c.map_or(found, |c| c as usize)).collect();
+    let k = found + usize::from(has_noise);
+    let summaries = metrics::cluster_summaries(&assignments, labels, k);
+    let as_usize = labels.map(|l| l.iter().map(|&v| v as usize).collect::<Vec<_>>());
+    let nmi = as_usize.as_ref().map(|l| metrics::nmi(&assignments, l));
+    let ari = as_usize.as_ref().map(|l| metrics::ari(&assignments, l));
+    Ok(ClusterResult { k, assignments, summaries, nmi, ari, noise: has_noise })
 }
 
 /// Bank size above which the kNN-correctness colouring votes among a sample of the map.
