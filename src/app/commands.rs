@@ -104,8 +104,8 @@ impl PretextApp {
             progress.store(f.to_bits(), std::sync::atomic::Ordering::Relaxed);
             waker();
         });
-        let (map_items, seed) = (self.settings.train.map_items.max(2), self.settings.train.seed);
-        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, map_items, seed, report).map(Box::new)));
+        let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
+        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, map_items, seed, method, report).map(Box::new)));
     }
 
     fn train(&mut self) {

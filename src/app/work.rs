@@ -15,7 +15,7 @@ use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
 use crate::ssl::trainer::map_subset;
 
-pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
+pub fn load(path: &Path, map_items: usize, seed: u64, method: Projection, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
     let opts = LoadOptions { progress: Some(progress), ..LoadOptions::default() };
     let dataset = load_dataset(path, &opts).map_err(|e| e.to_string())?;
     if dataset.is_empty() {
@@ -24,7 +24,7 @@ pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) 
     let dataset = Arc::new(dataset);
     let indices = map_subset(dataset.len(), map_items, seed);
     let raw = raw_features(&dataset, &indices);
-    let layout = project(&raw, None)?;
+    let layout = project_with(&raw, None, method)?;
     let baseline_knn = raw_baseline(&dataset, &indices, &raw, seed);
     Ok(LoadedData { path: path.to_path_buf(), dataset, map_indices: Arc::new(indices), raw: Arc::new(raw), layout, baseline_knn })
 }
