@@ -123,6 +123,7 @@ def run_one(model_name, args):
     g = torch.Generator().manual_seed(1)
     views = [(torch.rand(shape, generator=g), torch.rand(shape, generator=g)) for _ in range(4)]
     rss_before = vm_kib("VmRSS")
+    import resource
 
     def step(i):
         x1, x2 = views[i % len(views)]
@@ -138,14 +139,19 @@ def run_one(model_name, args):
 
     for i in range(args.warmup):
         step(i)
-    t0 = time.perf_counter()
+    def cpu():
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return u.ru_utime + u.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu()
     for i in range(args.steps):
         loss = step(i)
-    secs = time.perf_counter() - t0
+    secs, cpu_secs = time.perf_counter() - t0, cpu() - c0
     return {
         "model": model_name,
         "images_per_s": 2 * args.batch * args.steps / secs,
         "step_ms": 1000 * secs / args.steps,
+        "cpu_ms": 1000 * cpu_secs / args.steps,
         "peak_rss_mib": vm_kib("VmHWM") / 1024,
         "baseline_rss_mib": rss_before / 1024,
         "final_loss": loss,
@@ -173,19 +179,32 @@ def main():
     for m in args.models.split(","):
         cmd = [sys.executable, os.path.abspath(__file__), "--only", m, "--steps", str(args.steps),
                "--warmup", str(args.warmup), "--batch", str(args.batch), "--threads", str(args.threads)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            skipped(f"torch run of {m} failed: {r.stderr.strip().splitlines()[-1:]}", args.json)
-        results.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        # PyTorch's OpenMP threads spin while waiting by default: fastest on an idle machine,
+        # but on a shared one the spinning starves the other threads (measured 5x slower
+        # under load). Each model runs with both wait policies and the faster one counts,
+        # so the reference is never understated.
+        best = None
+        for policy in [None, "PASSIVE"]:
+            env = dict(os.environ)
+            if policy:
+                env["OMP_WAIT_POLICY"] = policy
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if r.returncode != 0:
+                skipped(f"torch run of {m} failed: {r.stderr.strip().splitlines()[-1:]}", args.json)
+            row = json.loads(r.stdout.strip().splitlines()[-1])
+            row["omp_wait_policy"] = policy or env.get("OMP_WAIT_POLICY", "default")
+            if best is None or row["images_per_s"] > best["images_per_s"]:
+                best = row
+        results.append(best)
     out = {"torch": torch.__version__, "threads": args.threads, "batch": args.batch, "results": results}
     if args.json:
         print(json.dumps(out))
     else:
         print(f"PyTorch {out['torch']} CPU, {args.threads} threads, batch {args.batch} (x2 views)")
-        print(f"{'model':<6} {'images/s':>10} {'ms/step':>9} {'peak MiB':>9} {'base MiB':>9}")
+        print(f"{'model':<7} {'images/s':>10} {'ms/step':>9} {'cpu ms':>8} {'peak MiB':>9} {'base MiB':>9}  OMP wait")
         for r in results:
-            print(f"{r['model']:<6} {r['images_per_s']:>10.0f} {r['step_ms']:>9.1f} "
-                  f"{r['peak_rss_mib']:>9.0f} {r['baseline_rss_mib']:>9.0f}")
+            print(f"{r['model']:<7} {r['images_per_s']:>10.0f} {r['step_ms']:>9.1f} {r['cpu_ms']:>8.0f} "
+                  f"{r['peak_rss_mib']:>9.0f} {r['baseline_rss_mib']:>9.0f}  {r['omp_wait_policy']}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ fn time<T>(name: &str, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
 }
 
 fn main() -> Result<()> {
+    pretext::ssl::ops::init_cpu_runtime();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().map_err(candle_core::Error::wrap)?;
     pool.install(run)
 }
@@ -70,6 +71,22 @@ fn run() -> Result<()> {
         let yv = Var::from_tensor(&yb)?;
         let pl = (conv::max_pool2d(yv.as_tensor(), 2)? * &gp)?.sum_all()?;
         time("pretext max_pool2d backward (+mul/sum)", || pl.backward())?;
+
+        // The encoder's whole block, conv → BatchNorm → ReLU → pool: candle's ops vs fused.
+        let varmap = candle_nn::VarMap::new();
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &dev);
+        let bn = candle_nn::batch_norm(o, candle_nn::BatchNormConfig::default(), vb)?;
+        let xin = if i > 0 { xv.as_tensor().clone() } else { x.clone() };
+        let candle_block = || -> Result<Tensor> {
+            use candle_core::ModuleT;
+            bn.forward_t(&xin.conv2d(wv.as_tensor(), 1, 1, 1, 1)?, true)?.relu()?.max_pool2d(2)
+        };
+        time("block conv+bn+relu+pool forward, candle ops", candle_block)?;
+        let lc = (candle_block()? * &gp)?.sum_all()?;
+        time("block backward, candle ops (+mul/sum)", || lc.backward())?;
+        time("block forward, pretext fused", || conv::conv_bn_relu_pool(&xin, wv.as_tensor(), &bn, true, 1, 2))?;
+        let lf = (conv::conv_bn_relu_pool(&xin, wv.as_tensor(), &bn, true, 1, 2)? * &gp)?.sum_all()?;
+        time("block backward, pretext fused (+mul/sum)", || lf.backward())?;
     }
     println!("conv fwd+bwd per view: candle {candle_total:.1} ms, pretext {ours_total:.1} ms");
     Ok(())

@@ -2,7 +2,7 @@ use clap::Parser;
 use pretext::cli::{self, Cli};
 
 fn main() {
-    pretext::ssl::ops::init_cpu_threads();
+    pretext::ssl::ops::init_cpu_runtime();
     let args = Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),

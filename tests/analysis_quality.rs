@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 /// 80 × 6 deterministic data and a lossy 2D projection of it. The same formula in numpy
 /// float32 gives scikit-learn 1.9.1's
 /// `sklearn.manifold.trustworthiness(x, y, n_neighbors=5) = 0.8393402777777778` and
-/// `n_neighbors=10 → 0.851375968992248` (script: /tmp/trust_oracle.py during development,
+/// `n_neighbors=10 → 0.851375968992248` (script: tests/oracles/trustworthiness.py,
 /// `x[i,j] = sin(0.731 i + 1.913 j) + 0.5 cos(0.117 i (j+3))`, `y = (x0 + 0.3 x2, x1 − 0.2 x3)`).
 fn fixed_data() -> (Matrix, Matrix) {
     let (n, d) = (80, 6);

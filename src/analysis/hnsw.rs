@@ -35,6 +35,7 @@ impl Kernel {
             Kernel::UnitCosine => (1.0 - dot(a, b)).max(0.0),
         }
     }
+
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -52,13 +53,19 @@ impl Ord for Near {
 }
 
 /// Per-thread search scratch: visit stamps (a node is visited iff `stamp[node] == epoch`).
+/// Also keeps the heaps and link buffer, so a search allocates nothing but its result.
 struct Scratch {
     stamp: Vec<u32>,
     epoch: u32,
+    candidates: BinaryHeap<Reverse<Near>>,
+    best: BinaryHeap<Near>,
+    links: Vec<u32>,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { stamp: Vec::new(), epoch: 0 }) };
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch { stamp: Vec::new(), epoch: 0, candidates: BinaryHeap::new(), best: BinaryHeap::new(), links: Vec::new() })
+    };
 }
 
 impl Scratch {
@@ -94,7 +101,7 @@ struct Building {
 }
 
 impl Building {
-    fn neighbours(&self, node: u32, layer: usize, out: &mut Vec<u32>) {
+    fn copy_neighbours(&self, node: u32, layer: usize, out: &mut Vec<u32>) {
         out.clear();
         let list = if layer == 0 { &self.layer0[node as usize] } else { &self.upper[node as usize][layer - 1] };
         if let Ok(l) = list.lock() {
@@ -104,24 +111,26 @@ impl Building {
 }
 
 trait Graph {
-    fn for_neighbours(&self, node: u32, layer: usize, buf: &mut Vec<u32>);
+    /// A node's links on a layer: copied into `buf` while building (under its lock), read
+    /// in place from the frozen graph.
+    fn neighbours<'a>(&'a self, node: u32, layer: usize, buf: &'a mut Vec<u32>) -> &'a [u32];
 }
 
 impl Graph for Building {
-    fn for_neighbours(&self, node: u32, layer: usize, buf: &mut Vec<u32>) {
-        self.neighbours(node, layer, buf);
+    fn neighbours<'a>(&'a self, node: u32, layer: usize, buf: &'a mut Vec<u32>) -> &'a [u32] {
+        self.copy_neighbours(node, layer, buf);
+        buf
     }
 }
 
 impl Graph for Hnsw {
-    fn for_neighbours(&self, node: u32, layer: usize, buf: &mut Vec<u32>) {
-        buf.clear();
+    fn neighbours<'a>(&'a self, node: u32, layer: usize, _buf: &'a mut Vec<u32>) -> &'a [u32] {
         if layer == 0 {
             let base = node as usize * (self.m0 + 1);
             let len = self.layer0[base] as usize;
-            buf.extend_from_slice(&self.layer0[base + 1..base + 1 + len]);
-        } else if let Some(l) = self.upper[node as usize].get(layer - 1) {
-            buf.extend_from_slice(l);
+            &self.layer0[base + 1..base + 1 + len]
+        } else {
+            self.upper[node as usize].get(layer - 1).map_or(&[], |l| l.as_slice())
         }
     }
 }
@@ -139,8 +148,11 @@ fn search_layer<G: Graph>(
 ) -> Vec<Near> {
     scratch.reset(data.rows);
     let epoch = scratch.epoch;
-    let mut candidates: BinaryHeap<Reverse<Near>> = BinaryHeap::with_capacity(ef * 4);
-    let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+    let mut candidates = std::mem::take(&mut scratch.candidates);
+    let mut best = std::mem::take(&mut scratch.best);
+    let mut buf = std::mem::take(&mut scratch.links);
+    candidates.clear();
+    best.clear();
     for &e in entry {
         scratch.stamp[e.1 as usize] = epoch;
         candidates.push(Reverse(e));
@@ -149,18 +161,21 @@ fn search_layer<G: Graph>(
     while best.len() > ef {
         best.pop();
     }
-    let mut buf = Vec::with_capacity(64);
     while let Some(Reverse(c)) = candidates.pop() {
         if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
             break;
         }
-        g.for_neighbours(c.1, layer, &mut buf);
-        for &nb in &buf {
+        let links = g.neighbours(c.1, layer, &mut buf);
+        for (t, &nb) in links.iter().enumerate() {
             let seen = &mut scratch.stamp[nb as usize];
             if *seen == epoch {
                 continue;
             }
             *seen = epoch;
+            // Start pulling the next neighbour's vector in while this distance is computed.
+            if let Some(&next) = links.get(t + 1) {
+                prefetch_row(data, next as usize);
+            }
             let d = kernel.eval(q, data.row(nb as usize));
             if best.len() < ef || best.peek().is_some_and(|w| d < w.0) {
                 candidates.push(Reverse(Near(d, nb)));
@@ -171,7 +186,28 @@ fn search_layer<G: Graph>(
             }
         }
     }
-    best.into_sorted_vec()
+    let mut out: Vec<Near> = best.drain().collect();
+    out.sort_unstable();
+    scratch.candidates = candidates;
+    scratch.best = best;
+    scratch.links = buf;
+    out
+}
+
+/// Hints the first cache lines of a stored row into cache; never faults.
+#[inline(always)]
+fn prefetch_row(data: &Matrix, row: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = row * data.cols;
+        for off in (0..data.cols.min(64)).step_by(16) {
+            if let Some(v) = data.data.get(start + off) {
+                // SAFETY: prefetching is a hint that never dereferences or faults; SSE is part
+                // of the x86-64 baseline.
+                unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((v as *const f32).cast::<i8>()) };
+            }
+        }
+    }
 }
 
 /// Alg. 4 without extension or pruned-fill: from candidates sorted by distance to the

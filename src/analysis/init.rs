@@ -5,6 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
+use super::distance::dot;
 use super::Matrix;
 
 /// `n × 2` scores on the two leading principal components.
@@ -23,32 +24,32 @@ pub fn pca_2d(x: &Matrix, seed: u64) -> Matrix {
     orthonormalise(&mut basis);
     let scores = |basis: &[Vec<f64>]| -> Vec<[f64; 2]> {
         let shift: Vec<f64> = basis.iter().map(|b| b.iter().zip(&mean).map(|(a, m)| a * m).sum()).collect();
+        let b32: Vec<Vec<f32>> = basis.iter().map(|b| b.iter().map(|&v| v as f32).collect()).collect();
         (0..n)
             .into_par_iter()
             .map(|i| {
                 let r = x.row(i);
-                let mut s = [0.0f64; 2];
-                for (c, b) in basis.iter().enumerate() {
-                    s[c] = r.iter().zip(b).map(|(&v, w)| v as f64 * w).sum::<f64>() - shift[c];
-                }
-                s
+                [dot(r, &b32[0]) as f64 - shift[0], dot(r, &b32[1]) as f64 - shift[1]]
             })
             .collect()
     };
-    for _ in 0..30 {
+    // A dozen rounds of subspace iteration are plenty for an initial layout.
+    for _ in 0..12 {
         let s = scores(&basis);
         // Covariance times basis = Xcᵀ (Xc basis); the mean term cancels since Σ scores = 0.
         let next = (0..n)
             .into_par_iter()
             .fold(
-                || vec![vec![0.0f64; d]; 2],
+                || vec![vec![0.0f32; d]; 2],
                 |mut acc, i| {
                     for (c, a) in acc.iter_mut().enumerate() {
-                        x.row(i).iter().zip(a.iter_mut()).for_each(|(&v, t)| *t += v as f64 * s[i][c]);
+                        let w = s[i][c] as f32;
+                        x.row(i).iter().zip(a.iter_mut()).for_each(|(&v, t)| *t += v * w);
                     }
                     acc
                 },
             )
+            .map(|acc| acc.into_iter().map(|a| a.into_iter().map(f64::from).collect::<Vec<f64>>()).collect::<Vec<_>>())
             .reduce(
                 || vec![vec![0.0f64; d]; 2],
                 |mut a, b| {

@@ -153,6 +153,17 @@ fn store(pos: &[AtomicU32], i: usize, p: [f32; 2]) {
     pos[2 * i + 1].store(p[1].to_bits(), Relaxed);
 }
 
+/// A hint to start loading point `i`'s position into cache; never faults.
+#[inline(always)]
+fn prefetch(pos: &[AtomicU32], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = pos.get(2 * i) {
+        // SAFETY: prefetching is a hint that never dereferences or faults, and SSE is part of
+        // the x86-64 baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((p as *const AtomicU32).cast::<i8>()) };
+    }
+}
+
 impl Step {
     #[inline]
     fn edge(&self, e: &mut Edge, pos: &[AtomicU32], rng: &mut Rng) {
@@ -160,6 +171,14 @@ impl Step {
             return;
         }
         let (j, k) = (e.head as usize, e.tail as usize);
+        // Draw the negative samples first and prefetch their positions, so those random
+        // reads overlap the attractive step instead of stalling one after another.
+        let n_neg = ((self.epoch - e.next_neg) / e.every_neg).max(0.0) as usize;
+        let mut negatives = [0usize; 16];
+        for slot in negatives.iter_mut().take(n_neg) {
+            *slot = rng.below(self.n);
+            prefetch(pos, *slot);
+        }
         let mut cur = load(pos, j);
         let mut other = load(pos, k);
         let d2 = (cur[0] - other[0]).powi(2) + (cur[1] - other[1]).powi(2);
@@ -175,24 +194,30 @@ impl Step {
         }
         e.next += e.every;
 
-        let n_neg = ((self.epoch - e.next_neg) / e.every_neg).max(0.0) as usize;
-        for _ in 0..n_neg {
-            let k = rng.below(self.n);
+        // The negative samples of one edge all see the same position and their steps are
+        // summed, where umap-learn applies them one after another. Each sample's gradient then
+        // no longer waits on the previous one (a ~100-cycle chain of pow and division), so the
+        // CPU overlaps them; the steps are small and clipped, and trustworthiness is unchanged.
+        let base = cur;
+        let mut step = [0.0f32; 2];
+        for s in 0..n_neg {
+            let k = if s < negatives.len() { negatives[s] } else { rng.below(self.n) };
             if k == j {
                 continue;
             }
             let other = load(pos, k);
-            let d2 = (cur[0] - other[0]).powi(2) + (cur[1] - other[1]).powi(2);
+            let d2 = (base[0] - other[0]).powi(2) + (base[1] - other[1]).powi(2);
             let coeff = if d2 > 0.0 {
                 2.0 * self.gamma * self.b / ((0.001 + d2) * (self.a * fast_pow(d2, self.b) + 1.0))
             } else {
                 0.0
             };
             for d in 0..2 {
-                let g = if coeff > 0.0 { (coeff * (cur[d] - other[d])).clamp(-4.0, 4.0) } else { 4.0 };
-                cur[d] += g * self.alpha;
+                step[d] += if coeff > 0.0 { (coeff * (base[d] - other[d])).clamp(-4.0, 4.0) } else { 4.0 };
             }
         }
+        cur[0] += step[0] * self.alpha;
+        cur[1] += step[1] * self.alpha;
         e.next_neg += n_neg as f32 * e.every_neg;
         store(pos, j, cur);
     }

@@ -111,6 +111,9 @@ pub struct BenchRow {
     pub model: BenchModel,
     pub images_per_s: f64,
     pub ms_per_step: f64,
+    /// CPU time (all threads, user + system) per step: the compute a step costs, which
+    /// contention from other processes inflates less than wall time.
+    pub cpu_ms_per_step: Option<f64>,
     /// Process peak RSS while this model trained (VmHWM, reset before each model), MiB.
     /// Only this model's own when it ran in a child process (`isolate`).
     pub peak_mib: Option<f64>,
@@ -167,12 +170,13 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
     for i in 0..opts.warmup {
         step(i)?;
     }
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), process_cpu_secs());
     let mut final_loss = f32::NAN;
     for i in 0..opts.steps {
         final_loss = step(i)?;
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs().zip(cpu_start).map(|(b, a)| 1000.0 * (b - a) / opts.steps as f64);
     if !final_loss.is_finite() {
         return Err(PretextError::Diverged(format!("{}: loss {final_loss}", model.label())));
     }
@@ -180,6 +184,7 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
         model,
         images_per_s: (2 * opts.batch_size * opts.steps) as f64 / secs,
         ms_per_step: 1000.0 * secs / opts.steps as f64,
+        cpu_ms_per_step: cpu,
         peak_mib: proc_status_mib("VmHWM"),
         base_mib,
         final_loss,
@@ -253,6 +258,17 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// User + system CPU seconds of this process so far (Linux; fields 14 and 15 of
+/// /proc/self/stat, in clock ticks of 1/100 s).
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after its closing parenthesis do not.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn proc_status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
@@ -274,8 +290,8 @@ impl fmt::Display for TrainBenchReport {
         )?;
         writeln!(
             f,
-            "{:<20} {:>9} {:>8} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
-            "model", "images/s", "ms/step", "peak MiB", "+MiB", "torch i/s", "ratio", "torch MiB", "+MiB"
+            "{:<22} {:>9} {:>8} {:>8} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
+            "model", "images/s", "ms/step", "cpu ms", "peak MiB", "+MiB", "torch i/s", "ratio", "torch MiB", "+MiB"
         )?;
         for r in &self.rows {
             let peer = self.peers.row(r.model.peer_name());
@@ -291,10 +307,11 @@ impl fmt::Display for TrainBenchReport {
             };
             writeln!(
                 f,
-                "{:<20} {:>9.0} {:>8.1} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
+                "{:<22} {:>9.0} {:>8.1} {:>8} {:>9} {:>8} | {:>9} {:>7} {:>9} {:>8}",
                 r.model.label(),
                 r.images_per_s,
                 r.ms_per_step,
+                r.cpu_ms_per_step.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into()),
                 mib(r.peak_mib),
                 mib(growth),
                 t_ips,
@@ -304,12 +321,20 @@ impl fmt::Display for TrainBenchReport {
             )?;
         }
         match &self.peers {
-            Peers::Ran { torch, .. } => writeln!(f, "PyTorch {torch} (bench/peers_train.py), same models, batch and threads"),
+            Peers::Ran { torch, rows } => {
+                writeln!(f, "PyTorch {torch} (bench/peers_train.py), same models, batch and threads; best of two OpenMP wait policies:")?;
+                for r in rows {
+                    let cpu = r.cpu_ms.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
+                    let policy = r.omp_wait_policy.as_deref().unwrap_or("default");
+                    writeln!(f, "  torch {:<7} {:>7.0} images/s, {:>7.1} ms/step, {cpu:>5} cpu ms/step, OMP_WAIT_POLICY {policy}", r.model, r.images_per_s, r.step_ms)?;
+                }
+                Ok(())
+            }
             Peers::Skipped(why) => writeln!(f, "PyTorch reference skipped: {why}"),
             Peers::NotRun => Ok(()),
         }?;
         let candle_threads = std::env::var(crate::ssl::ops::CANDLE_THREADS_ENV).unwrap_or_else(|_| "default".into());
-        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_threads)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
-        write!(f, "peak = process VmHWM while the model trained; +MiB = peak minus RSS before the model was built")
+        writeln!(f, "{} = {candle_threads} (candle's element-wise pool; see ssl::ops::init_cpu_runtime)", crate::ssl::ops::CANDLE_THREADS_ENV)?;
+        write!(f, "cpu ms = CPU time per step, all threads; peak = process VmHWM while the model trained; +MiB = peak minus RSS before the model was built")
     }
 }

@@ -8,10 +8,13 @@
 //!   forward      Y_n  = W · cols(X_n)                  (O × CKK)·(CKK × HoWo)
 //!   kernel grad  dW   = Σ_n dY_n · cols(X_n)ᵀ          (O × HoWo)·(HoWo × CKK)
 //!   input grad   dX_n = col2im(Wᵀ · dY_n)              (CKK × O)·(O × HoWo)
-//! each GEMM done by the `gemm` crate (the one candle uses), single-threaded per image, with
-//! images spread over the current rayon pool. im2col buffers are per worker, never per batch,
-//! so memory stays near what the activations need; the backward recomputes im2col instead of
-//! keeping it from the forward pass.
+//! each GEMM done by the `gemm` crate (the one candle uses), single-threaded, with images
+//! (in groups, for small feature maps) spread over the current rayon pool. im2col buffers
+//! are per worker, never per batch; the backward recomputes im2col instead of keeping it.
+//!
+//! The encoder's blocks go further: `conv_bn_relu_pool` / `conv_bias_relu_pool` run conv,
+//! BatchNorm (or bias), ReLU and max-pool as one op (`block`), so the conv output and its
+//! gradient never become candle tensors. Measured reasons are in the submodules' notes.
 //!
 //! Everything else (autograd, optimisers) stays candle's: the ops plug in as `CustomOp`s.
 

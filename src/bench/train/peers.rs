@@ -12,6 +12,11 @@ pub struct PeerRow {
     pub model: String,
     pub images_per_s: f64,
     pub step_ms: f64,
+    #[serde(default)]
+    pub cpu_ms: Option<f64>,
+    /// The OpenMP wait policy of the faster of the two runs the script makes.
+    #[serde(default)]
+    pub omp_wait_policy: Option<String>,
     pub peak_rss_mib: f64,
     pub baseline_rss_mib: f64,
 }

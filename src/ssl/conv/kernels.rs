@@ -74,13 +74,14 @@ impl Geom {
 }
 
 /// Lays out the patches of one image (C×H×W) as a CKK × HoWo matrix, zeros for padding.
-pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
-    let (howo, s) = (g.howo(), g.stride);
+/// Row r starts at `cols[r * ld]` (`ld` ≥ HoWo lets several images share one matrix).
+pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], ld: usize) {
+    let s = g.stride;
     for ci in 0..g.c {
         let plane = &x[ci * g.h * g.w..][..g.h * g.w];
         for ky in 0..g.k {
             for kx in 0..g.k {
-                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * howo..][..howo];
+                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * ld..][..g.howo()];
                 let (lo, hi) = g.valid_cols(kx);
                 for (oy, dst) in row.chunks_exact_mut(g.wo).enumerate() {
                     let Some(iy) = g.input_row(oy, ky) else {
@@ -109,14 +110,14 @@ pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of `im2col`: adds each column entry back onto the pixel it was read from.
-/// `dx` (one image, C×H×W) must be zeroed by the caller.
-pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32]) {
-    let (howo, s) = (g.howo(), g.stride);
+/// `dx` (one image, C×H×W) must be zeroed by the caller; rows of `cols` are `ld` apart.
+pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
+    let s = g.stride;
     for ci in 0..g.c {
         let plane = &mut dx[ci * g.h * g.w..][..g.h * g.w];
         for ky in 0..g.k {
             for kx in 0..g.k {
-                let row = &cols[((ci * g.k + ky) * g.k + kx) * howo..][..howo];
+                let row = &cols[((ci * g.k + ky) * g.k + kx) * ld..][..g.howo()];
                 let (lo, hi) = g.valid_cols(kx);
                 for (oy, src) in row.chunks_exact(g.wo).enumerate() {
                     let Some(iy) = g.input_row(oy, ky) else { continue };

@@ -1,9 +1,22 @@
 //! The three convolution passes as im2col + GEMM over whole batches of slices (NCHW,
-//! contiguous). Images are spread over the current rayon pool; each GEMM is single-threaded.
+//! contiguous). Work is spread over the current rayon pool; each GEMM is single-threaded.
+//!
+//! Small feature maps make thin GEMMs (7×7 outputs: 49 columns), which run far below the
+//! kernel's peak, so images are taken in groups whose patch matrices sit side by side:
+//! one GEMM with G·Ho·Wo columns instead of G thin ones.
 
 use rayon::prelude::*;
 
 use super::kernels::{col2im, gemm_into, im2col, Geom, View};
+
+/// Columns a grouped GEMM should reach; beyond this, wider buys little.
+const TARGET_COLS: usize = 256;
+const MAX_GROUP: usize = 16;
+
+/// Images per group.
+fn group(g: &Geom) -> usize {
+    TARGET_COLS.div_ceil(g.howo().max(1)).clamp(1, MAX_GROUP)
+}
 
 /// Y (N × O × Ho·Wo) = W · cols(X_n) for every image.
 pub(super) fn forward(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
@@ -14,28 +27,53 @@ pub(super) fn forward(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
 
 /// `forward` into a caller's buffer of N·O·Ho·Wo values.
 pub(super) fn forward_into(g: &Geom, x: &[f32], w: &[f32], out: &mut [f32]) {
-    let (ckk, howo) = (g.ckk(), g.howo());
-    out.par_chunks_mut(g.out_len()).enumerate().for_each_init(
-        || vec![0f32; ckk * howo],
-        |cols, (i, y)| {
-            im2col(g, &x[i * g.in_len()..][..g.in_len()], cols);
-            gemm_into(g.o, howo, ckk, y, false, View::rows(w, ckk), View::rows(cols, howo));
+    let (ckk, howo, gs) = (g.ckk(), g.howo(), group(g));
+    out.par_chunks_mut(g.out_len() * gs).enumerate().for_each_init(
+        || (vec![0f32; ckk * howo * gs], vec![0f32; g.o * howo * gs]),
+        |(cols, prod), (t, ys)| {
+            let (imgs, first) = (ys.len() / g.out_len(), t * gs);
+            let ld = imgs * howo;
+            for j in 0..imgs {
+                im2col(g, &x[(first + j) * g.in_len()..][..g.in_len()], &mut cols[j * howo..], ld);
+            }
+            gemm_into(g.o, ld, ckk, prod, false, View::rows(w, ckk), View { data: cols, rs: ld as isize, cs: 1 });
+            // O × (G·HoWo) back to G images of O × HoWo.
+            for (j, y) in ys.chunks_mut(g.out_len()).enumerate() {
+                for (oc, row) in y.chunks_mut(howo).enumerate() {
+                    row.copy_from_slice(&prod[oc * ld + j * howo..][..howo]);
+                }
+            }
         },
     );
 }
 
+/// Copies the gradients of a group of images (each O × HoWo) side by side into O × (G·HoWo).
+fn gather(g: &Geom, dy: &[f32], first: usize, imgs: usize, into: &mut [f32]) {
+    let (howo, ld) = (g.howo(), imgs * g.howo());
+    for j in 0..imgs {
+        let dy_j = &dy[(first + j) * g.out_len()..][..g.out_len()];
+        for (oc, row) in dy_j.chunks(howo).enumerate() {
+            into[oc * ld + j * howo..][..howo].copy_from_slice(row);
+        }
+    }
+}
+
 /// dX_n = col2im(Wᵀ · dY_n).
 pub(super) fn input_grad(g: &Geom, w: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (ckk, howo) = (g.ckk(), g.howo());
+    let (ckk, howo, gs) = (g.ckk(), g.howo(), group(g));
     let mut dx = vec![0f32; g.n * g.in_len()];
-    dx.par_chunks_mut(g.in_len()).enumerate().for_each_init(
-        || vec![0f32; ckk * howo],
-        |dcols, (i, dx_i)| {
+    dx.par_chunks_mut(g.in_len() * gs).enumerate().for_each_init(
+        || (vec![0f32; ckk * howo * gs], vec![0f32; g.o * howo * gs]),
+        |(dcols, dyg), (t, dxs)| {
+            let (imgs, first) = (dxs.len() / g.in_len(), t * gs);
+            let ld = imgs * howo;
+            gather(g, dy, first, imgs, dyg);
             // Wᵀ is W (O × CKK, row-major) read column-wise.
             let wt = View { data: w, rs: 1, cs: ckk as isize };
-            let dy_i = &dy[i * g.out_len()..][..g.out_len()];
-            gemm_into(ckk, howo, g.o, dcols, false, wt, View::rows(dy_i, howo));
-            col2im(g, dcols, dx_i);
+            gemm_into(ckk, ld, g.o, dcols, false, wt, View::rows(dyg, ld));
+            for (j, dx_j) in dxs.chunks_mut(g.in_len()).enumerate() {
+                col2im(g, &dcols[j * howo..], dx_j, ld);
+            }
         },
     );
     dx
@@ -43,7 +81,7 @@ pub(super) fn input_grad(g: &Geom, w: &[f32], dy: &[f32]) -> Vec<f32> {
 
 /// dW = Σ_n dY_n · cols(X_n)ᵀ.
 pub(super) fn kernel_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (ckk, howo, n) = (g.ckk(), g.howo(), g.n);
+    let (ckk, howo, n, gs) = (g.ckk(), g.howo(), g.n, group(g));
     // One contiguous run of images per worker, each summing into its own dW; the partial
     // sums are added at the end. Fewer, larger runs keep the reduction small.
     let workers = rayon::current_num_threads().clamp(1, n.max(1));
@@ -52,13 +90,18 @@ pub(super) fn kernel_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .into_par_iter()
         .map(|t| {
             let mut dw = vec![0f32; g.o * ckk];
-            let mut cols = vec![0f32; ckk * howo];
-            for (j, i) in (t * per..n.min((t + 1) * per)).enumerate() {
-                im2col(g, &x[i * g.in_len()..][..g.in_len()], &mut cols);
-                // cols(X_i)ᵀ: cols is CKK × HoWo row-major, read column-wise.
-                let colst = View { data: &cols, rs: 1, cs: howo as isize };
-                let dy_i = &dy[i * g.out_len()..][..g.out_len()];
-                gemm_into(g.o, ckk, howo, &mut dw, j > 0, View::rows(dy_i, howo), colst);
+            let (mut cols, mut dyg) = (vec![0f32; ckk * howo * gs], vec![0f32; g.o * howo * gs]);
+            let (start, end) = (t * per, n.min((t + 1) * per));
+            for (k, first) in (start..end).step_by(gs).enumerate() {
+                let imgs = gs.min(end - first);
+                let ld = imgs * howo;
+                for j in 0..imgs {
+                    im2col(g, &x[(first + j) * g.in_len()..][..g.in_len()], &mut cols[j * howo..], ld);
+                }
+                gather(g, dy, first, imgs, &mut dyg);
+                // colsᵀ: cols is CKK × (G·HoWo) row-major, read column-wise.
+                let colst = View { data: &cols, rs: 1, cs: ld as isize };
+                gemm_into(g.o, ckk, ld, &mut dw, k > 0, View::rows(&dyg, ld), colst);
             }
             dw
         })
