@@ -46,6 +46,8 @@ pub struct ClusterResult {
     pub summaries: Vec<ClusterSummary>,
     pub nmi: Option<f64>,
     pub ari: Option<f64>,
+    /// The last cluster holds HDBSCAN's noise points rather than a cluster.
+    pub noise: bool,
 }
 
 pub enum JobResult {

@@ -3,6 +3,7 @@
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
 pub mod jobs;
+mod commands;
 mod logic;
 pub mod map;
 pub mod settings;
@@ -69,7 +70,7 @@ pub struct PretextApp {
     pub path_input: String,
     pub query_input: String,
     /// A snapshot waiting for the projection job (only the newest is kept).
-    pending_snapshot: Option<(usize, Arc<crate::analysis::Matrix>)>,
+    pending_snapshot: Option<(Option<usize>, Arc<crate::analysis::Matrix>)>,
     projecting: bool,
     next_generation: u64,
     next_request: u64,
@@ -84,6 +85,7 @@ pub struct PretextApp {
     initial: Option<PathBuf>,
     /// Milliseconds the last frames took to build (UI code only; the GPU is measured apart).
     pub frame_ms: std::collections::VecDeque<f32>,
+    frame_intervals: Vec<f32>,
 }
 
 impl PretextApp {
@@ -137,6 +139,7 @@ impl PretextApp {
             started: false,
             initial,
             frame_ms: Default::default(),
+            frame_intervals: Vec::new(),
         }
     }
 
@@ -155,6 +158,29 @@ impl PretextApp {
         self.map.screen_pos(row)
     }
 
+    /// With PRETEXT_FRAME_STATS set: every 120 frames, the UI build time (mesh included) and
+    /// eframe's whole-frame time of the previous frame (UI, tessellation and GL painting,
+    /// without vsync waits) on stderr. Used for the frame-time figures in the report.
+    fn print_frame_stats(&mut self, whole_frame: Option<f32>) {
+        let Some(dt) = whole_frame else { return };
+        self.frame_intervals.push(dt * 1000.0);
+        if self.frame_intervals.len() >= 120 {
+            let n = self.frame_intervals.len() as f32;
+            let ui: Vec<f32> = self.frame_ms.iter().rev().take(self.frame_intervals.len()).copied().collect();
+            eprintln!(
+                "frames {} points {} | ui build mean {:.2} ms max {:.2} ms | whole frame mean {:.2} ms max {:.2} ms | last mesh {:.2} ms",
+                self.frame_intervals.len(),
+                self.map.len(),
+                ui.iter().sum::<f32>() / ui.len().max(1) as f32,
+                ui.iter().copied().fold(0.0, f32::max),
+                self.frame_intervals.iter().sum::<f32>() / n,
+                self.frame_intervals.iter().copied().fold(0.0, f32::max),
+                self.map.last_build_ms
+            );
+            self.frame_intervals.clear();
+        }
+    }
+
     /// Global dataset index of a map row.
     pub fn item_of_row(&self, row: usize) -> Option<usize> {
         self.data.as_ref().and_then(|d| d.map_indices.get(row).copied())
@@ -162,7 +188,7 @@ impl PretextApp {
 }
 
 impl eframe::App for PretextApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let started = std::time::Instant::now();
         if !self.started {
             self.started = true;
@@ -179,6 +205,9 @@ impl eframe::App for PretextApp {
             self.frame_ms.pop_front();
         }
         self.frame_ms.push_back(started.elapsed().as_secs_f32() * 1000.0);
+        if std::env::var_os("PRETEXT_FRAME_STATS").is_some() {
+            self.print_frame_stats(frame.info().cpu_usage);
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -30,6 +30,33 @@ impl ColorBy {
     }
 }
 
+/// How the map turns embeddings into 2D.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Projection {
+    Pca,
+    Umap,
+    Tsne,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 3] = [Projection::Pca, Projection::Umap, Projection::Tsne];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Projection::Pca => "PCA",
+            Projection::Umap => "UMAP",
+            Projection::Tsne => "t-SNE",
+        }
+    }
+}
+
+/// Which clustering the Clusters panel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClusterMethod {
+    Kmeans,
+    Hdbscan,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LeftTab {
     Dataset,
@@ -64,6 +91,9 @@ pub struct Settings {
     pub animate: bool,
     pub neighbours_k: usize,
     pub kmeans_k: usize,
+    pub projection: Projection,
+    pub cluster_method: ClusterMethod,
+    pub hdbscan_min_size: usize,
     pub left_tab: LeftTab,
     pub right_tab: RightTab,
     pub export_dir: String,
@@ -73,7 +103,7 @@ pub struct Settings {
 /// Training defaults for the window: snapshots often enough that the map visibly moves within
 /// seconds of pressing Train (the CLI keeps the core's sparser default).
 pub fn gui_train_defaults() -> TrainConfig {
-    TrainConfig { eval_every: 10, batch_size: 128, map_items: 10_000, epochs: 10.0, ..TrainConfig::default() }
+    TrainConfig { eval_every: 10, batch_size: 128, map_items: 5_000, epochs: 10.0, ..TrainConfig::default() }
 }
 
 impl Default for Settings {
@@ -87,6 +117,9 @@ impl Default for Settings {
             animate: true,
             neighbours_k: 12,
             kmeans_k: 10,
+            projection: Projection::Pca,
+            cluster_method: ClusterMethod::Kmeans,
+            hdbscan_min_size: 15,
             left_tab: LeftTab::Training,
             right_tab: RightTab::Neighbours,
             export_dir: "pretext-export".into(),

@@ -28,7 +28,10 @@ pub enum Command {
     Select(Vec<usize>),
     ClearSelection,
     ToggleClass(u32),
-    RunKmeans,
+    /// k-means or HDBSCAN, as chosen in the Clusters panel.
+    RunClustering,
+    /// Project the current embedding again (the projection method changed).
+    Reproject,
     QueryImage(PathBuf),
     Export(PathBuf),
     ExportSelection(PathBuf),
@@ -128,9 +131,12 @@ impl TrainingLog {
                 let x = *step as f64;
                 let l = *loss as f64;
                 self.loss.push([x, l]);
-                let s = self.smooth.map_or(l, |s| s + SMOOTHING * (l - s));
-                self.smooth = Some(s);
-                self.loss_smooth.push([x, s]);
+                // Exponential moving average with the start-up bias removed (as in Adam), so
+                // the smoothed curve does not hang at the first loss for the first steps.
+                let ema = self.smooth.unwrap_or(0.0) * (1.0 - SMOOTHING) + SMOOTHING * l;
+                self.smooth = Some(ema);
+                let correction = 1.0 - (1.0 - SMOOTHING).powi(self.loss.len() as i32);
+                self.loss_smooth.push([x, ema / correction]);
                 if *items_per_sec > 0.0 {
                     self.throughput.push([x, *items_per_sec as f64]);
                 }
@@ -213,7 +219,7 @@ mod tests {
         }
         log.record(&TrainEvent::Eval { step: 4, knn_accuracy: Some(0.5), embedding_std: 0.1, effective_rank: 3.0 });
         assert_eq!(log.loss.len(), 4);
-        assert_eq!(log.loss_smooth[0], [1.0, 4.0]);
+        assert!((log.loss_smooth[0][1] - 4.0).abs() < 1e-9, "the first smoothed value is the first loss");
         assert!(log.loss_smooth[3][1] > log.loss[3][1], "smoothed curve lags the falling loss");
         assert_eq!(log.knn, vec![[4.0, 0.5]]);
         assert!((log.progress() - 0.4).abs() < 1e-6);

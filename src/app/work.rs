@@ -7,14 +7,15 @@ use std::sync::Arc;
 use rand::SeedableRng;
 
 use crate::analysis::neighbors::{top_k_cosine, Neighbor};
-use crate::analysis::{kmeans, metrics, Matrix};
+use crate::analysis::{hdbscan, kmeans, metrics, tsne, umap, Matrix};
+use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::app::map::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
 use crate::ssl::trainer::map_subset;
 
-pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
+pub fn load(path: &Path, map_items: usize, seed: u64, method: Projection, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
     let opts = LoadOptions { progress: Some(progress), ..LoadOptions::default() };
     let dataset = load_dataset(path, &opts).map_err(|e| e.to_string())?;
     if dataset.is_empty() {
@@ -23,9 +24,24 @@ pub fn load(path: &Path, map_items: usize, seed: u64, progress: Arc<dyn Fn(f32) 
     let dataset = Arc::new(dataset);
     let indices = map_subset(dataset.len(), map_items, seed);
     let raw = raw_features(&dataset, &indices);
-    let layout = project(&raw, None)?;
-    let baseline_knn = crate::ssl::evaluate::evaluate(&dataset, &indices, &raw, 0).ok().and_then(|r| r.knn_accuracy);
+    let layout = project_with(&raw, None, method)?;
+    let baseline_knn = raw_baseline(&dataset, &indices, &raw, seed);
     Ok(LoadedData { path: path.to_path_buf(), dataset, map_indices: Arc::new(indices), raw: Arc::new(raw), layout, baseline_knn })
+}
+
+/// Map rows the raw-feature kNN baseline uses at most: on 70k rows of 784 pixels the full
+/// vote is ~1 TFLOP, minutes on a laptop, for a number that a 10k sample pins down well.
+const BASELINE_ROWS: usize = 10_000;
+
+/// kNN accuracy on raw features, with the live evaluation's protocol (test rows of the map
+/// voted by its train rows), on a seeded sample of the map when it is large.
+fn raw_baseline(ds: &Dataset, indices: &[usize], raw: &Matrix, seed: u64) -> Option<f32> {
+    if indices.len() <= BASELINE_ROWS {
+        return crate::ssl::evaluate::evaluate(ds, indices, raw, 0).ok()?.knn_accuracy;
+    }
+    let rows = map_subset(indices.len(), BASELINE_ROWS, seed.wrapping_add(1));
+    let sub_indices: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
+    crate::ssl::evaluate::evaluate(ds, &sub_indices, &raw.select_rows(&rows), 0).ok()?.knn_accuracy
 }
 
 /// The items themselves as rows: the "embedding" the map shows before any training.
@@ -40,11 +56,21 @@ pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
 
 /// 2D PCA layout of `x`, aligned onto `reference` when given (same rows), else normalised.
 pub fn project(x: &Matrix, reference: Option<&[[f32; 2]]>) -> Result<Vec<[f32; 2]>, String> {
+    project_with(x, reference, Projection::Pca)
+}
+
+/// 2D layout of `x` by `method`, aligned onto `reference` when given (same rows).
+pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projection) -> Result<Vec<[f32; 2]>, String> {
+    let as_points = |m: Matrix| (0..m.rows).map(|i| [m.row(i)[0], m.row(i)[1]]).collect::<Vec<_>>();
     let layout = if x.rows < 3 || x.cols < 2 {
-        // Too small for PCA: spread the rows on a line so they can still be clicked.
+        // Too small to project: spread the rows on a line so they can still be clicked.
         (0..x.rows).map(|i| [i as f32, x.row(i).first().copied().unwrap_or(0.0)]).collect()
     } else {
-        top2_pca(x).map_err(|e| format!("projection failed: {e}"))?
+        match method {
+            Projection::Pca => top2_pca(x).map_err(|e| format!("projection failed: {e}"))?,
+            Projection::Umap => as_points(umap::umap(x, &umap::UmapParams::default(), |_, _| true).map_err(|e| format!("UMAP failed: {e}"))?),
+            Projection::Tsne => as_points(tsne::tsne(x, &tsne::TsneParams::default(), |_, _| true).map_err(|e| format!("t-SNE failed: {e}"))?),
+        }
     };
     if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
         return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
@@ -124,7 +150,23 @@ pub fn cluster(x: &Matrix, labels: Option<&[u32]>, k: usize, seed: u64) -> Resul
     let as_usize = labels.map(|l| l.iter().map(|&v| v as usize).collect::<Vec<_>>());
     let nmi = as_usize.as_ref().map(|l| metrics::nmi(&assignments, l));
     let ari = as_usize.as_ref().map(|l| metrics::ari(&assignments, l));
-    Ok(ClusterResult { k, assignments, summaries, nmi, ari })
+    Ok(ClusterResult { k, assignments, summaries, nmi, ari, noise: false })
+}
+
+/// HDBSCAN clusters; noise points form one extra cluster after the real ones, so the table,
+/// colours and NMI/ARI treat "noise" like any other group.
+pub fn cluster_hdbscan(x: &Matrix, labels: Option<&[u32]>, min_size: usize) -> Result<ClusterResult, String> {
+    let params = hdbscan::HdbscanParams { min_cluster_size: min_size.max(2), min_samples: min_size.max(2).min(x.rows.max(1)) };
+    let raw = hdbscan::hdbscan(x, &params).map_err(|e| e.to_string())?;
+    let found = raw.iter().flatten().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let has_noise = raw.iter().any(|c| c.is_none());
+    let assignments: Vec<usize> = raw.iter().map(|c| c.map_or(found, |c| c as usize)).collect();
+    let k = found + usize::from(has_noise);
+    let summaries = metrics::cluster_summaries(&assignments, labels, k);
+    let as_usize = labels.map(|l| l.iter().map(|&v| v as usize).collect::<Vec<_>>());
+    let nmi = as_usize.as_ref().map(|l| metrics::nmi(&assignments, l));
+    let ari = as_usize.as_ref().map(|l| metrics::ari(&assignments, l));
+    Ok(ClusterResult { k, assignments, summaries, nmi, ari, noise: has_noise })
 }
 
 /// Bank size above which the kNN-correctness colouring votes among a sample of the map.

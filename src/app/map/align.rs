@@ -3,7 +3,9 @@
 //!
 //! In 2D the optimal rotation has a closed form: with both layouts centred, the angle is
 //! atan2(Σ x×y, Σ x·y) (the 2×2 SVD solution written out), and the best reflection is found
-//! by trying the mirrored layout too. Scale is the least-squares factor (Gower 1975).
+//! by trying the mirrored layout too. Scale matches the spread (root-mean-square radius) of
+//! the reference rather than the least-squares factor: that factor shrinks the layout when
+//! two snapshots agree only loosely, and repeated over a run the map would keep shrinking.
 //! TODO: switch to `analysis::align::procrustes_align` once it lands on main.
 
 /// Rotation/reflection, scale and translation applied to `moving` so that it best matches
@@ -20,7 +22,7 @@ pub fn align_to(reference: &[[f32; 2]], moving: &[[f32; 2]]) -> Vec<[f32; 2]> {
     let (rx, ry) = mean(reference);
     let (mx, my) = mean(moving);
     // Sums for the rotation of the moving layout (dot and cross), plain and mirrored in x.
-    let (mut dot, mut cross, mut dot_m, mut cross_m, mut norm) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut dot, mut cross, mut dot_m, mut cross_m, mut norm, mut ref_norm) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (r, m) in reference.iter().zip(moving) {
         let (ax, ay) = (m[0] as f64 - mx, m[1] as f64 - my);
         let (bx, by) = (r[0] as f64 - rx, r[1] as f64 - ry);
@@ -29,12 +31,13 @@ pub fn align_to(reference: &[[f32; 2]], moving: &[[f32; 2]]) -> Vec<[f32; 2]> {
         dot_m += -ax * bx + ay * by;
         cross_m += -ax * by - ay * bx;
         norm += ax * ax + ay * ay;
+        ref_norm += bx * bx + by * by;
     }
     if norm <= 0.0 {
         return moving.iter().map(|_| [rx as f32, ry as f32]).collect();
     }
     let (mirror, d, c) = if dot_m.hypot(cross_m) > dot.hypot(cross) { (-1.0, dot_m, cross_m) } else { (1.0, dot, cross) };
-    let scale = d.hypot(c) / norm;
+    let scale = (ref_norm / norm).sqrt();
     let (sin, cos) = c.atan2(d).sin_cos();
     moving
         .iter()

@@ -20,6 +20,8 @@ use view::{inside_polygon, View};
 
 /// Seconds a layout takes to move to the next snapshot's.
 const ANIMATION_SECS: f64 = 0.8;
+/// Width kept free for the legend when fitting the view.
+const LEGEND_MARGIN: f32 = 180.0;
 /// How close (pixels) a click must be to a point to select it.
 const PICK_RADIUS: f32 = 10.0;
 
@@ -80,6 +82,13 @@ pub struct MapState {
     last_rect: Option<Rect>,
     /// Time the last mesh build took (for the frame-time measurement).
     pub last_build_ms: f32,
+    /// Points in the last mesh built (those inside the view).
+    pub last_drawn: usize,
+    /// UI time of the last frame drawn.
+    last_time: f64,
+    /// The user has panned or zoomed: stop following the points.
+    user_view: bool,
+    fitted: Option<(u64, f32, Rect)>,
 }
 
 impl MapState {
@@ -113,6 +122,11 @@ impl MapState {
         self.to = layout;
     }
 
+    /// UI clock of the last frame (for starting an animation from outside a frame).
+    pub fn time(&self) -> f64 {
+        self.last_time
+    }
+
     pub fn clear(&mut self) {
         *self = MapState::default();
     }
@@ -123,6 +137,7 @@ impl MapState {
 
     pub fn reset_view(&mut self) {
         self.fit_pending = true;
+        self.user_view = false;
     }
 
     fn advance(&mut self, now: f64) {
@@ -166,15 +181,23 @@ impl MapState {
 
     pub fn show(&mut self, ui: &mut egui::Ui, style: &MapStyle, tool: MapTool) -> MapOutput {
         let now = ui.input(|i| i.time);
+        self.last_time = now;
         self.advance(now);
         if self.animating {
             ui.ctx().request_repaint();
         }
         let size = ui.available_size().max(Vec2::splat(50.0));
         let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
-        if self.fit_pending && !self.to.is_empty() {
-            self.view = View::fit(&self.to, rect);
+        // Until the user pans or zooms, the view follows the points (they drift and rotate
+        // as training reshapes the embedding); after that it stays where the user put it.
+        let key = (self.layout_version, self.current_t, rect);
+        if (self.fit_pending || (!self.user_view && self.fitted != Some(key))) && !self.current.is_empty() {
+            // Leave the legend's strip on the right free, then shift the view to match.
+            let inner = if rect.width() > 2.0 * LEGEND_MARGIN { rect.with_max_x(rect.max.x - LEGEND_MARGIN) } else { rect };
+            self.view = View::fit(&self.current, inner);
+            self.view.center[0] += (rect.center().x - inner.center().x) / self.view.scale;
             self.fit_pending = false;
+            self.fitted = Some(key);
         }
         self.last_rect = Some(rect);
         let mut out = MapOutput::default();
@@ -195,6 +218,7 @@ impl MapState {
             if factor != 1.0 {
                 if let Some(p) = response.hover_pos() {
                     self.view.zoom_at(rect, p, factor);
+                    self.user_view = true;
                 }
             }
             if let Some(p) = response.hover_pos() {
@@ -205,8 +229,10 @@ impl MapState {
         let tool = if shift && tool == MapTool::Pan { MapTool::Box } else { tool };
         if response.dragged_by(egui::PointerButton::Secondary) || response.dragged_by(egui::PointerButton::Middle) {
             self.view.pan(response.drag_delta());
+            self.user_view = true;
         } else if response.drag_started_by(egui::PointerButton::Primary) {
-            let start = response.interact_pointer_pos().unwrap_or(rect.center());
+            // Where the button went down, not where the drag was recognised a few pixels later.
+            let start = ui.input(|i| i.pointer.press_origin()).or(response.interact_pointer_pos()).unwrap_or(rect.center());
             self.drag = match tool {
                 MapTool::Pan => None,
                 MapTool::Box => Some(Drag::Box(start)),
@@ -214,7 +240,10 @@ impl MapState {
             };
         } else if response.dragged_by(egui::PointerButton::Primary) {
             match (&mut self.drag, response.interact_pointer_pos()) {
-                (None, _) => self.view.pan(response.drag_delta()),
+                (None, _) => {
+                    self.view.pan(response.drag_delta());
+                    self.user_view = true;
+                }
                 (Some(Drag::Lasso(points)), Some(p)) if points.last().is_none_or(|l| l.distance(p) > 2.0) => points.push(p),
                 _ => {}
             }
@@ -283,6 +312,7 @@ impl MapState {
             }
         }
         self.last_build_ms = started.elapsed().as_secs_f32() * 1000.0;
+        self.last_drawn = mesh.vertices.len() / 4;
         let mesh = Arc::new(mesh);
         self.cache = Some((key, mesh.clone()));
         mesh

@@ -16,20 +16,23 @@ impl Default for View {
 }
 
 impl View {
-    /// A view that shows all of `points` inside `rect` with a small margin.
+    /// A view that shows `points` inside `rect` with a small margin, ignoring the outermost
+    /// 0.5% on each side of each axis (one far outlier would otherwise shrink everything).
     pub fn fit(points: &[[f32; 2]], rect: Rect) -> View {
-        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-        for p in points {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        if !lo[0].is_finite() {
+        let finite: Vec<[f32; 2]> = points.iter().copied().filter(|p| p[0].is_finite() && p[1].is_finite()).collect();
+        if finite.is_empty() {
             return View::default();
         }
+        let (mut lo, mut hi) = ([0f32; 2], [0f32; 2]);
+        for k in 0..2 {
+            let mut axis: Vec<f32> = finite.iter().map(|p| p[k]).collect();
+            let n = axis.len();
+            let cut = n / 200;
+            lo[k] = *axis.select_nth_unstable_by(cut, f32::total_cmp).1;
+            hi[k] = *axis.select_nth_unstable_by(n - 1 - cut, f32::total_cmp).1;
+        }
         let span = [(hi[0] - lo[0]).max(1e-6), (hi[1] - lo[1]).max(1e-6)];
-        let scale = 0.92 * (rect.width() / span[0]).min(rect.height() / span[1]);
+        let scale = 0.9 * (rect.width() / span[0]).min(rect.height() / span[1]);
         View { center: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0], scale: scale.max(1e-3) }
     }
 

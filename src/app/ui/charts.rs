@@ -2,7 +2,7 @@
 //! throughput, and collapse signals.
 
 use egui::Color32;
-use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::app::PretextApp;
 
@@ -30,21 +30,35 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     let baseline = app.data.as_ref().and_then(|d| d.baseline_knn);
     let dim = app.space.as_ref().filter(|s| s.step.is_some()).map(|s| s.matrix.cols).unwrap_or(1).max(1) as f64;
     ui.columns(4, |cols| {
-        cols[0].strong("Loss");
+        let last = |v: &[[f64; 2]]| v.last().map(|p| p[1]);
+        cols[0].strong(match last(&log.loss_smooth) {
+            Some(l) => format!("Loss {l:.3}"),
+            None => "Loss".into(),
+        });
         let (raw, smooth) = (log.loss.clone(), log.loss_smooth.clone());
         plot("loss-plot", height).show(&mut cols[0], |p| {
             p.line(Line::new("raw", PlotPoints::from(raw)).color(Color32::from_gray(150)).width(1.0));
             p.line(Line::new("smoothed", PlotPoints::from(smooth)).color(Color32::from_rgb(240, 120, 40)).width(2.0));
         });
-        cols[1].strong("kNN accuracy (map subset)");
+        let knn_title = match (last(&log.knn), baseline) {
+            (Some(a), Some(b)) => format!("kNN accuracy {:.1}% (raw {:.1}%)", a * 100.0, b * 100.0),
+            (Some(a), None) => format!("kNN accuracy {:.1}%", a * 100.0),
+            _ => "kNN accuracy".into(),
+        };
+        cols[1].strong(knn_title).on_hover_text("Weighted 20-NN vote of the map's test items among its train items (labels used only here)");
         let knn = log.knn.clone();
         plot("knn-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[1], |p| {
+            // Evaluations are sparse: markers keep a single one visible.
+            p.add(Points::new("encoder", PlotPoints::from(knn.clone())).color(Color32::from_rgb(60, 160, 90)).radius(2.5));
             p.line(Line::new("encoder", PlotPoints::from(knn)).color(Color32::from_rgb(60, 160, 90)).width(2.0));
             if let Some(b) = baseline {
                 p.add(HLine::new("raw features", b as f64).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
             }
         });
-        cols[2].strong("Throughput (items/s)");
+        cols[2].strong(match last(&log.throughput) {
+            Some(t) => format!("Throughput {t:.0} items/s"),
+            None => "Throughput".into(),
+        });
         let tp = log.throughput.clone();
         plot("throughput-plot", height).include_y(0.0).show(&mut cols[2], |p| {
             p.line(Line::new("items/s", PlotPoints::from(tp)).color(Color32::from_rgb(80, 130, 220)));
@@ -56,8 +70,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         let std: Vec<[f64; 2]> = log.embedding_std.iter().map(|[x, y]| [*x, y * dim.sqrt()]).collect();
         let rank: Vec<[f64; 2]> = log.effective_rank.iter().map(|[x, y]| [*x, y / dim]).collect();
         plot("collapse-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[3], |p| {
-            p.line(Line::new("std x sqrt(d)", PlotPoints::from(std)).color(Color32::from_rgb(200, 80, 160)));
-            p.line(Line::new("rank/d", PlotPoints::from(rank)).color(Color32::from_rgb(150, 120, 40)));
+            for (name, series, color) in [("std x sqrt(d)", std, Color32::from_rgb(200, 80, 160)), ("rank/d", rank, Color32::from_rgb(150, 120, 40))] {
+                p.add(Points::new(name, PlotPoints::from(series.clone())).color(color).radius(2.5));
+                p.line(Line::new(name, PlotPoints::from(series)).color(color));
+            }
         });
     });
 }

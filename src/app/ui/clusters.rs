@@ -2,16 +2,33 @@
 //! selecting a cluster's points on the map.
 
 use crate::app::map::colors;
+use crate::app::settings::ClusterMethod;
 use crate::app::state::Command;
 use crate::app::ui::widgets::swatch;
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        ui.add(egui::Slider::new(&mut app.settings.kmeans_k, 2..=50).text("k"));
-        let running = app.jobs.is_running("kmeans");
-        if ui.add_enabled(!running && app.space.is_some(), egui::Button::new("Run k-means")).clicked() {
-            app.command(Command::RunKmeans);
+        ui.selectable_value(&mut app.settings.cluster_method, ClusterMethod::Kmeans, "k-means")
+            .on_hover_text("k clusters of similar size around centroids (k-means++ start, Lloyd iterations)");
+        ui.selectable_value(&mut app.settings.cluster_method, ClusterMethod::Hdbscan, "HDBSCAN")
+            .on_hover_text("Density-based: finds the number of clusters itself and leaves sparse points as noise");
+    });
+    ui.horizontal(|ui| {
+        let running = app.jobs.is_running("clustering");
+        let run = match app.settings.cluster_method {
+            ClusterMethod::Kmeans => {
+                ui.add(slider(&mut app.settings.kmeans_k, 2..=50).text("k"));
+                "Run k-means"
+            }
+            ClusterMethod::Hdbscan => {
+                ui.add(slider(&mut app.settings.hdbscan_min_size, 2..=200).logarithmic(true).text("Min cluster size"));
+                "Run HDBSCAN"
+            }
+        };
+        if ui.add_enabled(!running && app.space.is_some(), egui::Button::new(run)).clicked() {
+            app.command(Command::RunClustering);
         }
         if running {
             ui.spinner();
@@ -39,6 +56,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     });
     let summaries = result.summaries.clone();
     let assignments = result.assignments.clone();
+    let noise = result.noise;
     let ds = app.data.as_ref().map(|d| d.dataset.clone());
     let mut select = None;
     egui::Grid::new("cluster-table").striped(true).num_columns(5).show(ui, |ui| {
@@ -49,9 +67,11 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.strong("members");
         ui.end_row();
         for s in &summaries {
+            let is_noise = noise && s.cluster + 1 == summaries.len();
             ui.horizontal(|ui| {
-                swatch(ui, colors::category(s.cluster));
-                if ui.button(format!("Cluster {}", s.cluster)).on_hover_text("Select these points on the map").clicked() {
+                swatch(ui, if is_noise { colors::UNKNOWN } else { colors::category(s.cluster) });
+                let name = if is_noise { "Noise".to_string() } else { format!("Cluster {}", s.cluster) };
+                if ui.button(name).on_hover_text("Select these points on the map").clicked() {
                     select = Some(s.cluster);
                 }
             });

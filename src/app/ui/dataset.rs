@@ -6,6 +6,7 @@ use crate::app::state::Command;
 use crate::app::ui::widgets::{labelled_text, swatch};
 use crate::app::map::colors;
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file. You can also drop it on the window.");
@@ -26,6 +27,8 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.command(Command::OpenDataset(crate::data::load::sample_data_dir()));
         }
     });
+    ui.add(slider(&mut app.settings.train.map_items, 500..=100_000).logarithmic(true).text("Points on the map"))
+        .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
     if app.jobs.is_running("load") {
         ui.add(egui::ProgressBar::new(app.jobs.progress()).show_percentage().animate(true));
     }

@@ -3,10 +3,11 @@
 use egui::{Color32, UiBuilder};
 
 use crate::app::map::{colors, MapStyle};
-use crate::app::settings::{ColorBy, MapTool};
+use crate::app::settings::{ColorBy, MapTool, Projection};
 use crate::app::state::Command;
 use crate::app::ui::widgets::{feature_summary, label_text, swatch};
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     toolbar(app, ui);
@@ -67,6 +68,15 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
                 ui.selectable_value(&mut app.settings.color_by, c, c.label());
             }
         });
+        let before = app.settings.projection;
+        egui::ComboBox::from_label("Projection").selected_text(before.label()).show_ui(ui, |ui| {
+            for p in Projection::ALL {
+                ui.selectable_value(&mut app.settings.projection, p, p.label());
+            }
+        });
+        if app.settings.projection != before {
+            app.command(Command::Reproject);
+        }
         ui.separator();
         ui.selectable_value(&mut app.settings.tool, MapTool::Pan, "Pan").on_hover_text("Drag to pan, scroll to zoom, click a point to see its neighbours. Shift-drag: box select.");
         ui.selectable_value(&mut app.settings.tool, MapTool::Box, "Box").on_hover_text("Drag a rectangle to select the points inside (right-drag pans)");
@@ -74,13 +84,13 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.button("Reset view").on_hover_text("Fit all points (or double-click the map)").clicked() {
             app.map.reset_view();
         }
-        ui.add(egui::Slider::new(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
+        ui.add(slider(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
         ui.checkbox(&mut app.settings.animate, "Animate").on_hover_text("Move points smoothly to each new snapshot's layout");
         if app.selection_count > 0 && ui.button("Clear selection").clicked() {
             app.command(Command::ClearSelection);
         }
         if let Some(s) = &app.space {
-            let mut text = format!("PCA of {}", s.describe());
+            let mut text = format!("{} of {}", app.settings.projection.label(), s.describe());
             if app.projecting {
                 text.push_str(" · projecting…");
             }
@@ -98,12 +108,13 @@ fn refresh_style(app: &mut PretextApp) {
     let n = app.map.len();
     let labels = app.data.as_ref().and_then(|d| d.labels.as_deref());
     let clusters = app.clusters.as_ref().map(|(c, _)| c.assignments.as_slice()).filter(|a| a.len() == n);
+    let noise_cluster = app.clusters.as_ref().filter(|(c, _)| c.noise).map(|(c, _)| c.k - 1);
     let knn = app.knn_correct.as_ref().map(|(_, k)| k.as_slice()).filter(|k| k.len() == n);
     let data = app.data.as_ref();
     app.colors = (0..n)
         .map(|r| match app.settings.color_by {
             ColorBy::Label => labels.map_or(colors::UNKNOWN, |l| colors::category(l[r] as usize)),
-            ColorBy::Cluster => clusters.map_or(colors::UNKNOWN, |c| colors::category(c[r])),
+            ColorBy::Cluster => clusters.map_or(colors::UNKNOWN, |c| if Some(c[r]) == noise_cluster { colors::UNKNOWN } else { colors::category(c[r]) }),
             ColorBy::KnnCorrect => match knn.and_then(|k| k[r]) {
                 Some(true) => colors::CORRECT,
                 Some(false) => colors::WRONG,
@@ -153,7 +164,9 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             .map(|d| d.dataset.class_names.iter().enumerate().map(|(i, n)| (n.clone(), colors::category(i), Some(i as u32))).collect())
             .unwrap_or_default(),
         ColorBy::Cluster => match &app.clusters {
-            Some((c, _)) => (0..c.k).map(|i| (format!("cluster {i}"), colors::category(i), None)).collect(),
+            Some((c, _)) => (0..c.k)
+                .map(|i| if c.noise && i + 1 == c.k { ("noise".into(), colors::UNKNOWN, None) } else { (format!("cluster {i}"), colors::category(i), None) })
+                .collect(),
             None => vec![("run k-means (Clusters tab)".into(), colors::UNKNOWN, None)],
         },
         ColorBy::KnnCorrect => {

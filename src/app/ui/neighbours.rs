@@ -5,9 +5,10 @@ use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{feature_summary, item_button, label_text, labelled_text};
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.add(egui::Slider::new(&mut app.settings.neighbours_k, 1..=48).text("Neighbours (k)"));
+    ui.add(slider(&mut app.settings.neighbours_k, 1..=48).text("Neighbours (k)"));
     if let Some(s) = &app.space {
         ui.label(egui::RichText::new(format!("Cosine similarity in the {}.", s.describe())).small().weak());
     }
@@ -51,7 +52,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if neighbours.len() < k.min(app.map.len().saturating_sub(1)) && !app.jobs.is_running("neighbours") {
         app.command(Command::Focus(Some(row)));
     }
-    gallery(app, ui, &neighbours, "nb");
+    gallery(app, ui, &neighbours[..k.min(neighbours.len())], "nb");
 }
 
 fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysis::neighbors::Neighbor], key: &str) {
@@ -59,19 +60,20 @@ fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysi
     ui.horizontal_wrapped(|ui| {
         for (rank, n) in neighbours.iter().enumerate() {
             let Some(item) = app.item_of_row(n.index) else { continue };
-            ui.push_id((key, rank), |ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(84.0);
-                    let caption = format!("{}. #{item}", rank + 1);
-                    if item_button(ui, app, item, &caption, 64.0).on_hover_text("Select this item").clicked() {
-                        app.command(Command::Focus(Some(n.index)));
-                    }
-                    let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
-                    let same = label.is_some() && label == focus_label;
-                    let text = egui::RichText::new(label_text(app, item)).small();
-                    ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
-                    ui.label(egui::RichText::new(format!("dist {:.3}", n.distance())).small().weak());
-                });
+            // Each cell is allocated at its full size so the wrapping layout can move it to
+            // the next row (a scope placed first and sized later would overflow the panel).
+            let cell = egui::Layout::top_down(egui::Align::Center);
+            ui.allocate_ui_with_layout(egui::vec2(76.0, 112.0), cell, |ui| {
+                ui.set_width(76.0);
+                let caption = format!("{}. #{item}", rank + 1);
+                if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption}: click to select")).clicked() {
+                    app.command(Command::Focus(Some(n.index)));
+                }
+                let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
+                let same = label.is_some() && label == focus_label;
+                let text = egui::RichText::new(label_text(app, item)).small();
+                ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
+                ui.label(egui::RichText::new(format!("#{item} d={:.3}", n.distance())).small().weak());
             });
         }
     });

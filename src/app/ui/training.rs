@@ -6,6 +6,7 @@ use crate::app::settings::gui_train_defaults;
 use crate::app::state::{Command, TrainStatus};
 use crate::app::ui::widgets::labelled_text;
 use crate::app::PretextApp;
+use crate::app::ui::widgets::slider;
 use crate::ssl::ObjectiveKind;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
@@ -42,31 +43,31 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     });
     let encoder = if is_image { "Encoder: small CNN (images)" } else { "Encoder: MLP (tables)" };
     ui.label(encoder);
-    ui.add(egui::Slider::new(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), or the MLP's hidden size. Wider learns more, trains slower.");
+    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), or the MLP's hidden size. Wider learns more, trains slower.");
     if !is_image {
-        ui.add(egui::Slider::new(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP encoder).");
+        ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP encoder).");
     }
-    ui.add(egui::Slider::new(&mut c.proj_dim, 16..=512).text("Projection size")).on_hover_text("Output of the projection head the loss sees; the map uses the encoder output before it.");
-    ui.add(egui::Slider::new(&mut c.batch_size, 8..=1024).logarithmic(true).text("Batch size")).on_hover_text("Items per step. Contrastive learning gets more negatives from larger batches.");
-    ui.add(egui::Slider::new(&mut c.learning_rate, 1e-5..=1e-1).logarithmic(true).text("Learning rate")).on_hover_text("Peak AdamW step size (linear warm-up, then cosine decay).");
-    ui.add(egui::Slider::new(&mut c.epochs, 0.1..=100.0).logarithmic(true).text("Epochs")).on_hover_text("Passes over the train split per press of Train.");
-    ui.add(egui::Slider::new(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot every (steps)")).on_hover_text("How often the map, kNN accuracy and collapse signals are refreshed. Each snapshot embeds the map items, so very frequent snapshots slow training.");
+    ui.add(slider(&mut c.proj_dim, 16..=512).text("Projection size")).on_hover_text("Output of the projection head the loss sees; the map uses the encoder output before it.");
+    ui.add(slider(&mut c.batch_size, 8..=1024).logarithmic(true).text("Batch size")).on_hover_text("Items per step. Contrastive learning gets more negatives from larger batches.");
+    ui.add(slider(&mut c.learning_rate, 1e-5..=1e-1).logarithmic(true).text("Learning rate")).on_hover_text("Peak AdamW step size (linear warm-up, then cosine decay).");
+    ui.add(slider(&mut c.epochs, 0.1..=100.0).logarithmic(true).text("Epochs")).on_hover_text("Passes over the train split per press of Train.");
+    ui.add(slider(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot every (steps)")).on_hover_text("How often the map, kNN accuracy and collapse signals are refreshed. Each snapshot embeds the map items, so very frequent snapshots slow training.");
     if c.objective == ObjectiveKind::Simclr {
-        ui.add(egui::Slider::new(&mut c.temperature, 0.05..=1.0).text("Temperature")).on_hover_text("NT-Xent temperature: lower values punish hard negatives more.");
+        ui.add(slider(&mut c.temperature, 0.05..=1.0).text("Temperature")).on_hover_text("NT-Xent temperature: lower values punish hard negatives more.");
     }
     ui.add_space(4.0);
     ui.strong("Augmentations");
     let a = &mut c.augment;
     if c.objective == ObjectiveKind::Mae {
-        ui.add(egui::Slider::new(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
+        ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
     } else if is_image {
-        ui.add(egui::Slider::new(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
+        ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
-        ui.add(egui::Slider::new(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
-        ui.add(egui::Slider::new(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
-        ui.add(egui::Slider::new(&mut a.noise_std, 0.0..=0.5).text("Noise")).on_hover_text("Standard deviation of Gaussian noise added to each pixel.");
+        ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
+        ui.add(slider(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
+        ui.add(slider(&mut a.noise_std, 0.0..=0.5).text("Noise")).on_hover_text("Standard deviation of Gaussian noise added to each pixel.");
     } else {
-        ui.add(egui::Slider::new(&mut a.table_corruption, 0.0..=1.0).text("Feature corruption")).on_hover_text("Share of features replaced by the same feature of a random other row (SCARF).");
+        ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Feature corruption")).on_hover_text("Share of features replaced by the same feature of a random other row (SCARF).");
     }
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
         *c = gui_train_defaults();

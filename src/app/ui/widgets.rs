@@ -18,11 +18,18 @@ pub fn swatch(ui: &mut egui::Ui, color: Color32) {
     ui.painter().rect_filled(rect, 2.0, color);
 }
 
-/// A dataset item as a clickable thumbnail with a caption (the caption is its accessible name).
+/// A dataset item as a clickable thumbnail; `caption` is its accessible name (and what a
+/// screen reader or a kittest query finds it by). Tables get a text button instead.
 pub fn item_button(ui: &mut egui::Ui, app: &mut PretextApp, item: usize, caption: &str, size: f32) -> Response {
     let tex: Option<TextureHandle> = app.data.as_ref().and_then(|d| app.thumbs.item(ui.ctx(), &d.dataset, item));
     match tex {
-        Some(t) => ui.add(egui::Button::image_and_text(egui::Image::new(&t).fit_to_exact_size(Vec2::splat(size)), caption)),
+        Some(t) => {
+            let r = ui.add(egui::Image::new(&t).fit_to_exact_size(Vec2::splat(size)).alt_text(caption).sense(Sense::click()));
+            if r.hovered() {
+                ui.painter().rect_stroke(r.rect.expand(1.0), 2.0, ui.visuals().selection.stroke, egui::StrokeKind::Outside);
+            }
+            r.on_hover_cursor(egui::CursorIcon::PointingHand)
+        }
         None => ui.button(caption),
     }
 }
@@ -45,4 +52,10 @@ pub fn label_text(app: &PretextApp, item: usize) -> String {
         .as_ref()
         .and_then(|d| d.dataset.global_label(item).map(|l| d.dataset.class_name(l).to_string()))
         .unwrap_or_else(|| "unlabelled".into())
+}
+
+/// A slider that never rewrites a value it did not edit: settings loaded from disk or set
+/// by a test may lie outside the slider's range and must stay as they are.
+pub fn slider<Num: egui::emath::Numeric>(value: &mut Num, range: std::ops::RangeInclusive<Num>) -> egui::Slider<'_> {
+    egui::Slider::new(value, range).clamping(egui::SliderClamping::Edits)
 }

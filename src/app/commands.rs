@@ -1,0 +1,246 @@
+//! Applying the commands panels emit (end of each frame): training control, opening and
+//! saving, clustering, queries and exports. Heavy work goes to jobs or the trainer thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::analysis::Matrix;
+use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
+use crate::app::settings::ClusterMethod;
+use crate::app::state::{Command, TrainStatus, TrainingLog};
+use crate::app::{work, FileQuery, PretextApp};
+use crate::ssl::{TrainCommand, Trainer};
+
+impl PretextApp {
+    /// Applies one panel command (end of the frame).
+    pub(crate) fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::OpenDataset(path) => self.open_dataset(path),
+            Command::Dialog(purpose) => open_dialog(&mut self.jobs, purpose),
+            Command::Train => self.train(),
+            Command::Pause => self.send(TrainCommand::Pause),
+            Command::Resume => self.send(TrainCommand::Resume),
+            Command::Stop => self.send(TrainCommand::Stop),
+            Command::ResetModel => {
+                self.drop_trainer();
+                self.log = TrainingLog::default();
+                self.status = "model reset; the next Train starts from scratch".into();
+            }
+            Command::SaveRun(dir) => match &self.trainer {
+                Some(t) => {
+                    t.send(TrainCommand::Save(dir));
+                    self.status = "saving the run…".into();
+                }
+                None => self.error("there is no model to save yet: press Train first"),
+            },
+            Command::OpenRun(dir) => self.open_run(dir),
+            Command::Focus(row) => {
+                self.focus = row;
+                self.neighbours = None;
+                self.views = None;
+                if let Some(r) = row {
+                    self.request_neighbours(r);
+                }
+            }
+            Command::Select(rows) => {
+                self.selection.iter_mut().for_each(|s| *s = false);
+                for r in rows {
+                    if let Some(s) = self.selection.get_mut(r) {
+                        *s = true;
+                    }
+                }
+                self.selection_count = self.selection.iter().filter(|&&s| s).count();
+                self.style_version += 1;
+                if self.selection_count > 0 {
+                    self.settings.right_tab = crate::app::settings::RightTab::Selection;
+                }
+            }
+            Command::ClearSelection => {
+                self.selection.iter_mut().for_each(|s| *s = false);
+                self.selection_count = 0;
+                self.style_version += 1;
+            }
+            Command::ToggleClass(c) => {
+                if !self.hidden_classes.remove(&c) {
+                    self.hidden_classes.insert(c);
+                }
+                self.style_version += 1;
+            }
+            Command::RunClustering => self.run_clustering(),
+            Command::Reproject => {
+                if let Some(space) = &self.space {
+                    self.pending_snapshot = Some((space.step, space.matrix.clone()));
+                    self.project_pending();
+                }
+            }
+            Command::QueryImage(path) => self.query_image(path),
+            Command::Export(dir) => self.export(dir, false),
+            Command::ExportSelection(dir) => self.export(dir, true),
+            Command::ShowViews(row) => self.show_views(row),
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+        }
+    }
+
+    fn send(&self, cmd: TrainCommand) {
+        if let Some(t) = &self.trainer {
+            t.send(cmd);
+        }
+    }
+
+    pub fn open_dataset(&mut self, path: PathBuf) {
+        if self.jobs.is_running("load") {
+            self.error("a dataset is already loading; wait for it to finish");
+            return;
+        }
+        self.status = format!("opening {}…", path.display());
+        self.jobs.set_progress(0.0);
+        let progress = self.jobs.load_progress.clone();
+        let waker = self.jobs.waker();
+        let report: Arc<dyn Fn(f32) + Send + Sync> = Arc::new(move |f: f32| {
+            progress.store(f.to_bits(), std::sync::atomic::Ordering::Relaxed);
+            waker();
+        });
+        let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
+        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, map_items, seed, method, report).map(Box::new)));
+    }
+
+    fn train(&mut self) {
+        let Some(data) = &self.data else {
+            self.error("open a dataset first");
+            return;
+        };
+        if self.trainer.is_none() {
+            let waker_ctx = self.ctx.clone();
+            let mut config = self.settings.train.clone();
+            // The map rows were chosen at load time; the trainer must snapshot the same rows.
+            config.map_items = data.map_indices.len();
+            match Trainer::spawn(data.dataset.clone(), config, Some(Arc::new(move || waker_ctx.request_repaint()))) {
+                Ok(t) => {
+                    if t.map_indices().as_slice() != data.map_indices.as_slice() {
+                        self.error("internal: the trainer's map rows differ from the shown ones");
+                    }
+                    self.trainer = Some(t);
+                }
+                Err(e) => {
+                    self.error(format!("cannot start training: {e}"));
+                    return;
+                }
+            }
+        }
+        match self.log.status {
+            TrainStatus::Paused => self.send(TrainCommand::Resume),
+            TrainStatus::Running => {}
+            TrainStatus::Idle | TrainStatus::Finished => self.send(TrainCommand::Start),
+        }
+        self.status = "starting training…".into();
+    }
+
+    fn open_run(&mut self, dir: PathBuf) {
+        let Some(data) = &self.data else {
+            self.error("open the run's dataset first, then the run");
+            return;
+        };
+        let ds = data.dataset.clone();
+        let ctx = self.ctx.clone();
+        self.jobs.spawn("open-run", move || {
+            let trainer = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())));
+            JobResult::RunOpened(trainer.map_err(|e| e.to_string()).map(|t| {
+                let emb = crate::export::read_npy_matrix(&dir.join(crate::ssl::run::EMBEDDINGS)).ok();
+                (t, emb)
+            }))
+        });
+    }
+
+    fn run_clustering(&mut self) {
+        let Some(space) = self.space.clone() else { return };
+        let labels = self.data.as_ref().and_then(|d| d.labels.clone());
+        let k = self.settings.kmeans_k.clamp(1, space.matrix.rows.max(1));
+        let (seed, min_size) = (self.settings.train.seed, self.settings.hdbscan_min_size);
+        let method = self.settings.cluster_method;
+        self.jobs.spawn("clustering", move || JobResult::Clustered {
+            generation: space.generation,
+            result: match method {
+                ClusterMethod::Kmeans => work::cluster(&space.matrix, labels.as_deref(), k, seed),
+                ClusterMethod::Hdbscan => work::cluster_hdbscan(&space.matrix, labels.as_deref(), min_size),
+            },
+        });
+    }
+
+    fn query_image(&mut self, path: PathBuf) {
+        let Some(data) = &self.data else { return };
+        let crate::data::Modality::Image { channels, height, .. } = data.dataset.modality else {
+            self.error("query by file needs an image dataset");
+            return;
+        };
+        let pixels = match crate::data::image_folder::decode_image(&path, height, channels) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(e.to_string());
+                return;
+            }
+        };
+        let request = self.next_request;
+        self.next_request += 1;
+        self.thumbs.forget_named("query");
+        self.query = Some(FileQuery { path: path.clone(), pixels: pixels.clone(), request, neighbours: None });
+        self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+        match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
+            // A trained model embeds the file the same way as the dataset.
+            (Some(t), Some(_)) => t.send(TrainCommand::Embed { request, items: pixels }),
+            // The map shows a model that has been reset: nothing can embed the file like it.
+            (None, Some(_)) => self.error("the model behind this map was reset; press Train (or open a run) to query by file"),
+            // Before training the map is raw pixels: the file's pixels are its vector.
+            _ => {
+                let n = pixels.len();
+                self.on_embedded(request, Matrix::new(pixels, 1, n));
+            }
+        }
+    }
+
+    fn export(&mut self, dir: PathBuf, only_selection: bool) {
+        let (Some(data), Some(space)) = (&self.data, &self.space) else { return };
+        let rows: Vec<usize> = if only_selection {
+            (0..self.selection.len()).filter(|&r| self.selection[r]).collect()
+        } else {
+            (0..space.matrix.rows).collect()
+        };
+        if rows.is_empty() {
+            self.error("nothing to export: the selection is empty");
+            return;
+        }
+        let clusters = self.clusters.as_ref().map(|(c, _)| c.assignments.clone());
+        let (ds, indices, matrix) = (data.dataset.clone(), data.map_indices.clone(), space.matrix.clone());
+        self.status = format!("exporting {} rows…", rows.len());
+        self.jobs.spawn("export", move || {
+            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref());
+            JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
+        });
+    }
+
+    fn show_views(&mut self, row: usize) {
+        let Some(data) = &self.data else { return };
+        let Some(&item) = data.map_indices.get(row) else { return };
+        self.thumbs.forget_named("view");
+        let seed = self.next_request;
+        self.next_request += 1;
+        self.views = Some((row, work::augmented_views(&data.dataset, item, &self.settings.train.augment, 8, seed)));
+    }
+}
+
+/// Native dialogs block their thread, so they run as a job; the window keeps drawing.
+fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
+    jobs.spawn("dialog", move || {
+        let d = rfd::FileDialog::new();
+        let path = match purpose {
+            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "gz", "ubyte"]).pick_file(),
+            DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun => d.pick_folder(),
+            DialogPurpose::QueryImage => d.add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"]).pick_file(),
+            DialogPurpose::SaveRun | DialogPurpose::ExportDir | DialogPurpose::ExportSelection => d.pick_folder(),
+        };
+        JobResult::Dialog { purpose, path }
+    });
+}
