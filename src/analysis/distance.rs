@@ -1,103 +1,167 @@
 //! Distance kernels shared by the neighbour index, t-SNE, UMAP and the quality metrics.
 //!
 //! Written by hand rather than `iter().zip().sum()`: a sequential f32 sum cannot be
-//! vectorised (float addition is not associative), so we keep sixteen independent partial
-//! sums, which the compiler maps onto SIMD lanes, and compile that body once more for AVX2
-//! and AVX-512, picked at run time (the default x86-64 target only has SSE2).
+//! vectorised (float addition is not associative), so we keep 4 × 16 independent partial
+//! sums, which the compiler maps onto four SIMD registers (four chains, so one add does not
+//! wait for the previous one), and compile that body once more for AVX2 and AVX-512 with
+//! fused multiply-add, picked at run time (the default x86-64 target only has SSE2).
 
 const LANES: usize = 16;
+const CHAINS: usize = 4;
+
+/// A distance kernel resolved once for this CPU, so hot loops skip the feature check.
+pub type Kernel = fn(&[f32], &[f32]) -> f32;
 
 /// Squared Euclidean distance, using AVX-512 or AVX2 when the CPU has them.
 #[inline]
 pub fn sq_euclidean(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            return unsafe { sq_euclidean_avx512(a, b) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            return unsafe { sq_euclidean_avx2(a, b) };
-        }
-    }
-    sq_euclidean_portable(a, b)
+    sq_euclidean_kernel()(a, b)
 }
 
 /// Dot product, dispatched like [`sq_euclidean`].
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_kernel()(a, b)
+}
+
+/// The fastest squared-Euclidean body this CPU runs.
+pub fn sq_euclidean_kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            return unsafe { dot_avx512(a, b) };
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX-512F.
+                unsafe { sq_euclidean_avx512(a, b) }
+            };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            return unsafe { dot_avx2(a, b) };
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX2 and FMA.
+                unsafe { sq_euclidean_avx2(a, b) }
+            };
         }
     }
-    dot_portable(a, b)
+    sq_euclidean_portable::<false>
+}
+
+/// The fastest dot-product body this CPU runs.
+pub fn dot_kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX-512F.
+                unsafe { dot_avx512(a, b) }
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX2 and FMA.
+                unsafe { dot_avx2(a, b) }
+            };
+        }
+    }
+    dot_portable::<false>
+}
+
+/// `1 − dot` clamped at zero (rounding can dip below), the cosine distance of unit rows.
+pub fn unit_cosine_kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX-512F.
+                (1.0 - unsafe { dot_avx512(a, b) }).max(0.0)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return |a, b| {
+                // SAFETY: only handed out when the CPU has AVX2 and FMA.
+                (1.0 - unsafe { dot_avx2(a, b) }).max(0.0)
+            };
+        }
+    }
+    |a, b| (1.0 - dot_portable::<false>(a, b)).max(0.0)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn sq_euclidean_avx512(a: &[f32], b: &[f32]) -> f32 {
-    sq_euclidean_portable(a, b)
+    sq_euclidean_portable::<true>(a, b)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn sq_euclidean_avx2(a: &[f32], b: &[f32]) -> f32 {
-    sq_euclidean_portable(a, b)
+    sq_euclidean_portable::<true>(a, b)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
-    dot_portable(a, b)
+    dot_portable::<true>(a, b)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
-    dot_portable(a, b)
+    dot_portable::<true>(a, b)
 }
 
-/// The kernel body; `#[inline(always)]` so each target-feature wrapper above gets its own
-/// vectorised copy.
+/// `acc + x * y`, fused only where the caller is compiled with FMA (elsewhere `mul_add`
+/// would be a slow library call).
 #[inline(always)]
-fn sq_euclidean_portable(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for l in 0..LANES {
-            let d = x[l] - y[l];
-            acc[l] += d * d;
-        }
+fn madd<const FUSED: bool>(x: f32, y: f32, acc: f32) -> f32 {
+    if FUSED {
+        x.mul_add(y, acc)
+    } else {
+        acc + x * y
     }
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x - y) * (x - y)).sum();
-    acc.iter().sum::<f32>() + tail
+}
+
+/// The kernel bodies; `#[inline(always)]` so each target-feature wrapper above gets its own
+/// vectorised copy. Chunks of 64, then of 16, then single values.
+#[inline(always)]
+fn sq_euclidean_portable<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
+    fold::<FUSED>(a, b, |x, y| x - y, |x, y| x - y)
 }
 
 #[inline(always)]
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+fn dot_portable<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
+    fold::<FUSED>(a, b, |x, _| x, |_, y| y)
+}
+
+/// `Σ f(a_i, b_i) · g(a_i, b_i)` with the partial sums laid out for SIMD.
+#[inline(always)]
+fn fold<const FUSED: bool>(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32, g: impl Fn(f32, f32) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
+    let mut acc = [[0.0f32; LANES]; CHAINS];
+    let mut ca = a.chunks_exact(LANES * CHAINS);
+    let mut cb = b.chunks_exact(LANES * CHAINS);
     for (x, y) in (&mut ca).zip(&mut cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
+        for c in 0..CHAINS {
+            for l in 0..LANES {
+                let (p, q) = (x[c * LANES + l], y[c * LANES + l]);
+                acc[c][l] = madd::<FUSED>(f(p, q), g(p, q), acc[c][l]);
+            }
         }
     }
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
+    let mut sa = ca.remainder().chunks_exact(LANES);
+    let mut sb = cb.remainder().chunks_exact(LANES);
+    for (x, y) in (&mut sa).zip(&mut sb) {
+        for l in 0..LANES {
+            acc[0][l] = madd::<FUSED>(f(x[l], y[l]), g(x[l], y[l]), acc[0][l]);
+        }
+    }
+    let tail: f32 = sa.remainder().iter().zip(sb.remainder()).map(|(&x, &y)| f(x, y) * g(x, y)).sum();
+    let mut total = [0.0f32; LANES];
+    for chain in &acc {
+        for l in 0..LANES {
+            total[l] += chain[l];
+        }
+    }
+    total.iter().sum::<f32>() + tail
 }
 
 /// The `k` smallest `(index, value)` pairs of `values`, ascending, skipping `skip`.
