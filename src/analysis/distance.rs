@@ -64,24 +64,42 @@ pub fn dot_kernel() -> Kernel {
     dot_portable::<false>
 }
 
-/// `1 − dot` clamped at zero (rounding can dip below), the cosine distance of unit rows.
-pub fn unit_cosine_kernel() -> Kernel {
+/// Squared Euclidean distance that may stop early: once the partial sum reaches `bound`
+/// the pair cannot matter to the caller, and that partial sum (≥ `bound`) is returned.
+/// Below `bound` the result is the exact distance. Partial sums of squares only grow, so
+/// stopping never changes a comparison against `bound`.
+pub type BoundedKernel = fn(&[f32], &[f32], f32) -> f32;
+
+/// The fastest bounded squared-Euclidean body this CPU runs.
+pub fn sq_euclidean_bounded_kernel() -> BoundedKernel {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return |a, b| {
+            return |a, b, bound| {
                 // SAFETY: only handed out when the CPU has AVX-512F.
-                (1.0 - unsafe { dot_avx512(a, b) }).max(0.0)
+                unsafe { sq_euclidean_bounded_avx512(a, b, bound) }
             };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return |a, b| {
+            return |a, b, bound| {
                 // SAFETY: only handed out when the CPU has AVX2 and FMA.
-                (1.0 - unsafe { dot_avx2(a, b) }).max(0.0)
+                unsafe { sq_euclidean_bounded_avx2(a, b, bound) }
             };
         }
     }
-    |a, b| (1.0 - dot_portable::<false>(a, b)).max(0.0)
+    sq_euclidean_bounded_portable::<false>
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn sq_euclidean_bounded_avx512(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    sq_euclidean_bounded_portable::<true>(a, b, bound)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sq_euclidean_bounded_avx2(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    sq_euclidean_bounded_portable::<true>(a, b, bound)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -119,24 +137,52 @@ fn madd<const FUSED: bool>(x: f32, y: f32, acc: f32) -> f32 {
     }
 }
 
+type Acc = [[f32; LANES]; CHAINS];
+
 /// The kernel bodies; `#[inline(always)]` so each target-feature wrapper above gets its own
-/// vectorised copy. Chunks of 64, then of 16, then single values.
+/// vectorised copy.
 #[inline(always)]
 fn sq_euclidean_portable<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
-    fold::<FUSED>(a, b, |x, y| x - y, |x, y| x - y)
+    let mut acc = [[0.0; LANES]; CHAINS];
+    accumulate::<FUSED>(a, b, &mut acc, |x, y| x - y, |x, y| x - y);
+    total(&acc)
 }
 
 #[inline(always)]
 fn dot_portable<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
-    fold::<FUSED>(a, b, |x, _| x, |_, y| y)
+    let mut acc = [[0.0; LANES]; CHAINS];
+    accumulate::<FUSED>(a, b, &mut acc, |x, _| x, |_, y| y);
+    total(&acc)
 }
 
-/// `Σ f(a_i, b_i) · g(a_i, b_i)` with the partial sums laid out for SIMD.
+/// Checked against the bound every this many values: often enough to stop early, rarely
+/// enough that the horizontal sums stay cheap (3 checks on a 784-dim row).
+const BLOCK: usize = 256;
+
 #[inline(always)]
-fn fold<const FUSED: bool>(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32, g: impl Fn(f32, f32) -> f32) -> f32 {
+fn sq_euclidean_bounded_portable<const FUSED: bool>(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    let n = a.len().min(b.len());
+    let mut acc = [[0.0; LANES]; CHAINS];
+    let mut done = 0;
+    for (x, y) in a[..n].chunks(BLOCK).zip(b[..n].chunks(BLOCK)) {
+        accumulate::<FUSED>(x, y, &mut acc, |p, q| p - q, |p, q| p - q);
+        done += x.len();
+        if done < n {
+            let partial = total(&acc);
+            if partial >= bound {
+                return partial;
+            }
+        }
+    }
+    total(&acc)
+}
+
+/// Adds `Σ f(a_i, b_i) · g(a_i, b_i)` into `acc`: chunks of 64 over four independent
+/// chains, then chunks of 16, then single values, laid out for SIMD.
+#[inline(always)]
+fn accumulate<const FUSED: bool>(a: &[f32], b: &[f32], acc: &mut Acc, f: impl Fn(f32, f32) -> f32, g: impl Fn(f32, f32) -> f32) {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [[0.0f32; LANES]; CHAINS];
     let mut ca = a.chunks_exact(LANES * CHAINS);
     let mut cb = b.chunks_exact(LANES * CHAINS);
     for (x, y) in (&mut ca).zip(&mut cb) {
@@ -154,14 +200,20 @@ fn fold<const FUSED: bool>(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32, g:
             acc[0][l] = madd::<FUSED>(f(x[l], y[l]), g(x[l], y[l]), acc[0][l]);
         }
     }
-    let tail: f32 = sa.remainder().iter().zip(sb.remainder()).map(|(&x, &y)| f(x, y) * g(x, y)).sum();
-    let mut total = [0.0f32; LANES];
-    for chain in &acc {
+    for (l, (&x, &y)) in sa.remainder().iter().zip(sb.remainder()).enumerate() {
+        acc[1][l] += f(x, y) * g(x, y);
+    }
+}
+
+#[inline(always)]
+fn total(acc: &Acc) -> f32 {
+    let mut sum = [0.0f32; LANES];
+    for chain in acc {
         for l in 0..LANES {
-            total[l] += chain[l];
+            sum[l] += chain[l];
         }
     }
-    total.iter().sum::<f32>() + tail
+    sum.iter().sum()
 }
 
 /// The `k` smallest `(index, value)` pairs of `values`, ascending, skipping `skip`.

@@ -2,8 +2,10 @@
 //! ([`super::hnsw`], Malkov & Yashunin 2018) above it. Cosine and Euclidean.
 //!
 //! Distances returned are true distances in the chosen metric: Euclidean length, or
-//! `1 - cosine similarity`. Inside the graph we use squared Euclidean / `1 - dot` on
-//! normalised rows, which order neighbours the same way and skip a square root.
+//! `1 - cosine similarity`. Inside the graph we use squared Euclidean, on rows normalised
+//! once for cosine (`1 - a·b = ½‖a - b‖²` for unit rows), which orders neighbours the same
+//! way and skips a square root. (An all-zero row, whose cosine is undefined, stays zero: the
+//! exact search puts it at distance 1 from everything, the graph at ½.)
 
 use rayon::prelude::*;
 

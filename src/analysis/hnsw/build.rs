@@ -12,11 +12,11 @@ use rayon::prelude::*;
 
 use super::search::{descend, dist_of, key, node_of, search_layer, with_scratch, Scratch};
 use super::store::Store;
-use crate::analysis::distance::Kernel;
+use crate::analysis::distance::BoundedKernel;
 
 pub(super) struct Builder<'a> {
     pub store: &'a Store,
-    pub dist: Kernel,
+    pub dist: BoundedKernel,
     pub m: usize,
     pub ef: usize,
     locks: Vec<Mutex<()>>,
@@ -25,7 +25,7 @@ pub(super) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    pub(super) fn new(store: &'a Store, dist: Kernel, m: usize, ef: usize) -> Self {
+    pub(super) fn new(store: &'a Store, dist: BoundedKernel, m: usize, ef: usize) -> Self {
         let locks = (0..store.rows()).map(|_| Mutex::new(())).collect();
         let entry = Mutex::new((0, if store.rows() > 0 { store.level(0) } else { 0 }));
         Self { store, dist, m, ef, locks, entry }
@@ -43,7 +43,7 @@ impl<'a> Builder<'a> {
         let level = store.level(node);
         let (entry, top) = *lock(&self.entry);
         s.set_query(store.vector(node), store.padded_dim());
-        let start = key((self.dist)(&s.query, store.vector(entry)), entry);
+        let start = key((self.dist)(&s.query, store.vector(entry), f32::INFINITY), entry);
         let mut ep = vec![if top > level { descend(store, self.dist, &s.query, start, top, level + 1) } else { start }];
         for layer in (0..=level.min(top)).rev() {
             search_layer(store, self.dist, &ep, self.ef, layer, s);
@@ -84,9 +84,9 @@ impl<'a> Builder<'a> {
             cands.clear();
             for link in store.links(nb, layer) {
                 let id = link.load(Ordering::Relaxed);
-                cands.push(key((self.dist)(base, store.vector(id)), id));
+                cands.push(key((self.dist)(base, store.vector(id), f32::INFINITY), id));
             }
-            cands.push(key((self.dist)(base, store.vector(node)), node));
+            cands.push(key((self.dist)(base, store.vector(node), f32::INFINITY), node));
             cands.sort_unstable();
             select(store, self.dist, &cands, cap, &mut kept);
             store.set_links(nb, layer, &kept);
@@ -100,7 +100,7 @@ impl<'a> Builder<'a> {
 /// nearest to the base point, keep one only if it is closer to the base than to every
 /// neighbour kept so far, up to `max`. Spreads links over directions instead of spending
 /// them all on one dense clump.
-fn select(store: &Store, dist: Kernel, sorted: &[u64], max: usize, kept: &mut Vec<u32>) {
+fn select(store: &Store, dist: BoundedKernel, sorted: &[u64], max: usize, kept: &mut Vec<u32>) {
     kept.clear();
     for &c in sorted {
         if kept.len() >= max {
@@ -108,7 +108,8 @@ fn select(store: &Store, dist: Kernel, sorted: &[u64], max: usize, kept: &mut Ve
         }
         let (id, d) = (node_of(c), dist_of(c));
         let v = store.vector(id);
-        if kept.iter().all(|&r| dist(v, store.vector(r)) >= d) {
+        // `r` rejects `c` if nearer to it than the base is; past `d` the sum can stop.
+        if kept.iter().all(|&r| dist(v, store.vector(r), d) >= d) {
             kept.push(id);
         }
     }

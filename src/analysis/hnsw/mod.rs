@@ -9,7 +9,10 @@
 //! for it: each vector and its layer-0 links share one cache-line-aligned block in a single
 //! allocation (`store`), searches read links without locks and allocate nothing, and the
 //! next neighbour's whole vector is requested from memory while the current one is measured
-//! (`search`). Distances are computed by one AVX-512/AVX2 FMA kernel resolved once.
+//! (`search`). Distances come from one AVX-512/AVX2 FMA kernel resolved once per index, and
+//! stop as soon as they pass the only value they are compared with (the worst of the `ef`
+//! kept, or in neighbour selection the base point's distance), which hnswlib does not do;
+//! results are the same as with full distances.
 //!
 //! Split by job: `store` (memory layout), `search` (queries), `build` (insertion).
 
@@ -19,16 +22,28 @@ mod store;
 
 use rand::{Rng, SeedableRng};
 
-use super::distance::{sq_euclidean_kernel, unit_cosine_kernel, Kernel};
+use super::distance::{sq_euclidean_bounded_kernel, BoundedKernel};
 use super::Matrix;
 use search::{descend, dist_of, key, node_of, search_layer, with_scratch};
 use store::Store;
 
-/// How two stored rows are compared: squared Euclidean, or `1 − dot` on unit rows.
+/// The distance reported: squared Euclidean, or `1 − dot` on unit rows. The graph itself
+/// always runs on squared Euclidean: for unit rows `1 − a·b = ½‖a − b‖²`, so both order
+/// neighbours alike, and partial sums of squares only grow, which lets a distance stop as
+/// soon as it cannot matter (see `distance::BoundedKernel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     SqL2,
     UnitCosine,
+}
+
+impl Metric {
+    fn scale(self) -> f32 {
+        match self {
+            Metric::SqL2 => 1.0,
+            Metric::UnitCosine => 0.5,
+        }
+    }
 }
 
 /// Layers are capped here; with `M = 16` the chance of reaching it is 16^-16.
@@ -37,7 +52,9 @@ const MAX_LEVEL: usize = 16;
 /// The built index. It owns a copy of the vectors (zero-padded, inside the graph blocks).
 pub struct Hnsw {
     store: Store,
-    dist: Kernel,
+    dist: BoundedKernel,
+    /// Graph distance to reported distance.
+    scale: f32,
     entry: u32,
     top: usize,
 }
@@ -51,9 +68,9 @@ impl Hnsw {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let levels: Vec<u8> = (0..data.rows).map(|_| ((-(1.0 - rng.random::<f64>()).ln() * ml) as usize).min(MAX_LEVEL) as u8).collect();
         let store = Store::new(&data.data, data.cols, levels, m, 2 * m);
-        let dist = kernel(metric);
+        let dist = sq_euclidean_bounded_kernel();
         let (entry, top) = build::Builder::new(&store, dist, m, ef_construction.max(1)).run();
-        Self { store, dist, entry, top }
+        Self { store, dist, scale: metric.scale(), entry, top }
     }
 
     pub fn len(&self) -> usize {
@@ -76,10 +93,10 @@ impl Hnsw {
         }
         with_scratch(|s| {
             s.set_query(q, self.store.padded_dim());
-            let start = key((self.dist)(&s.query, self.store.vector(self.entry)), self.entry);
+            let start = key((self.dist)(&s.query, self.store.vector(self.entry), f32::INFINITY), self.entry);
             let ep = if self.top > 0 { descend(&self.store, self.dist, &s.query, start, self.top, 1) } else { start };
             search_layer(&self.store, self.dist, &[ep], ef.max(want), 0, s);
-            results(&s.found, want)
+            self.results(&s.found, want)
         })
     }
 
@@ -93,18 +110,11 @@ impl Hnsw {
         with_scratch(|s| {
             s.set_query(self.store.vector(node as u32), self.store.padded_dim());
             search_layer(&self.store, self.dist, &[key(0.0, node as u32)], ef.max(want), 0, s);
-            results(&s.found, want)
+            self.results(&s.found, want)
         })
     }
-}
 
-fn results(found: &[u64], want: usize) -> Vec<(usize, f32)> {
-    found.iter().take(want).map(|&k| (node_of(k) as usize, dist_of(k))).collect()
-}
-
-fn kernel(metric: Metric) -> Kernel {
-    match metric {
-        Metric::SqL2 => sq_euclidean_kernel(),
-        Metric::UnitCosine => unit_cosine_kernel(),
+    fn results(&self, found: &[u64], want: usize) -> Vec<(usize, f32)> {
+        found.iter().take(want).map(|&k| (node_of(k) as usize, self.scale * dist_of(k))).collect()
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::Ordering;
 
 use super::store::Store;
-use crate::analysis::distance::Kernel;
+use crate::analysis::distance::BoundedKernel;
 
 /// How many neighbours ahead of the one being measured we ask memory for, and how much of
 /// each vector. A 784-float row is 49 lines and comes from DRAM (60k rows are 188 MB);
@@ -98,16 +98,16 @@ impl Scratch {
 
 /// Greedy descent (`ef = 1`) through layers `top..=bottom`, from `from`; returns the key of
 /// the closest node found.
-pub(super) fn descend(store: &Store, dist: Kernel, q: &[f32], from: u64, top: usize, bottom: usize) -> u64 {
+pub(super) fn descend(store: &Store, dist: BoundedKernel, q: &[f32], from: u64, top: usize, bottom: usize) -> u64 {
     let mut cur = from;
     for layer in (bottom..=top).rev() {
         loop {
             let mut moved = false;
             for link in store.links(node_of(cur), layer) {
                 let nb = link.load(Ordering::Relaxed);
-                let k = key(dist(q, store.vector(nb)), nb);
-                if k < cur {
-                    cur = k;
+                let d = dist(q, store.vector(nb), dist_of(cur));
+                if d < dist_of(cur) {
+                    cur = key(d, nb);
                     moved = true;
                 }
             }
@@ -121,7 +121,7 @@ pub(super) fn descend(store: &Store, dist: Kernel, q: &[f32], from: u64, top: us
 
 /// Best-first search of `layer` from the `entry` keys for the query in `s.query`, keeping the
 /// `ef` closest (Alg. 2); leaves them in `s.found`, nearest first.
-pub(super) fn search_layer(store: &Store, dist: Kernel, entry: &[u64], ef: usize, layer: usize, s: &mut Scratch) {
+pub(super) fn search_layer(store: &Store, dist: BoundedKernel, entry: &[u64], ef: usize, layer: usize, s: &mut Scratch) {
     s.next_epoch(store.rows());
     let epoch = s.epoch;
     let Scratch { visited, candidates, best, fresh, query, found, .. } = s;
@@ -157,8 +157,12 @@ pub(super) fn search_layer(store: &Store, dist: Kernel, entry: &[u64], ef: usize
             if let Some(&next) = fresh.get(i + AHEAD) {
                 store.prefetch_vector(next, PREFETCH_LINES);
             }
-            let k = key(dist(q, store.vector(nb)), nb);
-            if best.len() < ef || best.peek().is_some_and(|&w| k < w) {
+            // Only a node nearer than the current worst of the `ef` can enter, so that
+            // distance bounds the computation.
+            let worst = if best.len() < ef { f32::INFINITY } else { best.peek().map_or(f32::INFINITY, |&w| dist_of(w)) };
+            let d = dist(q, store.vector(nb), worst);
+            if d < worst {
+                let k = key(d, nb);
                 candidates.push(Reverse(k));
                 best.push(k);
                 if best.len() > ef {
