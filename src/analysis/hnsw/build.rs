@@ -42,7 +42,7 @@ impl<'a> Builder<'a> {
         let store = self.store;
         let level = store.level(node);
         let (entry, top) = *lock(&self.entry);
-        s.set_query(store.vector(node), store.padded_dim());
+        s.set_stored_query(store.vector(node));
         let start = key((self.dist)(&s.query, store.vector(entry), f32::INFINITY), entry);
         let mut ep = vec![if top > level { descend(store, self.dist, &s.query, start, top, level + 1) } else { start }];
         for layer in (0..=level.min(top)).rev() {

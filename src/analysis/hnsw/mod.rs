@@ -81,18 +81,13 @@ impl Hnsw {
         self.store.rows() == 0
     }
 
-    /// Row `i` as indexed (without the padding).
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.store.vector(i as u32)[..self.store.dim()]
-    }
-
     /// The `want` nearest rows to `q` as `(row, kernel distance)`, nearest first.
     pub fn search(&self, q: &[f32], want: usize, ef: usize) -> Vec<(usize, f32)> {
         if self.is_empty() || q.len() != self.store.dim() {
             return Vec::new();
         }
         with_scratch(|s| {
-            s.set_query(q, self.store.padded_dim());
+            self.store.load_query(q, &mut s.query);
             let start = key((self.dist)(&s.query, self.store.vector(self.entry), f32::INFINITY), self.entry);
             let ep = if self.top > 0 { descend(&self.store, self.dist, &s.query, start, self.top, 1) } else { start };
             search_layer(&self.store, self.dist, &[ep], ef.max(want), 0, s);
@@ -108,7 +103,7 @@ impl Hnsw {
             return Vec::new();
         }
         with_scratch(|s| {
-            s.set_query(self.store.vector(node as u32), self.store.padded_dim());
+            s.set_stored_query(self.store.vector(node as u32));
             search_layer(&self.store, self.dist, &[key(0.0, node as u32)], ef.max(want), 0, s);
             self.results(&s.found, want)
         })

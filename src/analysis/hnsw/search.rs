@@ -45,7 +45,7 @@ pub(super) struct Scratch {
     candidates: BinaryHeap<Reverse<u64>>,
     best: BinaryHeap<u64>,
     fresh: Vec<u32>,
-    /// The query copied and zero-padded to the stored vectors' length.
+    /// The query as the vectors are stored (see `Store::load_query`).
     pub(super) query: Vec<f32>,
     /// Result of the last [`search_layer`], nearest first.
     pub(super) found: Vec<u64>,
@@ -76,11 +76,10 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl Scratch {
-    /// Copies `q` in, zero-padded to `len`.
-    pub(super) fn set_query(&mut self, q: &[f32], len: usize) {
+    /// Makes a stored vector (already reordered and padded) the query.
+    pub(super) fn set_stored_query(&mut self, v: &[f32]) {
         self.query.clear();
-        self.query.extend_from_slice(&q[..q.len().min(len)]);
-        self.query.resize(len, 0.0);
+        self.query.extend_from_slice(v);
     }
 
     fn next_epoch(&mut self, rows: usize) {
