@@ -73,6 +73,10 @@ impl NeighborIndex {
         if data.rows == 0 || data.cols == 0 {
             return Err(PretextError::Analysis("cannot index an empty matrix".into()));
         }
+        // The graph names rows by u32.
+        if data.rows >= u32::MAX as usize {
+            return Err(PretextError::Analysis(format!("cannot index {} rows, at most {} fit", data.rows, u32::MAX - 1)));
+        }
         if data.data.iter().any(|v| !v.is_finite()) {
             return Err(PretextError::BadData("embeddings contain NaN or infinite values".into()));
         }

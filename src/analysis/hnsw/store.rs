@@ -39,8 +39,8 @@ pub(super) struct Store {
     m: usize,
     /// Upper-layer lists, `[count, ids…]` of `1 + m` slots each, layer 1 first.
     upper: Vec<AtomicU32>,
-    /// Per node, the slot of its layer-1 list in `upper`, `u32::MAX` for layer-0-only nodes.
-    upper_start: Vec<u32>,
+    /// Per node, the slot of its layer-1 list in `upper` (unused for layer-0-only nodes).
+    upper_start: Vec<usize>,
     levels: Vec<u8>,
     /// Slot `j` of a stored vector holds column `order[j]` of the input.
     order: Vec<u32>,
@@ -62,11 +62,11 @@ impl Store {
                 *block[j / SLOTS].0[j % SLOTS].get_mut() = row[col as usize].to_bits();
             }
         }
-        let mut upper_start = vec![u32::MAX; rows];
+        let mut upper_start = vec![usize::MAX; rows];
         let mut next = 0usize;
         for (i, &l) in levels.iter().enumerate() {
             if l > 0 {
-                upper_start[i] = next as u32;
+                upper_start[i] = next;
                 next += l as usize * (1 + m);
             }
         }
@@ -130,7 +130,7 @@ impl Store {
             // slice stays inside this node's block and is only used through atomic ops.
             unsafe { std::slice::from_raw_parts(flat, (1 + self.m0).min(lines.len() * SLOTS)) }
         } else if layer <= self.level(node) {
-            let start = self.upper_start[node as usize] as usize + (layer - 1) * (1 + self.m);
+            let start = self.upper_start[node as usize] + (layer - 1) * (1 + self.m);
             &self.upper[start..start + 1 + self.m]
         } else {
             &[]
