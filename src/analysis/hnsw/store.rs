@@ -1,6 +1,7 @@
 //! Where the HNSW graph lives: each indexed vector and its layer-0 link list in one
 //! cache-line-aligned block per node, all blocks in one allocation (as hnswlib does), plus
-//! the upper-layer lists, which only about one node in `M` has.
+//! the upper-layer lists, which only about one node in `M` has. (All vectors first and all
+//! lists after them measured 3-8% slower per query.)
 //!
 //! Links are atomics so that searches during the parallel build read them without taking a
 //! lock (a list caught mid-rewrite still holds valid node ids, which is all a search needs);
