@@ -7,10 +7,11 @@
 //! data it was ~3x slower than hnswlib both to build and to query. Searching 784-float rows
 //! is limited by memory (60k rows are 188 MB, far beyond cache), so this index is laid out
 //! for it: each vector and its layer-0 links share one cache-line-aligned block in a single
-//! allocation (`store`), searches read links without locks and allocate nothing, and the
+//! allocation on 2 MiB pages (`store`), searches read links without locks and allocate nothing, and the
 //! next neighbour's whole vector is requested from memory while the current one is measured
 //! (`search`). Distances come from one AVX-512/AVX2 FMA kernel resolved once per index (an
-//! indirect call, which costs nothing measurable next to the wait for the row), and
+//! indirect call, as in hnswlib; the profile puts the time in waiting for rows, not calls),
+//! and
 //! stop as soon as they pass the only value they are compared with (the worst of the `ef`
 //! kept, or in neighbour selection the base point's distance), which hnswlib does not do;
 //! results are the same as with full distances.
