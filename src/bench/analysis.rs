@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// `set_num_threads`, `n_jobs`, OpenMP/BLAS/Numba).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Build and query the HNSW index this many times on each side and keep the best
+    /// figures (on a shared machine a single run may be caught by someone else's burst).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
 }
 
 impl From<BenchArgs> for BenchOptions {
@@ -48,6 +52,7 @@ impl From<BenchArgs> for BenchOptions {
             parts: a.parts.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
             peers: !a.no_peers,
             threads: a.threads,
+            repeat: a.repeat,
             ..Self::default()
         }
     }
@@ -67,6 +72,8 @@ pub struct BenchOptions {
     pub peers: bool,
     /// Threads on both sides: our rayon pool and the Python tools.
     pub threads: usize,
+    /// HNSW runs per side; the best figures are kept.
+    pub repeat: usize,
     pub peers_script: PathBuf,
     pub python: String,
 }
@@ -80,6 +87,7 @@ impl Default for BenchOptions {
             parts: ["tsne", "umap", "hnsw", "pca", "kmeans"].map(String::from).to_vec(),
             peers: true,
             threads: 2,
+            repeat: 1,
             peers_script: PathBuf::from("bench/peers.py"),
             python: "python3".into(),
         }
@@ -109,6 +117,8 @@ pub struct Report {
     /// 1-minute load average just before our figures and just before the peers'.
     pub load: (Option<f64>, Option<f64>),
     pub threads: usize,
+    /// HNSW runs per side (best kept).
+    pub repeat: usize,
 }
 
 const TRUST_SAMPLE: usize = 5_000;
@@ -137,7 +147,7 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         .num_threads(opts.threads.max(1))
         .build()
         .map_err(|e| PretextError::InvalidConfig(format!("thread pool: {e}")))?;
-    let mut report = Report { threads: opts.threads.max(1), ..Report::default() };
+    let mut report = Report { threads: opts.threads.max(1), repeat: opts.repeat.max(1), ..Report::default() };
     report.load.0 = load_average();
     pool.install(|| run_ours(opts, &x, &train, &queries, &gt, &sample, &sub, &mut report))?;
 
@@ -178,15 +188,21 @@ fn run_ours(opts: &BenchOptions, x: &Matrix, train: &Matrix, queries: &Matrix, g
         write_npy(&opts.out_dir.join("ours_umap.npy"), &layout)?;
     }
     if want("hnsw") {
-        let (t, cpu) = (Instant::now(), process_cpu_secs());
-        let index = NeighborIndex::build(train, Metric::Euclidean, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
-        let build = t.elapsed().as_secs_f64();
-        let cpu_seconds = process_cpu_secs().zip(cpu).map(|(b, a)| b - a);
-        let t = Instant::now();
-        let found = index.search_batch(queries, 10);
-        let qps = queries.rows as f64 / t.elapsed().as_secs_f64();
-        let recall = recall_at(&found[..gt_count], gt);
-        push(Figure { name: "HNSW".into(), seconds: build, quality: Some(recall), quality_name: "recall@10".into(), rate: Some(qps), cpu_seconds });
+        let mut runs = Vec::new();
+        for _ in 0..opts.repeat.max(1) {
+            let (t, cpu) = (Instant::now(), process_cpu_secs());
+            let index = NeighborIndex::build(train, Metric::Euclidean, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
+            let build = t.elapsed().as_secs_f64();
+            let cpu_seconds = process_cpu_secs().zip(cpu).map(|(b, a)| b - a);
+            let t = Instant::now();
+            let found = index.search_batch(queries, 10);
+            let qps = queries.rows as f64 / t.elapsed().as_secs_f64();
+            let recall = recall_at(&found[..gt_count], gt);
+            runs.push(Figure { name: "HNSW".into(), seconds: build, quality: Some(recall), quality_name: "recall@10".into(), rate: Some(qps), cpu_seconds });
+        }
+        if let Some(best) = best_of(&runs) {
+            push(best);
+        }
     }
     let mut reduced = None;
     if want("pca") || want("kmeans") {
@@ -203,6 +219,20 @@ fn run_ours(opts: &BenchOptions, x: &Matrix, train: &Matrix, queries: &Matrix, g
         push(Figure { name: "k-means".into(), seconds: t.elapsed().as_secs_f64(), quality: None, quality_name: String::new(), rate: None, cpu_seconds: None });
     }
     Ok(())
+}
+
+/// Best of repeated runs, as peers.py combines its own: lowest time, highest rate and lowest
+/// CPU time, each over all runs, and the lowest quality (the parallel build is not
+/// deterministic, so recall varies a little from run to run).
+fn best_of(runs: &[Figure]) -> Option<Figure> {
+    let mut best = runs.first()?.clone();
+    for r in &runs[1..] {
+        best.seconds = best.seconds.min(r.seconds);
+        best.rate = best.rate.zip(r.rate).map(|(a, b)| a.max(b));
+        best.cpu_seconds = best.cpu_seconds.zip(r.cpu_seconds).map(|(a, b)| a.min(b));
+        best.quality = best.quality.zip(r.quality).map(|(a, b)| a.min(b));
+    }
+    Some(best)
 }
 
 fn describe(f: &Figure) -> String {

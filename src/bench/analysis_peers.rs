@@ -21,6 +21,8 @@ pub fn run_peers(opts: &BenchOptions, x: &Matrix) -> Result<Vec<Figure>, String>
         .arg(&parts)
         .arg("--threads")
         .arg(opts.threads.max(1).to_string())
+        .arg("--repeat")
+        .arg(opts.repeat.max(1).to_string())
         .status()
         .map_err(|e| format!("could not start {}: {e}; peers skipped", opts.python))?;
     if !status.success() {
@@ -52,8 +54,9 @@ pub fn ratio_table(report: &Report) -> String {
     }
     let load = |l: Option<f64>| l.map_or("–".to_string(), |v| format!("{v:.2}"));
     s += &format!(
-        "\n{} threads on both sides; 1-minute load average before ours {}, before the peers {}\n",
+        "\n{} threads on both sides; HNSW best of {} run(s) per side (recall: the lowest); 1-minute load average before ours {}, before the peers {}\n",
         report.threads,
+        report.repeat.max(1),
         load(report.load.0),
         load(report.load.1)
     );
