@@ -5,7 +5,7 @@ use pretext::analysis::align::procrustes_align;
 use pretext::analysis::fuzzy::fit_ab;
 use pretext::analysis::grid2d::PointGrid;
 use pretext::analysis::reproject::{reproject, Projection};
-use pretext::analysis::tsne::{tsne, TsneParams};
+use pretext::analysis::tsne::{tsne, Repulsion, TsneParams};
 use pretext::analysis::umap::{umap, UmapParams};
 use pretext::analysis::Matrix;
 use rand::{Rng, SeedableRng};
@@ -60,6 +60,12 @@ fn tsne_keeps_clusters_apart_and_streams_iterations() {
     assert!(layout.data.iter().all(|v| v.is_finite()));
     let acc = knn_accuracy_2d(&layout, &labels);
     assert!(acc >= 0.99, "t-SNE 1-NN accuracy {acc}");
+    // Both repulsion methods, whichever `Auto` picks at this size.
+    for repulsion in [Repulsion::BarnesHut { theta: 0.5 }, Repulsion::Fft] {
+        let layout = tsne(&x, &TsneParams { repulsion, ..TsneParams::default() }, |_, _| true).unwrap();
+        let acc = knn_accuracy_2d(&layout, &labels);
+        assert!(acc >= 0.99, "t-SNE ({repulsion:?}) 1-NN accuracy {acc}");
+    }
     // The callback can stop the run.
     let mut seen = 0;
     tsne(&x, &TsneParams::default(), |_, _| {
