@@ -56,6 +56,22 @@ impl Matrix {
         ndarray::Array2::from_shape_fn((self.rows, self.cols), |(i, j)| self.data[i * self.cols + j] as f64)
     }
 
+    /// Per-column mean and population variance, accumulated in f64.
+    pub fn column_moments(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.rows.max(1) as f64;
+        let mut sum = vec![0f64; self.cols];
+        let mut sq = vec![0f64; self.cols];
+        for row in self.data.chunks_exact(self.cols.max(1)) {
+            for ((s, q), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(row) {
+                *s += v as f64;
+                *q += v as f64 * v as f64;
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let var = sq.iter().zip(&mean).map(|(q, m)| (q / n - m * m).max(0.0)).collect();
+        (mean, var)
+    }
+
     pub fn shared(self) -> Arc<Matrix> {
         Arc::new(self)
     }

@@ -96,17 +96,9 @@ struct ColumnStats {
 
 impl ColumnStats {
     fn of(x: &Matrix) -> Self {
+        let (mean, var) = x.column_moments();
         let n = x.rows as f64;
-        let mut sum = vec![0f64; x.cols];
-        let mut sq = vec![0f64; x.cols];
-        for row in x.data.chunks_exact(x.cols) {
-            for ((s, q), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(row) {
-                *s += v as f64;
-                *q += v as f64 * v as f64;
-            }
-        }
-        let total_variance = sum.iter().zip(&sq).map(|(s, q)| (q - s * s / n).max(0.0)).sum::<f64>() / (n - 1.0);
-        Self { mean: sum.iter().map(|s| (s / n) as f32).collect(), total_variance }
+        Self { mean: mean.iter().map(|&m| m as f32).collect(), total_variance: var.iter().sum::<f64>() * n / (n - 1.0) }
     }
 
     fn ratio(&self, variance: f64) -> f32 {

@@ -76,16 +76,8 @@ pub fn fit(x: &Matrix, k: usize, seed: u64) -> Result<Vec<usize>> {
 /// `tol * mean(var(X, axis=0))`; linfa compares the (unsquared) distance between the old and
 /// new centroid matrices, so the same rule is the square root of that threshold.
 fn tolerance(x: &Matrix) -> f32 {
-    let n = x.rows as f64;
-    let mut sum = vec![0f64; x.cols];
-    let mut sq = vec![0f64; x.cols];
-    for row in x.data.chunks_exact(x.cols.max(1)) {
-        for ((s, q), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(row) {
-            *s += v as f64;
-            *q += (v as f64) * (v as f64);
-        }
-    }
-    let mean_var = sum.iter().zip(&sq).map(|(s, q)| (q / n - (s / n) * (s / n)).max(0.0)).sum::<f64>() / x.cols.max(1) as f64;
+    let (_, var) = x.column_moments();
+    let mean_var = var.iter().sum::<f64>() / x.cols.max(1) as f64;
     ((RELATIVE_TOLERANCE * mean_var).sqrt() as f32).max(f32::MIN_POSITIVE)
 }
 
