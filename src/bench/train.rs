@@ -15,12 +15,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Modality;
 use crate::error::{PretextError, Result};
 use crate::ssl::encoder::SslModel;
 use crate::ssl::objective::{objective_for, Batch};
+use crate::ssl::optim::AdamW;
 use crate::ssl::TrainConfig;
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
-use crate::ssl::conv;
+use crate::ssl::{conv, dense};
 
 /// Which convolution / pooling the CNN uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Module for Cnn {
                 ConvImpl::Pretext => conv::conv_bias_relu_pool(&h, w, b, 1, 2)?,
             };
         }
-        self.proj.forward(&h.flatten_from(1)?.apply(&self.fc)?)
+        self.proj.forward(&dense::linear(&h.flatten_from(1)?, &self.fc, false)?)
     }
 }
 
@@ -77,10 +77,7 @@ impl Module for Mlp {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = h.relu()?;
-            }
+            h = dense::linear(&h, l, i + 1 < self.layers.len())?;
         }
         self.proj.forward(&h)
     }
@@ -100,7 +97,7 @@ impl Projector {
 
 impl Module for Projector {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.b.forward(&self.a.forward(x)?.relu()?)
+        dense::linear(&dense::linear(x, &self.a, true)?, &self.b, false)
     }
 }
 

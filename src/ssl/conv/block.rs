@@ -17,7 +17,8 @@ use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::Geom;
-use super::{f32_slice, lowering, scratch, with_f32};
+use super::{lowering, scratch};
+use crate::ssl::cpu::{f32_slice, with_f32};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Affine {

@@ -1,5 +1,4 @@
-//! The loops under the conv ops: geometry, im2col / col2im for one image, and a checked
-//! wrapper around `gemm::gemm`.
+//! The loops under the conv ops: geometry and im2col / col2im for one image.
 
 use candle_core::{bail, Result};
 
@@ -137,58 +136,5 @@ pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
                 }
             }
         }
-    }
-}
-
-/// A matrix inside a slice: element (i, j) at `data[i*rs + j*cs]`, strides non-negative.
-#[derive(Clone, Copy)]
-pub(super) struct View<'a> {
-    pub data: &'a [f32],
-    pub rs: isize,
-    pub cs: isize,
-}
-
-impl<'a> View<'a> {
-    /// Row-major with `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: cols as isize, cs: 1 }
-    }
-
-    fn fits(&self, rows: usize, cols: usize) -> bool {
-        let last = (rows.saturating_sub(1)) as isize * self.rs + (cols.saturating_sub(1)) as isize * self.cs;
-        self.rs >= 0 && self.cs >= 0 && (rows == 0 || cols == 0 || (last as usize) < self.data.len())
-    }
-}
-
-/// `dst (m×n, row-major) = a (m×k) · b (k×n)`, or `+=` when `accumulate`. Single-threaded:
-/// callers parallelise over images, which scales better than splitting these small GEMMs.
-pub(super) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: View, b: View) {
-    // The bounds are ours to keep (gemm takes raw pointers); shapes come from a validated
-    // `Geom`, so a failure here is a bug in this module, not bad input.
-    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "conv gemm: operand out of bounds");
-    // SAFETY: the assert above keeps every index gemm touches inside the three slices, and
-    // `dst` is borrowed mutably so it cannot alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs,
-            a.rs,
-            b.data.as_ptr(),
-            b.cs,
-            b.rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
     }
 }

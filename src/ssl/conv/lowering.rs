@@ -7,7 +7,8 @@
 
 use rayon::prelude::*;
 
-use super::kernels::{col2im, gemm_into, im2col, Geom, View};
+use super::kernels::{col2im, im2col, Geom};
+use crate::ssl::cpu::{gemm_into, View};
 
 /// Columns a grouped GEMM should reach; beyond this, wider buys little.
 const TARGET_COLS: usize = 256;
