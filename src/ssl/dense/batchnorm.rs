@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::rows_per_task;
+use super::{relu_gate, rows_per_task};
 use crate::ssl::cpu::{f32_slice, with_f32};
 
 pub(super) struct BnReluOp {
@@ -70,8 +70,10 @@ impl CustomOp3 for BnReluOp {
         let a: Vec<f32> = (0..c).map(|i| gamma[i] * invstd[i]).collect();
         let b: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
         let mut y = vec![0f32; n * c];
+        let (a, b) = (&a[..c], &b[..c]);
         y.par_chunks_mut(rows_per_task(n) * c).zip(z.par_chunks(rows_per_task(n) * c)).for_each(|(ys, zs)| {
             for (yr, zr) in ys.chunks_exact_mut(c).zip(zs.chunks_exact(c)) {
+                let (yr, zr) = (&mut yr[..c], &zr[..c]);
                 for i in 0..c {
                     let v = a[i] * zr[i] + b[i];
                     yr[i] = if v < 0.0 { 0.0 } else { v };
@@ -106,34 +108,39 @@ impl CustomOp3 for BnReluOp {
     }
 }
 
-/// (dz, dγ, dβ); see the module notes.
+/// (dz, dγ, dβ); see the module notes. Every inner loop runs over slices cut to exactly C
+/// values, so the compiler drops the bounds checks and vectorises across features.
 fn backward(s: &Stats, gamma: &[f32], z: &[f32], y: &[f32], dy: &[f32], n: usize, c: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    // Σ G and Σ G·ẑ per feature, accumulated row by row (vectorises across features).
-    let (mut sum_g, mut sum_gz) = (vec![0f32; c], vec![0f32; c]);
+    let (mean, invstd, gamma) = (&s.mean[..c], &s.invstd[..c], &gamma[..c]);
+    // Σ G and Σ G·(z − μ) per feature, accumulated row by row.
+    let (mut sum_g, mut sum_gzc) = (vec![0f32; c], vec![0f32; c]);
     for ((zr, yr), dr) in z.chunks_exact(c).zip(y.chunks_exact(c)).zip(dy.chunks_exact(c)) {
+        let (zr, yr, dr, sg, sgz) = (&zr[..c], &yr[..c], &dr[..c], &mut sum_g[..c], &mut sum_gzc[..c]);
         for i in 0..c {
-            let g = if yr[i] > 0.0 { dr[i] } else { 0.0 };
-            sum_g[i] += g;
-            sum_gz[i] += g * (zr[i] - s.mean[i]) * s.invstd[i];
+            let g = relu_gate(dr[i], yr[i]);
+            sg[i] += g;
+            sgz[i] += g * (zr[i] - mean[i]);
         }
     }
+    let sum_gz: Vec<f32> = sum_gzc.iter().zip(invstd).map(|(v, s)| v * s).collect();
+    // dz = gain·(G − mean(G) − ẑ·mean(G·ẑ)) = gain·G + (A·z + B) per feature.
     let m = n as f32;
-    let gain: Vec<f32> = (0..c).map(|i| gamma[i] * s.invstd[i]).collect();
-    let mean_g: Vec<f32> = sum_g.iter().map(|v| v / m).collect();
-    let mean_gz: Vec<f32> = sum_gz.iter().map(|v| v / m).collect();
+    let gain: Vec<f32> = (0..c).map(|i| gamma[i] * invstd[i]).collect();
+    let a: Vec<f32> = (0..c).map(|i| -gain[i] * invstd[i] * sum_gz[i] / m).collect();
+    let b: Vec<f32> = (0..c).map(|i| -gain[i] * sum_g[i] / m - a[i] * mean[i]).collect();
+    let (gain, a, b) = (&gain[..c], &a[..c], &b[..c]);
     let mut dz = vec![0f32; n * c];
     let rows = rows_per_task(n) * c;
-    dz.par_chunks_mut(rows).zip(z.par_chunks(rows)).zip(y.par_chunks(rows)).zip(dy.par_chunks(rows)).for_each(
-        |(((dzs, zs), ys), dys)| {
-            let it = dzs.chunks_exact_mut(c).zip(zs.chunks_exact(c)).zip(ys.chunks_exact(c)).zip(dys.chunks_exact(c));
-            for (((dr, zr), yr), gr) in it {
-                for i in 0..c {
-                    let g = if yr[i] > 0.0 { gr[i] } else { 0.0 };
-                    let zhat = (zr[i] - s.mean[i]) * s.invstd[i];
-                    dr[i] = gain[i] * (g - mean_g[i] - zhat * mean_gz[i]);
-                }
+    dz.par_chunks_mut(rows).enumerate().for_each(|(t, dzs)| {
+        let at = t * rows;
+        let (zs, ys, dys) = (&z[at..at + dzs.len()], &y[at..at + dzs.len()], &dy[at..at + dzs.len()]);
+        for (((dr, zr), yr), gr) in dzs.chunks_exact_mut(c).zip(zs.chunks_exact(c)).zip(ys.chunks_exact(c)).zip(dys.chunks_exact(c)) {
+            let (dr, zr, yr, gr) = (&mut dr[..c], &zr[..c], &yr[..c], &gr[..c]);
+            for i in 0..c {
+                let g = relu_gate(gr[i], yr[i]);
+                dr[i] = gain[i] * g + (a[i] * zr[i] + b[i]);
             }
-        },
-    );
+        }
+    });
     (dz, sum_gz, sum_g)
 }

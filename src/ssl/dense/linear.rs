@@ -8,7 +8,7 @@
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::rows_per_task;
+use super::{relu_gate, rows_per_task};
 use crate::ssl::cpu::{f32_slice, gemm_into, with_f32, View};
 
 pub(super) struct LinearOp {
@@ -50,7 +50,7 @@ impl CustomOp3 for LinearOp {
             gemm_into(ys.len() / o, o, k, ys, true, View::rows(xs, k), View::cols(w, k));
             if self.relu {
                 // `< 0` rather than `max`: a NaN stays NaN, so a diverged step shows in the loss.
-                ys.iter_mut().filter(|v| **v < 0.0).for_each(|v| *v = 0.0);
+                ys.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v });
             }
         });
         Ok((CpuStorage::F32(y), Shape::from((n, o))))
@@ -93,7 +93,7 @@ impl CustomOp3 for LinearOp {
 
 /// dY where the output passed the ReLU, 0 elsewhere.
 fn relu_mask(dy: &[f32], y: &[f32]) -> Vec<f32> {
-    dy.iter().zip(y).map(|(&d, &v)| if v > 0.0 { d } else { 0.0 }).collect()
+    dy.iter().zip(y).map(|(&d, &v)| relu_gate(d, v)).collect()
 }
 
 /// dX = G · W, in row blocks.
