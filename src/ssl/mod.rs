@@ -2,6 +2,7 @@
 //! thread with its command/event protocol, and saved runs.
 
 pub mod config;
+pub mod contrastive;
 pub mod conv;
 pub mod dense;
 pub(crate) mod cpu;

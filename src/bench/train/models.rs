@@ -1,7 +1,7 @@
 //! The models the training benchmark times, built exactly as bench/peers_train.py builds
 //! them in PyTorch, and the NT-Xent loss they train with.
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
 use crate::ssl::{conv, dense};
@@ -102,17 +102,7 @@ impl Module for Projector {
 }
 
 /// NT-Xent (Chen et al. 2020, SimCLR): each view's positive is the other view of its item,
-/// every other view in the batch is a negative.
+/// every other view in the batch is a negative (`ssl::contrastive`, as the trainer uses it).
 pub fn nt_xent(z1: &Tensor, z2: &Tensor, temperature: f64) -> Result<Tensor> {
-    let n = z1.dim(0)?;
-    let z = Tensor::cat(&[z1, z2], 0)?;
-    let norm = (z.sqr()?.sum_keepdim(D::Minus1)?.sqrt()? + 1e-8)?;
-    let z = z.broadcast_div(&norm)?;
-    let sim = (z.matmul(&z.t()?)? / temperature)?;
-    // A large negative on the diagonal removes self-similarity from the softmax.
-    let self_mask = (Tensor::eye(2 * n, DType::F32, z.device())? * -1e9)?;
-    let sim = (sim + self_mask)?;
-    let targets: Vec<u32> = (0..2 * n as u32).map(|i| (i + n as u32) % (2 * n as u32)).collect();
-    let targets = Tensor::from_vec(targets, 2 * n, &Device::Cpu)?;
-    candle_nn::loss::cross_entropy(&sim, &targets)
+    crate::ssl::contrastive::nt_xent(z1, z2, temperature)
 }
