@@ -67,6 +67,29 @@ fn run() -> Result<()> {
     }
     phases.report("issue mlp");
 
+    if std::env::var("CNN").is_ok() {
+        let varmap = VarMap::new();
+        let cnn = pretext::bench::train::Cnn::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev), pretext::bench::train::ConvImpl::Pretext)?;
+        let mut opt = pretext::ssl::optim::AdamW::new(varmap.all_vars(), params.clone())?;
+        let (x1, x2) = (Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?, Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?);
+        let mut phases = Phases(Vec::new());
+        for _ in 0..12 {
+            let t = Instant::now();
+            let (z1, z2) = (cnn.forward(&x1)?, cnn.forward(&x2)?);
+            let f = ms(t);
+            let t = Instant::now();
+            let loss = nt_xent(&z1, &z2, 0.5)?;
+            let l = ms(t);
+            let t = Instant::now();
+            let grads = loss.backward()?;
+            let b = ms(t);
+            let t = Instant::now();
+            opt.step(&grads)?;
+            phases.0.push([f, l, b, ms(t)]);
+        }
+        phases.report("issue cnn");
+    }
+
     // The default table model, as the trainer runs it.
     let modality = Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() };
     let cfg = TrainConfig { batch_size: n, ..TrainConfig::default() };

@@ -99,3 +99,13 @@ pub(crate) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], accumulat
         );
     }
 }
+
+/// `d` where the ReLU's output `y` is positive, else 0: the ReLU's backward for one value.
+/// A bit mask rather than `if`: the sign of a pre-activation is a coin flip, and as a branch
+/// it was mispredicted so often that BatchNorm's backward ran 10× slower; the mask
+/// vectorises, and where it cannot (scattered pooling gradients) it still does not branch.
+#[inline(always)]
+pub(crate) fn relu_gate(d: f32, y: f32) -> f32 {
+    let keep = ((y > 0.0) as u32).wrapping_neg();
+    f32::from_bits(d.to_bits() & keep)
+}

@@ -89,12 +89,3 @@ fn rows_per_task(n: usize) -> usize {
     n.div_ceil(workers).next_multiple_of(16).max(16)
 }
 
-/// `d` where the ReLU's output `y` is positive, else 0: the ReLU's backward for one value.
-/// A bit mask rather than `if`: the sign of a pre-activation is a coin flip, and as a branch
-/// it was mispredicted so often that BatchNorm's backward ran 10× slower; the mask
-/// vectorises.
-#[inline(always)]
-fn relu_gate(d: f32, y: f32) -> f32 {
-    let keep = ((y > 0.0) as u32).wrapping_neg();
-    f32::from_bits(d.to_bits() & keep)
-}

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{relu_gate, rows_per_task};
-use crate::ssl::cpu::{f32_slice, with_f32};
+use super::rows_per_task;
+use crate::ssl::cpu::{f32_slice, relu_gate, with_f32};
 
 pub(super) struct BnReluOp {
     pub eps: f64,

@@ -8,8 +8,8 @@
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{relu_gate, rows_per_task};
-use crate::ssl::cpu::{f32_slice, gemm_into, with_f32, View};
+use super::rows_per_task;
+use crate::ssl::cpu::{f32_slice, gemm_into, relu_gate, with_f32, View};
 
 pub(super) struct LinearOp {
     pub relu: bool,
