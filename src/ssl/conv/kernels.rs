@@ -152,7 +152,11 @@ fn im2col_same(g: &Geom, x: &[f32], cols: &mut [f32], ld: usize) {
 
 /// The adjoint of `im2col`: adds each column entry back onto the pixel it was read from.
 /// `dx` (one image, C×H×W) must be zeroed by the caller; rows of `cols` are `ld` apart.
-pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
+/// `cols` is scratch: the same-size path zeroes its entries that no pixel was read into.
+pub(super) fn col2im(g: &Geom, cols: &mut [f32], dx: &mut [f32], ld: usize) {
+    if g.stride == 1 && g.ho == g.h && g.wo == g.w && g.pad < g.h && g.pad < g.w {
+        return col2im_same(g, cols, dx, ld);
+    }
     let s = g.stride;
     for ci in 0..g.c {
         let plane = &mut dx[ci * g.h * g.w..][..g.h * g.w];
@@ -175,6 +179,37 @@ pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
                             dst[first + j * s] += v;
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// `col2im` for a same-size stride-1 convolution, the adjoint of `im2col_same`: the entries
+/// of the edge columns (read from outside the image) are zeroed in `cols`, then each row of
+/// valid outputs is added onto the shifted plane as one block.
+fn col2im_same(g: &Geom, cols: &mut [f32], dx: &mut [f32], ld: usize) {
+    let (h, w, len) = (g.h, g.w, g.h * g.w);
+    for ci in 0..g.c {
+        let plane = &mut dx[ci * len..][..len];
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * ld..][..len];
+                let (dy, dx) = (ky as isize - g.pad as isize, kx as isize - g.pad as isize);
+                let oy_lo = (-dy).max(0) as usize;
+                let oy_hi = (h as isize - dy).min(h as isize) as usize;
+                let (zl, zh) = if dx > 0 { (w - dx as usize, w) } else { (0, (-dx) as usize) };
+                if zl < zh {
+                    for oy in oy_lo..oy_hi {
+                        row[oy * w + zl..oy * w + zh].fill(0.0);
+                    }
+                }
+                let off = dy * w as isize + dx;
+                let lo = ((oy_lo * w) as isize).max(-off) as usize;
+                let hi = ((oy_hi * w) as isize).min(len as isize - off) as usize;
+                if lo < hi {
+                    let dst = (lo as isize + off) as usize;
+                    plane[dst..dst + (hi - lo)].iter_mut().zip(&row[lo..hi]).for_each(|(a, b)| *a += b);
                 }
             }
         }

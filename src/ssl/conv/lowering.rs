@@ -89,7 +89,7 @@ pub(super) fn input_grad(g: &Geom, w: &[f32], dy: &[f32]) -> Vec<f32> {
             let wt = View { data: w, rs: 1, cs: ckk as isize };
             gemm_into(ckk, ld, g.o, dcols, false, wt, dyv);
             for (j, dx_j) in dxs.chunks_mut(g.in_len()).enumerate() {
-                col2im(g, &dcols[j * howo..], dx_j, ld);
+                col2im(g, &mut dcols[j * howo..], dx_j, ld);
             }
         },
     );
