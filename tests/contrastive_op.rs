@@ -74,4 +74,5 @@ fn fused_nt_xent_gradient_matches_finite_differences() {
 fn nt_xent_rejects_mismatched_views_and_bad_temperatures() {
     assert!(nt_xent(&randn(&[3, 4], 1), &randn(&[2, 4], 2), 0.5).is_err());
     assert!(nt_xent(&randn(&[3, 4], 1), &randn(&[3, 4], 2), 0.0).is_err());
+    assert!(nt_xent(&randn(&[3, 0], 1), &randn(&[3, 0], 2), 0.5).is_err());
 }

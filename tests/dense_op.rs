@@ -107,6 +107,9 @@ fn linear_skips_the_gradient_of_a_plain_input_and_rejects_bad_shapes() {
     assert!(g.get(&x).is_none());
     assert!(g.get(wv.as_tensor()).is_some() && g.get(bv.as_tensor()).is_some());
     assert!(dense::linear(&randn(&[6, 5], 4), &layer, false).is_err());
+    // An empty batch gives an empty output (candle's layer does it).
+    let empty = dense::linear(&Tensor::zeros((0, 3), DType::F32, &Device::Cpu).unwrap(), &layer, false).unwrap();
+    assert_eq!(empty.dims(), &[0, 4]);
     // Without a bias, candle-nn's own layer.
     let plain = Linear::new(wv.as_tensor().clone(), None);
     let y = dense::linear(&x, &plain, false).unwrap();

@@ -26,7 +26,7 @@ const NORM_EPS: f32 = 1e-8;
 /// otherwise `nt_xent_composed`.
 pub fn nt_xent(z1: &Tensor, z2: &Tensor, temperature: f64) -> Result<Tensor> {
     let ((n, d), (n2, d2)) = (z1.dims2()?, z2.dims2()?);
-    if (n, d) != (n2, d2) || n == 0 {
+    if (n, d) != (n2, d2) || n == 0 || d == 0 {
         bail!("nt-xent: views of {n}×{d} and {n2}×{d2}; both must be the same, non-empty");
     }
     if !(temperature > 0.0) {

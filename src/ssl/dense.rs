@@ -28,8 +28,10 @@ use crate::ssl::cpu::is_cpu_f32;
 /// (weight O × K, bias O). Gradients flow to x (when it needs one), W and b.
 pub fn linear(x: &Tensor, layer: &Linear, relu: bool) -> Result<Tensor> {
     let w = layer.weight();
+    // Empty batches or layers (nothing to compute) go to candle too.
+    let nonempty = x.elem_count() > 0 && w.elem_count() > 0;
     let fused = match layer.bias() {
-        Some(b) if x.rank() == 2 && is_cpu_f32(x) && is_cpu_f32(w) && is_cpu_f32(b) => Some(b),
+        Some(b) if nonempty && x.rank() == 2 && is_cpu_f32(x) && is_cpu_f32(w) && is_cpu_f32(b) => Some(b),
         _ => None,
     };
     let Some(b) = fused else {
@@ -48,7 +50,9 @@ pub fn linear(x: &Tensor, layer: &Linear, relu: bool) -> Result<Tensor> {
 /// statistics as candle-nn's `BatchNorm::forward_train` does; otherwise candle-nn's layer.
 pub fn batch_norm_relu(z: &Tensor, bn: &BatchNorm, train: bool) -> Result<Tensor> {
     let params = match bn.weight_and_bias() {
-        Some((g, b)) if train && z.rank() == 2 && is_cpu_f32(z) && is_cpu_f32(g) && is_cpu_f32(b) => Some((g, b)),
+        Some((g, b)) if train && z.rank() == 2 && z.elem_count() > 0 && is_cpu_f32(z) && is_cpu_f32(g) && is_cpu_f32(b) => {
+            Some((g, b))
+        }
         _ => None,
     };
     let Some((gamma, beta)) = params else {
