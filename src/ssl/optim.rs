@@ -107,20 +107,20 @@ impl InplaceOp2 for Update<'_> {
             *v = vec![0.0; theta.len()];
         }
         let c = self.coeffs;
-        let run = |(((t, m), v), g): (((&mut [f32], &mut [f32]), &mut [f32]), &[f32])| {
-            for i in 0..t.len() {
-                c.update(&mut t[i], &mut m[i], &mut v[i], g[i]);
+        let run = |t: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]| {
+            for (((t, m), v), &g) in t.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                c.update(t, m, v, g);
             }
         };
         if theta.len() <= CHUNK {
-            run((((theta, m.as_mut_slice()), v.as_mut_slice()), grad));
+            run(theta, m, v, grad);
         } else {
             theta
                 .par_chunks_mut(CHUNK)
                 .zip(m.par_chunks_mut(CHUNK))
                 .zip(v.par_chunks_mut(CHUNK))
                 .zip(grad.par_chunks(CHUNK))
-                .for_each(run);
+                .for_each(|(((t, m), v), g)| run(t, m, v, g));
         }
         Ok(())
     }
