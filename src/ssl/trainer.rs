@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarMap};
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -21,6 +21,7 @@ use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, embed_items, evaluate, EvalRecord};
 use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
 use crate::ssl::objective::{objective_for, Objective};
+use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, SavedRun};
 
