@@ -4,7 +4,8 @@ scikit-learn on the data pretext exported (x.npy, sample.npy, gt.npy in --data).
 
 Installs the tools into bench/.venv with pip on first use and re-runs itself there; any
 tool that cannot be installed or imported is skipped with a message. Writes peers.json
-(a list of figures) into --data. Threads are capped at 2 to match the Rust side.
+(a list of figures) into --data. Every tool gets --threads threads (default 2), the
+count pretext's side runs with.
 """
 import argparse
 import json
@@ -16,8 +17,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 PACKAGES = ["numpy", "scikit-learn", "openTSNE", "umap-learn", "hnswlib"]
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(var, "2")
 
 
 def ensure_venv():
@@ -49,8 +48,16 @@ def inertia(x, labels, k):
     return total / len(x)
 
 
-def figure(name, seconds, quality=None, quality_name="", rate=None):
-    return {"name": name, "seconds": seconds, "quality": quality, "quality_name": quality_name, "rate": rate}
+def figure(name, seconds, quality=None, quality_name="", rate=None, cpu_seconds=None):
+    return {"name": name, "seconds": seconds, "quality": quality, "quality_name": quality_name, "rate": rate,
+            "cpu_seconds": cpu_seconds}
+
+
+def cpu_seconds():
+    """User + system CPU seconds of this process so far, all threads."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main():
@@ -58,8 +65,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--parts", default="tsne,umap,hnsw,pca,kmeans")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     parts = set(args.parts.split(","))
+    threads = max(1, args.threads)
+    # Before numpy and friends load their thread pools.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(threads)
     import numpy as np
 
     x = np.load(os.path.join(args.data, "x.npy"))
@@ -72,7 +84,8 @@ def main():
     def report(f):
         print(f"  peer  {f['name']:<12} {f['seconds']:8.2f} s  "
               + (f"{f['quality_name']} {f['quality']:.4f}" if f["quality"] is not None else "")
-              + (f"  {f['rate']:.0f} q/s" if f["rate"] is not None else ""), flush=True)
+              + (f"  {f['rate']:.0f} q/s" if f["rate"] is not None else "")
+              + (f"  (build cpu {f['cpu_seconds']:.2f} s)" if f["cpu_seconds"] is not None else ""), flush=True)
         out.append(f)
 
     def trust(layout):
@@ -83,7 +96,7 @@ def main():
         try:
             from openTSNE import TSNE
             t = time.perf_counter()
-            y = np.asarray(TSNE(n_jobs=2, random_state=42).fit(x))
+            y = np.asarray(TSNE(n_jobs=threads, random_state=42).fit(x))
             report(figure("t-SNE", time.perf_counter() - t, trust(y), "trust"))
         except ImportError as e:
             print(f"peers: openTSNE unavailable ({e}), skipped", file=sys.stderr)
@@ -91,7 +104,7 @@ def main():
         try:
             import umap
             t = time.perf_counter()
-            y = umap.UMAP(n_jobs=2).fit_transform(x)
+            y = umap.UMAP(n_jobs=threads).fit_transform(x)
             report(figure("UMAP", time.perf_counter() - t, trust(y), "trust"))
         except ImportError as e:
             print(f"peers: umap-learn unavailable ({e}), skipped", file=sys.stderr)
@@ -100,17 +113,18 @@ def main():
             import hnswlib
             train, queries = x[:n_train], x[n_train:]
             index = hnswlib.Index(space="l2", dim=x.shape[1])
-            index.set_num_threads(2)
-            t = time.perf_counter()
+            # Used by add_items and knn_query alike (both default to num_threads=-1).
+            index.set_num_threads(threads)
+            t, cpu = time.perf_counter(), cpu_seconds()
             index.init_index(max_elements=train.shape[0], M=16, ef_construction=200, random_seed=0)
             index.add_items(train)
-            build = time.perf_counter() - t
+            build, build_cpu = time.perf_counter() - t, cpu_seconds() - cpu
             index.set_ef(50)
             t = time.perf_counter()
             labels, _ = index.knn_query(queries, k=10)
             qps = queries.shape[0] / (time.perf_counter() - t)
             hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(gt.shape[0]))
-            report(figure("HNSW", build, hits / gt.size, "recall@10", qps))
+            report(figure("HNSW", build, hits / gt.size, "recall@10", qps, build_cpu))
         except ImportError as e:
             print(f"peers: hnswlib unavailable ({e}), skipped", file=sys.stderr)
     if parts & {"pca", "kmeans"}:

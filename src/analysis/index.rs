@@ -2,15 +2,20 @@
 //! ([`super::hnsw`], Malkov & Yashunin 2018) above it. Cosine and Euclidean.
 //!
 //! Distances returned are true distances in the chosen metric: Euclidean length, or
-//! `1 - cosine similarity`. Inside the graph we use squared Euclidean / `1 - dot` on
-//! normalised rows, which order neighbours the same way and skip a square root.
+//! `1 - cosine similarity`. Inside the graph we use squared Euclidean, on rows normalised
+//! once for cosine (`1 - a·b = ½‖a - b‖²` for unit rows), which orders neighbours the same
+//! way and skips a square root. (An all-zero row, whose cosine is undefined, stays zero: the
+//! exact search puts it at distance 1 from everything, the graph at ½.)
 
 use rayon::prelude::*;
 
 use super::distance::{dot, smallest_k, sq_euclidean};
-use super::hnsw::{Hnsw, Kernel};
+use super::hnsw::{self, Hnsw};
 use super::Matrix;
 use crate::error::{PretextError, Result};
+
+/// Seed for the HNSW layer draws, fixed so an index is reproducible.
+const SEED: u64 = 0x5eed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Metric {
@@ -47,15 +52,17 @@ impl IndexParams {
     }
 }
 
+/// The indexed rows (unit-length when the metric is cosine) live in the backend: a matrix
+/// for exact search, the graph's own blocks for HNSW (no second copy).
 enum Backend {
-    Exact,
+    Exact(Matrix),
     Graph(Hnsw),
 }
 
 pub struct NeighborIndex {
     metric: Metric,
-    /// The indexed rows, unit-length when the metric is cosine.
-    data: Matrix,
+    rows: usize,
+    cols: usize,
     params: IndexParams,
     backend: Backend,
 }
@@ -66,31 +73,30 @@ impl NeighborIndex {
         if data.rows == 0 || data.cols == 0 {
             return Err(PretextError::Analysis("cannot index an empty matrix".into()));
         }
+        // The graph names rows by u32.
+        if data.rows >= u32::MAX as usize {
+            return Err(PretextError::Analysis(format!("cannot index {} rows, at most {} fit", data.rows, u32::MAX - 1)));
+        }
         if data.data.iter().any(|v| !v.is_finite()) {
             return Err(PretextError::BadData("embeddings contain NaN or infinite values".into()));
         }
-        let data = match metric {
-            Metric::Cosine => data.l2_normalized(),
-            Metric::Euclidean => data.clone(),
+        let exact = data.rows <= params.exact_threshold;
+        let backend = match metric {
+            Metric::Cosine if exact => Backend::Exact(data.l2_normalized()),
+            Metric::Euclidean if exact => Backend::Exact(data.clone()),
+            // Cosine as `1 − dot` on rows normalised once, not per distance.
+            Metric::Cosine => Backend::Graph(Hnsw::build(&data.l2_normalized(), hnsw::Metric::UnitCosine, params.m, params.ef_construction, SEED)),
+            Metric::Euclidean => Backend::Graph(Hnsw::build(data, hnsw::Metric::SqL2, params.m, params.ef_construction, SEED)),
         };
-        let backend = if data.rows <= params.exact_threshold {
-            Backend::Exact
-        } else {
-            let kernel = match metric {
-                Metric::Euclidean => Kernel::SqL2,
-                Metric::Cosine => Kernel::UnitCosine,
-            };
-            Backend::Graph(Hnsw::build(&data, kernel, params.m, params.ef_construction, 0x5eed))
-        };
-        Ok(Self { metric, data, params, backend })
+        Ok(Self { metric, rows: data.rows, cols: data.cols, params, backend })
     }
 
     pub fn len(&self) -> usize {
-        self.data.rows
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.rows == 0
+        self.rows == 0
     }
 
     pub fn metric(&self) -> Metric {
@@ -98,7 +104,7 @@ impl NeighborIndex {
     }
 
     pub fn is_exact(&self) -> bool {
-        matches!(self.backend, Backend::Exact)
+        matches!(self.backend, Backend::Exact(_))
     }
 
     pub fn set_ef_search(&mut self, ef: usize) {
@@ -117,24 +123,24 @@ impl NeighborIndex {
 
     /// The `k` nearest neighbours of every indexed row, itself excluded (a kNN graph).
     pub fn knn_graph(&self, k: usize) -> Vec<Vec<(usize, f32)>> {
-        (0..self.data.rows)
+        (0..self.rows)
             .into_par_iter()
             .map(|i| match &self.backend {
                 Backend::Graph(h) => {
                     let ef = self.params.ef_search.max(k + 1);
-                    let mut found: Vec<(usize, f32)> = h.search_from(&self.data, i, k + 1, ef).into_iter().filter(|p| p.0 != i).take(k).collect();
+                    let mut found: Vec<(usize, f32)> = h.search_from(i, k + 1, ef).into_iter().filter(|p| p.0 != i).take(k).collect();
                     if self.metric == Metric::Euclidean {
                         found.iter_mut().for_each(|p| p.1 = p.1.max(0.0).sqrt());
                     }
                     found
                 }
-                Backend::Exact => self.search_skipping(self.data.row(i), k, Some(i)),
+                Backend::Exact(d) => self.search_skipping(d.row(i), k, Some(i)),
             })
             .collect()
     }
 
     fn search_skipping(&self, query: &[f32], k: usize, skip: Option<usize>) -> Vec<(usize, f32)> {
-        if query.len() != self.data.cols || k == 0 {
+        if query.len() != self.cols || k == 0 {
             return Vec::new();
         }
         let normalized;
@@ -149,14 +155,13 @@ impl NeighborIndex {
         let want = k + usize::from(skip.is_some());
         let ef = self.params.ef_search.max(want);
         let raw: Vec<(usize, f32)> = match &self.backend {
-            Backend::Exact => {
-                let d = &self.data;
+            Backend::Exact(d) => {
                 match self.metric {
                     Metric::Euclidean => smallest_k((0..d.rows).map(|j| (j, sq_euclidean(q, d.row(j)))), k, skip),
                     Metric::Cosine => smallest_k((0..d.rows).map(|j| (j, 1.0 - dot(q, d.row(j)))), k, skip),
                 }
             }
-            Backend::Graph(h) => h.search(&self.data, q, want, ef),
+            Backend::Graph(h) => h.search(q, want, ef),
         };
         let mut out: Vec<(usize, f32)> = raw.into_iter().filter(|&(j, _)| Some(j) != skip).take(k).collect();
         if self.metric == Metric::Euclidean {

@@ -14,6 +14,7 @@ use crate::analysis::pca::{PcaModel, PcaSolver};
 use crate::analysis::{kmeans, Matrix};
 use crate::data::idx::read_idx;
 use crate::error::{PretextError, Result};
+use super::sysinfo::{load_average, process_cpu_secs};
 
 /// Command-line flags for `pretext bench analysis` (ready for the CLI's subcommand enum).
 #[derive(clap::Args, Debug, Clone)]
@@ -33,6 +34,10 @@ pub struct BenchArgs {
     /// Skip the Python reference tools.
     #[arg(long)]
     pub no_peers: bool,
+    /// Threads for our side (a rayon pool) and for each Python tool (hnswlib
+    /// `set_num_threads`, `n_jobs`, OpenMP/BLAS/Numba).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
 }
 
 impl From<BenchArgs> for BenchOptions {
@@ -43,6 +48,7 @@ impl From<BenchArgs> for BenchOptions {
             limit: a.limit,
             parts: a.parts.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
             peers: !a.no_peers,
+            threads: a.threads,
             ..Self::default()
         }
     }
@@ -60,6 +66,8 @@ pub struct BenchOptions {
     pub parts: Vec<String>,
     /// Run `bench/peers.py` too.
     pub peers: bool,
+    /// Threads on both sides: our rayon pool and the Python tools.
+    pub threads: usize,
     pub peers_script: PathBuf,
     pub python: String,
 }
@@ -72,6 +80,7 @@ impl Default for BenchOptions {
             limit: None,
             parts: ["tsne", "umap", "hnsw", "pca", "kmeans"].map(String::from).to_vec(),
             peers: true,
+            threads: 2,
             peers_script: PathBuf::from("bench/peers.py"),
             python: "python3".into(),
         }
@@ -87,6 +96,10 @@ pub struct Figure {
     pub quality_name: String,
     /// Queries per second, for the index.
     pub rate: Option<f64>,
+    /// CPU time of the timed part, all threads (for the index: its build). On a shared
+    /// machine wall time includes waiting for a core; this does not.
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,6 +107,9 @@ pub struct Report {
     pub ours: Vec<Figure>,
     pub peers: Vec<Figure>,
     pub peers_note: Option<String>,
+    /// 1-minute load average just before our figures and just before the peers'.
+    pub load: (Option<f64>, Option<f64>),
+    pub threads: usize,
 }
 
 const TRUST_SAMPLE: usize = 5_000;
@@ -104,7 +120,6 @@ const KMEANS_SEEDS: u64 = 5;
 pub fn run(opts: &BenchOptions) -> Result<Report> {
     let (x, n_train) = load_fashion(&opts.data_dir, opts.limit)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| PretextError::io(&opts.out_dir, e))?;
-    let want = |p: &str| opts.parts.iter().any(|q| q == p);
     let sample: Vec<usize> = {
         let step = (x.rows as f64 / TRUST_SAMPLE.min(x.rows) as f64).max(1.0);
         (0..TRUST_SAMPLE.min(x.rows)).map(|i| (i as f64 * step) as usize).collect()
@@ -121,54 +136,78 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     std::fs::write(&meta, format!("{{\"n_train\": {n_train}}}")).map_err(|e| PretextError::io(&meta, e))?;
     println!("data: {} × {} (train {}, queries {}), exported to {}", x.rows, x.cols, n_train, queries.rows, opts.out_dir.display());
 
-    let mut report = Report::default();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+        .map_err(|e| PretextError::InvalidConfig(format!("thread pool: {e}")))?;
+    let mut report = Report { threads: opts.threads.max(1), ..Report::default() };
+    report.load.0 = load_average();
+    pool.install(|| run_ours(opts, &x, &train, &queries, &gt, &sample, &sub, &mut report))?;
+
+    if opts.peers {
+        report.load.1 = load_average();
+        match super::analysis_peers::run_peers(opts, &x) {
+            Ok(figures) => report.peers = figures,
+            Err(note) => report.peers_note = Some(note),
+        }
+    }
+    print!("{}", super::analysis_peers::ratio_table(&report));
+    Ok(report)
+}
+
+/// Our side of the benchmark, run inside the `--threads` pool.
+#[allow(clippy::too_many_arguments)]
+fn run_ours(opts: &BenchOptions, x: &Matrix, train: &Matrix, queries: &Matrix, gt: &[Vec<usize>], sample: &[usize], sub: &Matrix, report: &mut Report) -> Result<()> {
+    let want = |p: &str| opts.parts.iter().any(|q| q == p);
+    let gt_count = gt.len();
     let mut push = |f: Figure| {
         println!("  ours  {:<12} {:>8.2} s  {}", f.name, f.seconds, describe(&f));
         report.ours.push(f);
     };
     if want("tsne") {
         let t = Instant::now();
-        let layout = tsne(&x, &TsneParams::default(), |_, _| true)?;
+        let layout = tsne(x, &TsneParams::default(), |_, _| true)?;
         let seconds = t.elapsed().as_secs_f64();
-        let trust = trustworthiness(&sub, &layout.select_rows(&sample), 10)?;
-        push(Figure { name: "t-SNE".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None });
+        let trust = trustworthiness(sub, &layout.select_rows(sample), 10)?;
+        push(Figure { name: "t-SNE".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None, cpu_seconds: None });
         write_npy(&opts.out_dir.join("ours_tsne.npy"), &layout)?;
     }
     if want("umap") {
         let t = Instant::now();
-        let layout = umap(&x, &UmapParams::default(), |_, _| true)?;
+        let layout = umap(x, &UmapParams::default(), |_, _| true)?;
         let seconds = t.elapsed().as_secs_f64();
-        let trust = trustworthiness(&sub, &layout.select_rows(&sample), 10)?;
-        push(Figure { name: "UMAP".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None });
+        let trust = trustworthiness(sub, &layout.select_rows(sample), 10)?;
+        push(Figure { name: "UMAP".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None, cpu_seconds: None });
         write_npy(&opts.out_dir.join("ours_umap.npy"), &layout)?;
     }
     if want("hnsw") {
-        let t = Instant::now();
-        let index = NeighborIndex::build(&train, Metric::Euclidean, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
+        let (t, cpu) = (Instant::now(), process_cpu_secs());
+        let index = NeighborIndex::build(train, Metric::Euclidean, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
         let build = t.elapsed().as_secs_f64();
+        let cpu_seconds = process_cpu_secs().zip(cpu).map(|(b, a)| b - a);
         let t = Instant::now();
-        let found = index.search_batch(&queries, 10);
+        let found = index.search_batch(queries, 10);
         let qps = queries.rows as f64 / t.elapsed().as_secs_f64();
-        let recall = recall_at(&found[..gt_count], &gt);
-        push(Figure { name: "HNSW".into(), seconds: build, quality: Some(recall), quality_name: "recall@10".into(), rate: Some(qps) });
+        let recall = recall_at(&found[..gt_count], gt);
+        push(Figure { name: "HNSW".into(), seconds: build, quality: Some(recall), quality_name: "recall@10".into(), rate: Some(qps), cpu_seconds });
     }
     let mut reduced = None;
     if want("pca") || want("kmeans") {
         let t = Instant::now();
-        let model = PcaModel::fit(&x, 50)?;
-        let r = model.transform(&x);
+        let model = PcaModel::fit(x, 50)?;
+        let r = model.transform(x);
         let seconds = t.elapsed().as_secs_f64();
         if want("pca") {
             let explained = model.explained_variance_ratio().iter().map(|&v| v as f64).sum();
-            push(Figure { name: "PCA-50".into(), seconds, quality: Some(explained), quality_name: "var".into(), rate: None });
+            push(Figure { name: "PCA-50".into(), seconds, quality: Some(explained), quality_name: "var".into(), rate: None, cpu_seconds: None });
             // linfa-reduction's LOBPCG on the same data, for the record (Auto picks the
             // covariance route for data this tall, as scikit-learn's auto solver does).
             let t = Instant::now();
-            let linfa = PcaModel::fit_with(&x, 50, PcaSolver::Lobpcg)?;
-            linfa.transform(&x);
+            let linfa = PcaModel::fit_with(x, 50, PcaSolver::Lobpcg)?;
+            linfa.transform(x);
             let seconds = t.elapsed().as_secs_f64();
             let explained = linfa.explained_variance_ratio().iter().map(|&v| v as f64).sum();
-            push(Figure { name: "PCA-50 (LOBPCG)".into(), seconds, quality: Some(explained), quality_name: "var".into(), rate: None });
+            push(Figure { name: "PCA-50 (LOBPCG)".into(), seconds, quality: Some(explained), quality_name: "var".into(), rate: None, cpu_seconds: None });
         }
         reduced = Some(r);
     }
@@ -183,18 +222,9 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
         }
         runs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (seconds, inertia) = runs[runs.len() / 2];
-        push(Figure { name: "k-means".into(), seconds, quality: Some(inertia), quality_name: "inertia".into(), rate: None });
+        push(Figure { name: "k-means".into(), seconds, quality: Some(inertia), quality_name: "inertia".into(), rate: None, cpu_seconds: None });
     }
-    drop(push);
-
-    if opts.peers {
-        match super::analysis_peers::run_peers(opts, &x) {
-            Ok(figures) => report.peers = figures,
-            Err(note) => report.peers_note = Some(note),
-        }
-    }
-    print!("{}", super::analysis_peers::ratio_table(&report));
-    Ok(report)
+    Ok(())
 }
 
 fn describe(f: &Figure) -> String {
@@ -204,6 +234,9 @@ fn describe(f: &Figure) -> String {
     }
     if let Some(r) = f.rate {
         s += &format!("  {:.0} q/s", r);
+    }
+    if let Some(c) = f.cpu_seconds {
+        s += &format!("  (build cpu {c:.2} s)");
     }
     s
 }

@@ -19,6 +19,8 @@ pub fn run_peers(opts: &BenchOptions, x: &Matrix) -> Result<Vec<Figure>, String>
         .arg(&opts.out_dir)
         .arg("--parts")
         .arg(&parts)
+        .arg("--threads")
+        .arg(opts.threads.max(1).to_string())
         .status()
         .map_err(|e| format!("could not start {}: {e}; peers skipped", opts.python))?;
     if !status.success() {
@@ -48,6 +50,13 @@ pub fn ratio_table(report: &Report) -> String {
             opt(peer.and_then(|p| p.rate), 0),
         );
     }
+    let load = |l: Option<f64>| l.map_or("–".to_string(), |v| format!("{v:.2}"));
+    s += &format!(
+        "\n{} threads on both sides; 1-minute load average before ours {}, before the peers {}\n",
+        report.threads,
+        load(report.load.0),
+        load(report.load.1)
+    );
     if let Some(note) = &report.peers_note {
         s += &format!("\npeers: {note}\n");
     }

@@ -2,4 +2,5 @@
 
 pub mod analysis;
 pub mod analysis_peers;
+pub mod sysinfo;
 pub mod train;
