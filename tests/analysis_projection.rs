@@ -5,7 +5,7 @@ use pretext::analysis::align::procrustes_align;
 use pretext::analysis::fuzzy::fit_ab;
 use pretext::analysis::grid2d::PointGrid;
 use pretext::analysis::reproject::{reproject, Projection};
-use pretext::analysis::tsne::{tsne, TsneParams};
+use pretext::analysis::tsne::{tsne, Repulsion, TsneParams};
 use pretext::analysis::umap::{umap, UmapParams};
 use pretext::analysis::Matrix;
 use rand::{Rng, SeedableRng};
@@ -60,6 +60,12 @@ fn tsne_keeps_clusters_apart_and_streams_iterations() {
     assert!(layout.data.iter().all(|v| v.is_finite()));
     let acc = knn_accuracy_2d(&layout, &labels);
     assert!(acc >= 0.99, "t-SNE 1-NN accuracy {acc}");
+    // Both repulsion methods, whichever `Auto` picks at this size.
+    for repulsion in [Repulsion::BarnesHut { theta: 0.5 }, Repulsion::Fft] {
+        let layout = tsne(&x, &TsneParams { repulsion, ..TsneParams::default() }, |_, _| true).unwrap();
+        let acc = knn_accuracy_2d(&layout, &labels);
+        assert!(acc >= 0.99, "t-SNE ({repulsion:?}) 1-NN accuracy {acc}");
+    }
     // The callback can stop the run.
     let mut seen = 0;
     tsne(&x, &TsneParams::default(), |_, _| {
@@ -119,4 +125,45 @@ fn warm_tsne_moves_points_less_than_a_cold_start() {
     let cold = procrustes_align(&before, &cold).unwrap();
     let (w, c) = (mean_shift(&before, &warm), mean_shift(&before, &cold));
     assert!(w < c, "warm start moved {w}, cold start {c}");
+}
+
+#[test]
+fn spectral_init_splits_two_loosely_joined_groups() {
+    use pretext::analysis::fuzzy::Graph;
+    use pretext::analysis::spectral::spectral_layout;
+    // Two rings of 60 nodes, each node tied to its ring neighbours, and one weak bridge.
+    let mut g = Graph { n: 120, ..Default::default() };
+    let mut edge = |a: usize, b: usize, w: f32| {
+        for (h, t) in [(a, b), (b, a)] {
+            g.head.push(h as u32);
+            g.tail.push(t as u32);
+            g.weight.push(w);
+        }
+    };
+    for ring in 0..2 {
+        for i in 0..60 {
+            edge(ring * 60 + i, ring * 60 + (i + 1) % 60, 1.0);
+            edge(ring * 60 + i, ring * 60 + (i + 2) % 60, 0.5);
+        }
+    }
+    edge(0, 60, 0.05);
+    let layout = spectral_layout(&g, 3).expect("spectral layout");
+    assert!(layout.data.iter().all(|v| v.is_finite()));
+    // Some axis puts the two rings on opposite sides.
+    let separated = (0..2).any(|axis| {
+        let side = |r: usize| layout.data[2 * r + axis].signum();
+        let a = (0..60).filter(|&r| side(r) == side(0)).count();
+        let b = (60..120).filter(|&r| side(r) != side(0)).count();
+        a == 60 && b == 60
+    });
+    assert!(separated, "rings not split: {:?}", &layout.data[..8]);
+}
+
+#[test]
+fn umap_from_spectral_init_keeps_clusters_apart() {
+    let (x, labels) = clusters(100, 4);
+    let params = UmapParams { init: pretext::analysis::init::LayoutInit::Spectral, n_epochs: Some(200), ..UmapParams::default() };
+    let layout = umap(&x, &params, |_, _| true).unwrap();
+    let acc = knn_accuracy_2d(&layout, &labels);
+    assert!(acc >= 0.99, "UMAP (spectral init) 1-NN accuracy {acc}");
 }

@@ -1,6 +1,6 @@
 //! PCA finds the direction of largest variance, also on degenerate (rank-deficient) data.
 
-use pretext::analysis::pca::{project, PcaModel};
+use pretext::analysis::pca::{project, PcaModel, PcaSolver};
 use pretext::analysis::Matrix;
 
 fn line_data(n: usize, dir: [f32; 3], noise: f32) -> Matrix {
@@ -37,4 +37,64 @@ fn rank_deficient_input_does_not_panic() {
     let constant = Matrix::new(vec![1.0; 50 * 4], 50, 4);
     let p = project(&constant, 2).unwrap();
     assert!(p.data.iter().all(|v| v.abs() < 1e-5));
+}
+
+/// Rows with a known, well-separated spectrum: column j has standard deviation 1/(j+1).
+fn decaying_spectrum(n: usize, d: usize) -> Matrix {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    // Mix the axes with a fixed rotation-like map so components are not the unit axes.
+    let raw: Vec<f32> = (0..n * d).map(|i| uniform() * 3.46 / ((i % d) as f32 + 1.0)).collect();
+    let mix: Vec<f32> = (0..d * d).map(|i| if i / d == i % d { 1.0 } else { 0.05 * uniform() }).collect();
+    let mut data = vec![0f32; n * d];
+    for r in 0..n {
+        for c in 0..d {
+            data[r * d + c] = (0..d).map(|j| raw[r * d + j] * mix[j * d + c]).sum::<f32>() + 0.3;
+        }
+    }
+    Matrix::new(data, n, d)
+}
+
+#[test]
+fn covariance_route_matches_linfa_reduction() {
+    // n ≥ 10·d, so Auto picks the covariance route; linfa-reduction's LOBPCG is the reference.
+    let x = decaying_spectrum(3000, 40);
+    let ours = PcaModel::fit(&x, 5).unwrap();
+    assert_eq!(ours.solver, PcaSolver::CovarianceEigh);
+    let linfa = PcaModel::fit_with(&x, 5, PcaSolver::Lobpcg).unwrap();
+    assert_eq!(linfa.solver, PcaSolver::Lobpcg);
+    for i in 0..5 {
+        let dot: f32 = ours.component(i).iter().zip(linfa.component(i)).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() > 0.999, "component {i}: |cos| = {}", dot.abs());
+    }
+    let (a, b) = (ours.explained_variance_ratio(), linfa.explained_variance_ratio());
+    for (p, q) in a.iter().zip(&b) {
+        assert!((p - q).abs() < 1e-4, "{a:?} vs {b:?}");
+    }
+    // Both project the same way up to each component's sign.
+    let (pa, pb) = (ours.transform(&x), linfa.transform(&x));
+    for i in 0..5 {
+        let sign = (pa.row(0)[i] * pb.row(0)[i]).signum();
+        let worst = (0..x.rows).map(|r| (pa.row(r)[i] - sign * pb.row(r)[i]).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-3, "component {i}: projections differ by {worst}");
+    }
+}
+
+#[test]
+fn explained_variance_ratio_is_against_total_variance() {
+    // As scikit-learn defines it: with all d components the ratios sum to 1, with fewer
+    // they sum to less (linfa 0.8.1 normalises over the k kept components only).
+    let x = decaying_spectrum(800, 12);
+    let all: f32 = PcaModel::fit(&x, 12).unwrap().explained_variance_ratio().iter().sum();
+    assert!((all - 1.0).abs() < 1e-3, "sum over all components {all}");
+    for solver in [PcaSolver::CovarianceEigh, PcaSolver::Lobpcg] {
+        let two = PcaModel::fit_with(&x, 2, solver).unwrap().explained_variance_ratio();
+        let sum: f32 = two.iter().sum();
+        assert!(sum < 0.95 && two[0] > two[1] && two[1] > 0.0, "{solver:?}: {two:?}");
+    }
 }

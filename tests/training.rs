@@ -189,3 +189,16 @@ fn masked_autoencoder_trains_an_mlp_on_tables() {
     let l = losses(&events);
     assert!(mean(&l[l.len() - 5..]) < 0.7 * mean(&l[..5]), "{:?} → {:?}", &l[..5], &l[l.len() - 5..]);
 }
+
+#[test]
+fn steps_run_in_a_pool_of_the_configured_size() {
+    let ds = Arc::new(blobs_dataset(40, 3, 8, 0.3, 5));
+    for threads in [1, 3] {
+        let cfg = TrainConfig { threads, epochs: 0.1, batch_size: 16, ..tiny_config() };
+        let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+        let events = run_phase(&trainer);
+        let seen = events.iter().find_map(|e| if let TrainEvent::Started { threads, .. } = e { Some(*threads) } else { None });
+        assert_eq!(seen, Some(threads));
+        assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })), "{:?}", events.last());
+    }
+}

@@ -96,6 +96,9 @@ pub enum LayoutInit {
     Pca,
     /// Small Gaussian noise.
     Random,
+    /// Leading eigenvectors of the neighbour graph (UMAP only; see `analysis::spectral`).
+    /// Methods without a graph, and graphs where the eigensolver fails, start from PCA.
+    Spectral,
     /// Given positions (warm start, e.g. the previous frame of a live map), `n × 2`.
     Given(Matrix),
 }
@@ -104,7 +107,7 @@ impl LayoutInit {
     /// The `n × 2` starting layout, checked against the data's row count.
     pub fn layout(&self, data: &Matrix, seed: u64) -> crate::Result<Matrix> {
         match self {
-            LayoutInit::Pca => Ok(pca_2d(data, seed)),
+            LayoutInit::Pca | LayoutInit::Spectral => Ok(pca_2d(data, seed)),
             LayoutInit::Random => {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
                 let normal = rand_distr::Normal::new(0.0f32, 1.0).map_err(|e| crate::PretextError::Analysis(e.to_string()))?;

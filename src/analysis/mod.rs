@@ -7,9 +7,10 @@ pub mod kmeans;
 pub mod knn;
 pub mod metrics;
 pub mod neighbors;
+pub mod gemm;
 pub mod pca;
 pub mod affinity; pub mod align; pub mod distance; pub mod fastmath; pub mod fuzzy; pub mod grid2d; pub mod hdbscan; pub mod hnsw; pub mod index; pub mod init;
-pub mod probe; pub mod quality; pub mod reproject; pub mod tsne; pub mod tsne_fft; pub mod umap;
+pub mod probe; pub mod quality; pub mod reproject; pub mod spectral; pub mod tsne; pub mod tsne_bh; pub mod tsne_fft; pub mod umap;
 
 use std::sync::Arc;
 
@@ -53,6 +54,22 @@ impl Matrix {
 
     pub fn to_ndarray(&self) -> ndarray::Array2<f64> {
         ndarray::Array2::from_shape_fn((self.rows, self.cols), |(i, j)| self.data[i * self.cols + j] as f64)
+    }
+
+    /// Per-column mean and population variance, accumulated in f64.
+    pub fn column_moments(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.rows.max(1) as f64;
+        let mut sum = vec![0f64; self.cols];
+        let mut sq = vec![0f64; self.cols];
+        for row in self.data.chunks_exact(self.cols.max(1)) {
+            for ((s, q), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(row) {
+                *s += v as f64;
+                *q += v as f64 * v as f64;
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let var = sq.iter().zip(&mean).map(|(q, m)| (q / n - m * m).max(0.0)).collect();
+        (mean, var)
     }
 
     pub fn shared(self) -> Arc<Matrix> {

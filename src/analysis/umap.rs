@@ -16,6 +16,7 @@ use super::fastmath::fast_pow;
 use super::fuzzy::{fit_ab, fuzzy_simplicial_set, Graph};
 use super::index::{IndexParams, Metric, NeighborIndex};
 use super::init::LayoutInit;
+use super::spectral::spectral_layout;
 use super::Matrix;
 use crate::error::{PretextError, Result};
 
@@ -31,6 +32,9 @@ pub struct UmapParams {
     pub negative_sample_rate: usize,
     pub repulsion_strength: f32,
     pub metric: Metric,
+    /// PCA by default. `Spectral` is umap-learn's default; on Fashion-MNIST it gave
+    /// trustworthiness 0.9776 vs 0.9763 at 20k points but 0.9732 vs 0.9742 at 70k, where its
+    /// eigensolve adds ~7 s (`cargo run --release --example umap_init`), so PCA stays.
     pub init: LayoutInit,
     pub index: IndexParams,
     pub seed: u64,
@@ -80,7 +84,13 @@ pub fn umap(data: &Matrix, params: &UmapParams, mut on_epoch: impl FnMut(usize, 
     let k = (params.n_neighbors - 1).min(data.rows - 1);
     let knn = NeighborIndex::build(data, params.metric, params.index.clone())?.knn_graph(k);
     let graph = fuzzy_simplicial_set(&knn, params.n_neighbors);
-    let init = params.init.layout(data, params.seed)?;
+    let init = match &params.init {
+        LayoutInit::Spectral => match spectral_layout(&graph, params.seed) {
+            Some(layout) => layout,
+            None => LayoutInit::Pca.layout(data, params.seed)?,
+        },
+        other => other.layout(data, params.seed)?,
+    };
     layout_graph(&graph, init, params, &mut on_epoch)
 }
 

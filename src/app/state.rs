@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn log_tracks_steps_evals_and_pauses() {
         let mut log = TrainingLog::default();
-        log.record(&TrainEvent::Started { total_steps: 10, steps_per_epoch: 5, start_step: 0 });
+        log.record(&TrainEvent::Started { total_steps: 10, steps_per_epoch: 5, start_step: 0, threads: 2 });
         for s in 1..=4 {
             log.record(&TrainEvent::Step { step: s, epoch: s as f32 / 5.0, loss: 5.0 - s as f32, items_per_sec: 100.0, learning_rate: 1e-3 });
         }

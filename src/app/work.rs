@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rand::SeedableRng;
 
 use crate::analysis::neighbors::{top_k_cosine, Neighbor};
+use crate::analysis::pca::{PcaModel, PcaSolver};
 use crate::analysis::{hdbscan, kmeans, metrics, tsne, umap, Matrix};
 use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
@@ -81,62 +82,12 @@ pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projecti
     })
 }
 
-/// Iterations of the subspace iteration; the map only needs the plane, not 1e-9 accuracy.
-const PCA_ITERATIONS: usize = 150;
-
-/// Projection onto the top two principal components: covariance by one GEMM (candle), then
-/// subspace iteration on the d×d matrix, then a second GEMM to project.
-/// Hand-written rather than `analysis::pca` (linfa's LOBPCG): on some inputs that panics
-/// ("NaN values in array", inside linfa-linalg) or returns a different plane for a rotated
-/// copy of the same data, and it copies the whole input to f64 first; here memory is one
-/// d×d matrix and the cost is one pass over the data per GEMM.
-fn top2_pca(x: &Matrix) -> candle_core::Result<Vec<[f32; 2]>> {
-    use candle_core::{Device, Tensor};
-    let (n, d) = (x.rows, x.cols);
-    let mut mean = vec![0f64; d];
-    for r in 0..n {
-        for (m, v) in mean.iter_mut().zip(x.row(r)) {
-            *m += *v as f64;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= n as f64);
-    let centred: Vec<f32> = x.data.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(v, m)| (*v as f64 - m) as f32)).collect();
-    let t = Tensor::from_vec(centred, (n, d), &Device::Cpu)?;
-    let cov: Vec<f32> = t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
-    // Start from a fixed, generic pair of vectors so the result is reproducible.
-    let mut v: Vec<[f64; 2]> = (0..d).map(|j| [((j * 7919 % 613) as f64 / 613.0) - 0.5, ((j * 104_729 % 331) as f64 / 331.0) - 0.5]).collect();
-    for _ in 0..PCA_ITERATIONS {
-        let mut w = vec![[0f64; 2]; d];
-        for (i, wi) in w.iter_mut().enumerate() {
-            let row = &cov[i * d..(i + 1) * d];
-            for (c, vj) in row.iter().zip(&v) {
-                wi[0] += *c as f64 * vj[0];
-                wi[1] += *c as f64 * vj[1];
-            }
-        }
-        orthonormalise(&mut w);
-        v = w;
-    }
-    let basis = Tensor::from_vec(v.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect::<Vec<_>>(), (d, 2), &Device::Cpu)?;
-    let projected: Vec<f32> = t.matmul(&basis)?.flatten_all()?.to_vec1()?;
-    Ok(projected.chunks(2).map(|p| [p[0], p[1]]).collect())
-}
-
-/// Gram-Schmidt on the two columns; a column that vanishes is replaced by a unit axis.
-fn orthonormalise(w: &mut [[f64; 2]]) {
-    let norm = |w: &[[f64; 2]], k: usize| w.iter().map(|p| p[k] * p[k]).sum::<f64>().sqrt();
-    for k in 0..2 {
-        if k == 1 {
-            let dot: f64 = w.iter().map(|p| p[0] * p[1]).sum();
-            w.iter_mut().for_each(|p| p[1] -= dot * p[0]);
-        }
-        let n = norm(w, k);
-        if n > 1e-12 {
-            w.iter_mut().for_each(|p| p[k] /= n);
-        } else {
-            w.iter_mut().enumerate().for_each(|(j, p)| p[k] = if j == k { 1.0 } else { 0.0 });
-        }
-    }
+/// Projection onto the top two principal components by the exact covariance route (one
+/// GEMM for the d×d covariance, its top eigenpairs, one GEMM to project): bounded cost and
+/// memory whatever the spectrum, unlike LOBPCG on the data itself.
+fn top2_pca(x: &Matrix) -> crate::Result<Vec<[f32; 2]>> {
+    let projected = PcaModel::fit_with(x, 2, PcaSolver::CovarianceEigh)?.transform(x);
+    Ok(projected.data.chunks(2).map(|p| [p[0], p[1]]).collect())
 }
 
 /// Labels of the map rows (None for the whole map if the dataset has none).

@@ -1,6 +1,7 @@
 //! Training-throughput benchmark (issue 6): SimCLR NT-Xent steps with AdamW on the default
 //! CNN (candle's conv2d vs ours) and on an MLP encoder, images/s and peak memory, optionally
-//! side by side with the same models in PyTorch (bench/peers_train.py).
+//! side by side with the same models in PyTorch (bench/peers_train.py). Every row trains with
+//! the trainer's own ops: `ssl::dense` layers, `ssl::contrastive` loss, `ssl::optim` AdamW.
 //!
 //! Images are counted per view: one step at batch 256 trains on 512 images. The inputs are
 //! fixed random batches, so the figures are the trainer's compute alone, without data loading
@@ -15,19 +16,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Modality;
 use crate::error::{PretextError, Result};
 use crate::ssl::encoder::SslModel;
 use crate::ssl::objective::{objective_for, Batch};
+use crate::ssl::optim::AdamW;
 use crate::ssl::TrainConfig;
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BenchModel {
-    /// The issue-6 CNN with candle's conv2d / max_pool2d.
+    /// The issue-6 CNN with candle's conv2d / max_pool2d (its linear layers, loss and
+    /// optimiser are the project's, as in every row).
     CnnCandle,
     /// The same CNN with `ssl::conv` (im2col + gemm custom ops).
     CnnPretext,

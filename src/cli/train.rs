@@ -47,6 +47,9 @@ pub struct TrainArgs {
     pub map_items: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Threads for the training steps (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// Continue a saved run instead of starting a new one (its settings are kept; --epochs
     /// and --minutes set how much more to train).
     #[arg(long)]
@@ -64,6 +67,7 @@ impl TrainArgs {
         let mut cfg = TrainConfig { objective: self.objective, batch_size: self.batch, seed: self.seed, ..Default::default() };
         cfg.eval_every = self.eval_every;
         cfg.map_items = self.map_items;
+        cfg.threads = self.threads;
         self.apply_budget(&mut cfg);
         if let Some(v) = self.lr {
             cfg.learning_rate = v;

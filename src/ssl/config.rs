@@ -94,6 +94,9 @@ pub struct TrainConfig {
     /// How many items the map and the live evaluation use (a seeded sample of the dataset).
     pub map_items: usize,
     pub seed: u64,
+    /// Threads the training steps run on (their own rayon pool); 0 = one per core. Fewer
+    /// leaves cores to the window and to projections running beside training.
+    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -113,6 +116,7 @@ impl Default for TrainConfig {
             eval_every: 100,
             map_items: 10_000,
             seed: 0,
+            threads: 0,
         }
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! Everything else (autograd, optimisers) stays candle's: the ops plug in as `CustomOp`s.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, ModuleT, Result, Shape, Storage, Tensor};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, ModuleT, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 mod block;
@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use block::{Affine, BlockOp};
 use kernels::Geom;
+use crate::ssl::cpu::{f32_slice, is_cpu_f32, with_f32};
 
 /// 2-D convolution, no bias, no dilation, one group. `x`: N×C×H×W, `weight`: O×C×K×K.
 /// Gradients flow to both `x` and `weight` (only to those that need them). Tensors that are
@@ -93,14 +94,8 @@ pub fn conv_bn_relu_pool(
     let guard = saved.lock().map_err(|_| candle_core::Error::Msg("conv block state poisoned".into()))?;
     if let Some(s) = guard.as_ref() {
         let (_, _, h, wd) = x.dims4()?;
-        let count = (x.dim(0)? * (h + 2 * padding + 1 - w.dim(2)?) * (wd + 2 * padding + 1 - w.dim(3)?)) as f64;
-        let mom = bn.momentum();
-        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
-        let var = (Tensor::from_slice(&s.var, c, x.device())? * (count / (count - 1.0).max(1.0)))?;
-        let rm = ((bn.running_mean() * (1.0 - mom))? + (mean * mom)?)?;
-        let rv = ((bn.running_var() * (1.0 - mom))? + (var * mom)?)?;
-        bn.running_mean().slice_set(&rm, 0, 0)?;
-        bn.running_var().slice_set(&rv, 0, 0)?;
+        let count = x.dim(0)? * (h + 2 * padding + 1 - w.dim(2)?) * (wd + 2 * padding + 1 - w.dim(3)?);
+        crate::ssl::dense::update_running_stats(bn, &s.mean, &s.var, count)?;
     }
     Ok(out)
 }
@@ -115,21 +110,6 @@ pub fn conv_bias_relu_pool(x: &Tensor, w: &Tensor, bias: &Tensor, padding: usize
     let bias = bias.flatten_all()?.contiguous()?;
     let op = BlockOp { padding, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };
     x.contiguous()?.apply_op3(&w.contiguous()?, &bias, op)
-}
-
-fn is_cpu_f32(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32
-}
-
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let data = match s {
-        CpuStorage::F32(v) => v.as_slice(),
-        _ => bail!("pretext conv: expected f32 storage"),
-    };
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => bail!("pretext conv: expected a contiguous tensor"),
-    }
 }
 
 struct Conv2dOp {
@@ -167,15 +147,6 @@ impl CustomOp2 for Conv2dOp {
                 dw.map(|v| Tensor::from_vec(v, w.shape(), dev)).transpose()?,
             ))
         })
-    }
-}
-
-/// Runs `f` on a contiguous CPU f32 tensor's data.
-fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(cpu) => f(f32_slice(cpu, layout)?),
-        _ => bail!("pretext conv: expected a CPU tensor"),
     }
 }
 

@@ -1,11 +1,13 @@
-//! Encoders and heads (candle-nn). The embedding the user explores is the backbone output;
+//! Encoders and heads (candle-nn parameters; the CPU forward and backward passes are
+//! `ssl::conv` and `ssl::dense` ops). The embedding the user explores is the backbone output;
 //! the projection head (SimCLR) and the decoder (masked autoencoder) exist only for the loss.
 
-use candle_core::{Module, ModuleT, Result, Tensor};
+use candle_core::{Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 
 use crate::data::Modality;
 use crate::ssl::config::TrainConfig;
+use crate::ssl::dense;
 
 /// Three conv(3×3, pad 1) → BatchNorm → ReLU → 2×2 max-pool blocks, widths w, 2w, 4w. The
 /// embedding is the flattened output of the last block (1,152-d for 28×28 input and w = 32):
@@ -71,9 +73,9 @@ impl Mlp {
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.clone();
         for (l, bn) in &self.hidden {
-            x = bn.forward_t(&l.forward(&x)?, train)?.relu()?;
+            x = dense::batch_norm_relu(&dense::linear(&x, l, false)?, bn, train)?;
         }
-        self.out.forward(&x)
+        dense::linear(&x, &self.out, false)
     }
 }
 

@@ -34,7 +34,8 @@ pub enum FinishReason {
 /// Sent by the trainer thread.
 #[derive(Debug, Clone)]
 pub enum TrainEvent {
-    Started { total_steps: usize, steps_per_epoch: usize, start_step: usize },
+    /// `threads`: the size of the pool the steps run on.
+    Started { total_steps: usize, steps_per_epoch: usize, start_step: usize, threads: usize },
     Step { step: usize, epoch: f32, loss: f32, items_per_sec: f32, learning_rate: f64 },
     /// Live evaluation on the map subset.
     Eval {

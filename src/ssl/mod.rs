@@ -2,12 +2,16 @@
 //! thread with its command/event protocol, and saved runs.
 
 pub mod config;
+pub mod contrastive;
 pub mod conv;
+pub mod dense;
+pub(crate) mod cpu;
 pub mod encoder;
 pub mod evaluate;
 pub mod events;
 pub mod init;
 pub mod objective;
+pub mod optim;
 pub mod ops;
 pub mod pipeline;
 pub mod run;

@@ -1,7 +1,7 @@
 //! Self-supervised objectives behind one trait: how a batch of views is made from items and
 //! which loss the model minimises on it. A new objective is one more implementation.
 
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{Device, Result, Tensor};
 use rand::rngs::StdRng;
 
 use crate::data::{augment, Dataset};
@@ -80,20 +80,9 @@ impl Objective for SimClr {
 
 /// NT-Xent (normalised temperature-scaled cross entropy): for each of the 2n projections,
 /// cross entropy of picking its partner view among the other 2n − 1 by cosine similarity / T.
+/// One fused op on the CPU (`ssl::contrastive`).
 pub fn nt_xent(z1: &Tensor, z2: &Tensor, temperature: f32) -> Result<Tensor> {
-    let n = z1.dim(0)?;
-    let z = Tensor::cat(&[z1, z2], 0)?;
-    let z = z.broadcast_div(&(z.sqr()?.sum_keepdim(1)?.sqrt()? + 1e-8)?)?;
-    let logits = (z.matmul(&z.t()?)? / temperature as f64)?;
-    // Exclude self-similarity with a large negative offset on the diagonal.
-    let eye = Tensor::eye(2 * n, DType::F32, z.device())?;
-    let logits = (logits - (eye * 1e4)?)?;
-    let max = logits.max_keepdim(1)?.detach();
-    let lse = (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(1)?.log()? + &max)?.squeeze(1)?;
-    let (a, b) = (z.narrow(0, 0, n)?, z.narrow(0, n, n)?);
-    let pos = ((a * b)?.sum(1)? / temperature as f64)?;
-    let pos = Tensor::cat(&[&pos, &pos], 0)?;
-    (lse - pos)?.mean_all()
+    crate::ssl::contrastive::nt_xent(z1, z2, temperature as f64)
 }
 
 /// Masked autoencoder (generative; after He et al. 2022, with a convolutional encoder): hide

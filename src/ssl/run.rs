@@ -8,8 +8,8 @@
 //! labels.npy             label of each row (int64), when the dataset has labels
 //! metrics.json           evaluation history
 //! ```
-//! AdamW's moment estimates are not saved: a resumed run restarts them (candle-nn keeps
-//! them private), which perturbs only the first steps after resuming.
+//! AdamW's moment estimates are not saved: a resumed run restarts them, which perturbs only
+//! the first steps after resuming.
 
 use std::path::{Path, PathBuf};
 

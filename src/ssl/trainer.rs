@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarMap};
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -21,6 +21,7 @@ use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, embed_items, evaluate, EvalRecord};
 use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
 use crate::ssl::objective::{objective_for, Objective};
+use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, SavedRun};
 
@@ -96,9 +97,16 @@ impl Trainer {
             events: ev_tx,
             wake,
         };
+        // The steps' parallel work (conv GEMMs, im2col, element-wise passes) runs in this
+        // pool, sized by the setting, not in the global one other jobs share.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|i| format!("pretext-train-{i}"))
+            .build()
+            .map_err(|e| PretextError::BadData(format!("cannot start the training threads: {e}")))?;
         let handle = std::thread::Builder::new()
             .name("pretext-trainer".into())
-            .spawn(move || worker.run(cmd_rx))
+            .spawn(move || pool.install(|| worker.run(cmd_rx)))
             .map_err(|e| PretextError::BadData(format!("cannot start the training thread: {e}")))?;
         Ok(Self { commands: cmd_tx, events: ev_rx, map_indices, config, start_step: step, handle: Some(handle) })
     }
@@ -234,7 +242,8 @@ impl Worker {
         let phase_steps = ((self.cfg.epochs.max(0.0) * per_epoch as f32).ceil() as usize).max(1);
         let phase_steps = if self.cfg.minutes.is_some() && self.cfg.epochs <= 0.0 { usize::MAX / 2 } else { phase_steps };
         let (from, to) = (self.step, self.step.saturating_add(phase_steps));
-        self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: from });
+        let threads = rayon::current_num_threads();
+        self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: from, threads });
         let budget = self.cfg.minutes.map(|m| Duration::from_secs_f32(m * 60.0));
         let producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), from, to);
         let started = Instant::now();

@@ -1,10 +1,10 @@
 //! The models the training benchmark times, built exactly as bench/peers_train.py builds
 //! them in PyTorch, and the NT-Xent loss they train with.
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
-use crate::ssl::conv;
+use crate::ssl::{conv, dense};
 
 /// Which convolution / pooling the CNN uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Module for Cnn {
                 ConvImpl::Pretext => conv::conv_bias_relu_pool(&h, w, b, 1, 2)?,
             };
         }
-        self.proj.forward(&h.flatten_from(1)?.apply(&self.fc)?)
+        self.proj.forward(&dense::linear(&h.flatten_from(1)?, &self.fc, false)?)
     }
 }
 
@@ -77,10 +77,7 @@ impl Module for Mlp {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = h.relu()?;
-            }
+            h = dense::linear(&h, l, i + 1 < self.layers.len())?;
         }
         self.proj.forward(&h)
     }
@@ -100,22 +97,12 @@ impl Projector {
 
 impl Module for Projector {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.b.forward(&self.a.forward(x)?.relu()?)
+        dense::linear(&dense::linear(x, &self.a, true)?, &self.b, false)
     }
 }
 
 /// NT-Xent (Chen et al. 2020, SimCLR): each view's positive is the other view of its item,
-/// every other view in the batch is a negative.
+/// every other view in the batch is a negative (`ssl::contrastive`, as the trainer uses it).
 pub fn nt_xent(z1: &Tensor, z2: &Tensor, temperature: f64) -> Result<Tensor> {
-    let n = z1.dim(0)?;
-    let z = Tensor::cat(&[z1, z2], 0)?;
-    let norm = (z.sqr()?.sum_keepdim(D::Minus1)?.sqrt()? + 1e-8)?;
-    let z = z.broadcast_div(&norm)?;
-    let sim = (z.matmul(&z.t()?)? / temperature)?;
-    // A large negative on the diagonal removes self-similarity from the softmax.
-    let self_mask = (Tensor::eye(2 * n, DType::F32, z.device())? * -1e9)?;
-    let sim = (sim + self_mask)?;
-    let targets: Vec<u32> = (0..2 * n as u32).map(|i| (i + n as u32) % (2 * n as u32)).collect();
-    let targets = Tensor::from_vec(targets, 2 * n, &Device::Cpu)?;
-    candle_nn::loss::cross_entropy(&sim, &targets)
+    crate::ssl::contrastive::nt_xent(z1, z2, temperature)
 }

@@ -17,7 +17,8 @@ use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::Geom;
-use super::{f32_slice, lowering, scratch, with_f32};
+use super::{lowering, scratch};
+use crate::ssl::cpu::{f32_slice, with_f32};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Affine {
@@ -87,7 +88,8 @@ impl CustomOp3 for BlockOp {
         let g = self.geom(l1.shape().dims4()?, l2.shape().dims4()?)?;
         let (x, w, p) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let (c, hw) = (g.o, g.howo());
-        let mut z = scratch::take_zeroed(g.n * g.out_len());
+        // forward_into writes every value.
+        let mut z = scratch::take_stale(g.n * g.out_len());
         lowering::forward_into(&g, x, w, &mut z);
         // Per channel, y = relu(a·z + b).
         let (mean, var, invstd, a, b) = match self.affine {

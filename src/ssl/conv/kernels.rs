@@ -1,5 +1,4 @@
-//! The loops under the conv ops: geometry, im2col / col2im for one image, and a checked
-//! wrapper around `gemm::gemm`.
+//! The loops under the conv ops: geometry and im2col / col2im for one image.
 
 use candle_core::{bail, Result};
 
@@ -76,6 +75,9 @@ impl Geom {
 /// Lays out the patches of one image (C×H×W) as a CKK × HoWo matrix, zeros for padding.
 /// Row r starts at `cols[r * ld]` (`ld` ≥ HoWo lets several images share one matrix).
 pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], ld: usize) {
+    if g.stride == 1 && g.ho == g.h && g.wo == g.w && g.pad < g.h && g.pad < g.w {
+        return im2col_same(g, x, cols, ld);
+    }
     let s = g.stride;
     for ci in 0..g.c {
         let plane = &x[ci * g.h * g.w..][..g.h * g.w];
@@ -109,9 +111,52 @@ pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], ld: usize) {
     }
 }
 
+/// `im2col` for a same-size stride-1 convolution (2·pad = k − 1, e.g. 3×3 with padding 1):
+/// each (channel, ky, kx) row of the patch matrix is the plane shifted by (ky − pad, kx − pad),
+/// so it is one block copy of all valid output rows, then the columns that fell off the left
+/// or right edge zeroed. Why: the general path copies one output row at a time, and at 7–28
+/// values a row those memcpy calls cost more than the data they move.
+fn im2col_same(g: &Geom, x: &[f32], cols: &mut [f32], ld: usize) {
+    let (h, w, len) = (g.h, g.w, g.h * g.w);
+    for ci in 0..g.c {
+        let plane = &x[ci * len..][..len];
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * ld..][..len];
+                // Output (oy, ox) reads input (oy + dy, ox + dx); |dy| < h and |dx| < w.
+                let (dy, dx) = (ky as isize - g.pad as isize, kx as isize - g.pad as isize);
+                // Output rows whose input row is inside the image.
+                let oy_lo = (-dy).max(0) as usize;
+                let oy_hi = (h as isize - dy).min(h as isize) as usize;
+                row[..oy_lo * w].fill(0.0);
+                row[oy_hi * w..].fill(0.0);
+                // Flat index d reads d + off; clip where that leaves the plane (only entries
+                // in the edge columns, zeroed just below).
+                let off = dy * w as isize + dx;
+                let lo = ((oy_lo * w) as isize).max(-off) as usize;
+                let hi = ((oy_hi * w) as isize).min(len as isize - off) as usize;
+                if lo < hi {
+                    let src = (lo as isize + off) as usize;
+                    row[lo..hi].copy_from_slice(&plane[src..src + (hi - lo)]);
+                }
+                let (zl, zh) = if dx > 0 { (w - dx as usize, w) } else { (0, (-dx) as usize) };
+                if zl < zh {
+                    for oy in oy_lo..oy_hi {
+                        row[oy * w + zl..oy * w + zh].fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The adjoint of `im2col`: adds each column entry back onto the pixel it was read from.
 /// `dx` (one image, C×H×W) must be zeroed by the caller; rows of `cols` are `ld` apart.
-pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
+/// `cols` is scratch: the same-size path zeroes its entries that no pixel was read into.
+pub(super) fn col2im(g: &Geom, cols: &mut [f32], dx: &mut [f32], ld: usize) {
+    if g.stride == 1 && g.ho == g.h && g.wo == g.w && g.pad < g.h && g.pad < g.w {
+        return col2im_same(g, cols, dx, ld);
+    }
     let s = g.stride;
     for ci in 0..g.c {
         let plane = &mut dx[ci * g.h * g.w..][..g.h * g.w];
@@ -140,55 +185,33 @@ pub(super) fn col2im(g: &Geom, cols: &[f32], dx: &mut [f32], ld: usize) {
     }
 }
 
-/// A matrix inside a slice: element (i, j) at `data[i*rs + j*cs]`, strides non-negative.
-#[derive(Clone, Copy)]
-pub(super) struct View<'a> {
-    pub data: &'a [f32],
-    pub rs: isize,
-    pub cs: isize,
-}
-
-impl<'a> View<'a> {
-    /// Row-major with `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: cols as isize, cs: 1 }
-    }
-
-    fn fits(&self, rows: usize, cols: usize) -> bool {
-        let last = (rows.saturating_sub(1)) as isize * self.rs + (cols.saturating_sub(1)) as isize * self.cs;
-        self.rs >= 0 && self.cs >= 0 && (rows == 0 || cols == 0 || (last as usize) < self.data.len())
-    }
-}
-
-/// `dst (m×n, row-major) = a (m×k) · b (k×n)`, or `+=` when `accumulate`. Single-threaded:
-/// callers parallelise over images, which scales better than splitting these small GEMMs.
-pub(super) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: View, b: View) {
-    // The bounds are ours to keep (gemm takes raw pointers); shapes come from a validated
-    // `Geom`, so a failure here is a bug in this module, not bad input.
-    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "conv gemm: operand out of bounds");
-    // SAFETY: the assert above keeps every index gemm touches inside the three slices, and
-    // `dst` is borrowed mutably so it cannot alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs,
-            a.rs,
-            b.data.as_ptr(),
-            b.cs,
-            b.rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+/// `col2im` for a same-size stride-1 convolution, the adjoint of `im2col_same`: the entries
+/// of the edge columns (read from outside the image) are zeroed in `cols`, then each row of
+/// valid outputs is added onto the shifted plane as one block.
+fn col2im_same(g: &Geom, cols: &mut [f32], dx: &mut [f32], ld: usize) {
+    let (h, w, len) = (g.h, g.w, g.h * g.w);
+    for ci in 0..g.c {
+        let plane = &mut dx[ci * len..][..len];
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &mut cols[((ci * g.k + ky) * g.k + kx) * ld..][..len];
+                let (dy, dx) = (ky as isize - g.pad as isize, kx as isize - g.pad as isize);
+                let oy_lo = (-dy).max(0) as usize;
+                let oy_hi = (h as isize - dy).min(h as isize) as usize;
+                let (zl, zh) = if dx > 0 { (w - dx as usize, w) } else { (0, (-dx) as usize) };
+                if zl < zh {
+                    for oy in oy_lo..oy_hi {
+                        row[oy * w + zl..oy * w + zh].fill(0.0);
+                    }
+                }
+                let off = dy * w as isize + dx;
+                let lo = ((oy_lo * w) as isize).max(-off) as usize;
+                let hi = ((oy_hi * w) as isize).min(len as isize - off) as usize;
+                if lo < hi {
+                    let dst = (lo as isize + off) as usize;
+                    plane[dst..dst + (hi - lo)].iter_mut().zip(&row[lo..hi]).for_each(|(a, b)| *a += b);
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,8 @@
 
 use rayon::prelude::*;
 
-use super::kernels::{col2im, gemm_into, im2col, Geom, View};
+use super::kernels::{col2im, im2col, Geom};
+use crate::ssl::cpu::{gemm_into, View};
 
 /// Columns a grouped GEMM should reach; beyond this, wider buys little.
 const TARGET_COLS: usize = 256;
@@ -36,7 +37,13 @@ pub(super) fn forward_into(g: &Geom, x: &[f32], w: &[f32], out: &mut [f32]) {
             for j in 0..imgs {
                 im2col(g, &x[(first + j) * g.in_len()..][..g.in_len()], &mut cols[j * howo..], ld);
             }
-            gemm_into(g.o, ld, ckk, prod, false, View::rows(w, ckk), View { data: cols, rs: ld as isize, cs: 1 });
+            let colv = View { data: cols, rs: ld as isize, cs: 1 };
+            if imgs == 1 {
+                // One image: the product already is its O × HoWo output; no copy.
+                gemm_into(g.o, ld, ckk, ys, false, View::rows(w, ckk), colv);
+                return;
+            }
+            gemm_into(g.o, ld, ckk, prod, false, View::rows(w, ckk), colv);
             // O × (G·HoWo) back to G images of O × HoWo.
             for (j, y) in ys.chunks_mut(g.out_len()).enumerate() {
                 for (oc, row) in y.chunks_mut(howo).enumerate() {
@@ -58,6 +65,16 @@ fn gather(g: &Geom, dy: &[f32], first: usize, imgs: usize, into: &mut [f32]) {
     }
 }
 
+/// The gradients of a group of images as one O × (G·HoWo) matrix: for a single image its
+/// own slice of `dy` (no copy), otherwise `gather`ed into `into`.
+fn gathered<'a>(g: &Geom, dy: &'a [f32], first: usize, imgs: usize, into: &'a mut [f32]) -> View<'a> {
+    if imgs == 1 {
+        return View::rows(&dy[first * g.out_len()..][..g.out_len()], g.howo());
+    }
+    gather(g, dy, first, imgs, into);
+    View::rows(into, imgs * g.howo())
+}
+
 /// dX_n = col2im(Wᵀ · dY_n).
 pub(super) fn input_grad(g: &Geom, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let (ckk, howo, gs) = (g.ckk(), g.howo(), group(g));
@@ -67,12 +84,12 @@ pub(super) fn input_grad(g: &Geom, w: &[f32], dy: &[f32]) -> Vec<f32> {
         |(dcols, dyg), (t, dxs)| {
             let (imgs, first) = (dxs.len() / g.in_len(), t * gs);
             let ld = imgs * howo;
-            gather(g, dy, first, imgs, dyg);
+            let dyv = gathered(g, dy, first, imgs, dyg);
             // Wᵀ is W (O × CKK, row-major) read column-wise.
             let wt = View { data: w, rs: 1, cs: ckk as isize };
-            gemm_into(ckk, ld, g.o, dcols, false, wt, View::rows(dyg, ld));
+            gemm_into(ckk, ld, g.o, dcols, false, wt, dyv);
             for (j, dx_j) in dxs.chunks_mut(g.in_len()).enumerate() {
-                col2im(g, &dcols[j * howo..], dx_j, ld);
+                col2im(g, &mut dcols[j * howo..], dx_j, ld);
             }
         },
     );
@@ -98,10 +115,10 @@ pub(super) fn kernel_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Vec<f32> {
                 for j in 0..imgs {
                     im2col(g, &x[(first + j) * g.in_len()..][..g.in_len()], &mut cols[j * howo..], ld);
                 }
-                gather(g, dy, first, imgs, &mut dyg);
+                let dyv = gathered(g, dy, first, imgs, &mut dyg);
                 // colsᵀ: cols is CKK × (G·HoWo) row-major, read column-wise.
                 let colst = View { data: &cols, rs: 1, cs: ld as isize };
-                gemm_into(g.o, ckk, ld, &mut dw, k > 0, View::rows(&dyg, ld), colst);
+                gemm_into(g.o, ckk, ld, &mut dw, k > 0, dyv, colst);
             }
             dw
         })

@@ -1,0 +1,163 @@
+//! AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization") as one pass
+//! over each parameter's raw f32 values.
+//!
+//! Why not candle-nn's `AdamW`: it takes about ten tensor ops per parameter per step, each a
+//! full pass that allocates its result (measured at a quarter of an MLP step). Here the
+//! moments are plain buffers and every parameter is updated in place, element by element,
+//! spread over the rayon pool. The arithmetic is candle-nn 0.11's, operation for operation
+//! and in the same f32 rounding, so both give bit-identical parameters (tests/optimizer.rs).
+//!
+//! Parameters that are not f32 on the CPU are left to candle-nn's `AdamW`.
+
+use std::sync::Mutex;
+
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, InplaceOp2, Layout, Result, Tensor, Var};
+use candle_nn::{AdamW as CandleAdamW, Optimizer, ParamsAdamW};
+use rayon::prelude::*;
+
+use crate::ssl::cpu::{f32_slice, f32_slice_mut, is_cpu_f32};
+
+/// Values per rayon task: enough that scheduling costs vanish next to the arithmetic.
+const CHUNK: usize = 1 << 14;
+
+pub struct AdamW {
+    params: ParamsAdamW,
+    step_t: usize,
+    /// (parameter, first moment, second moment) for CPU f32 parameters.
+    slots: Vec<(Var, Mutex<Moments>)>,
+    /// Everything else (other devices or dtypes), with candle-nn's own implementation.
+    others: CandleAdamW,
+}
+
+#[derive(Default)]
+struct Moments {
+    m: Vec<f32>,
+    v: Vec<f32>,
+}
+
+/// The scalars of one step, in the f32 values candle-nn's tensor ops round them to.
+#[derive(Clone, Copy)]
+struct Coeffs {
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    scale_m: f32,
+    scale_v: f32,
+    decay: f32,
+    lr: f32,
+    eps: f32,
+}
+
+impl Coeffs {
+    fn new(p: &ParamsAdamW, t: usize) -> Self {
+        // Computed in f64 as candle-nn does, then rounded once each (candle's `affine`).
+        Self {
+            beta1: p.beta1 as f32,
+            one_minus_beta1: (1.0 - p.beta1) as f32,
+            beta2: p.beta2 as f32,
+            one_minus_beta2: (1.0 - p.beta2) as f32,
+            scale_m: (1.0 / (1.0 - p.beta1.powi(t as i32))) as f32,
+            scale_v: (1.0 / (1.0 - p.beta2.powi(t as i32))) as f32,
+            decay: (1.0 - p.lr * p.weight_decay) as f32,
+            lr: p.lr as f32,
+            eps: p.eps as f32,
+        }
+    }
+
+    /// One element. Each `x * a + 0.0` mirrors candle's `affine(a, 0)`: the `+ 0.0` is no
+    /// no-op in IEEE arithmetic (it turns −0 into +0), and keeping it keeps bit-equality.
+    #[inline(always)]
+    fn update(&self, theta: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
+        let next_m = (*m * self.beta1 + 0.0) + (g * self.one_minus_beta1 + 0.0);
+        let next_v = (*v * self.beta2 + 0.0) + ((g * g) * self.one_minus_beta2 + 0.0);
+        let m_hat = next_m * self.scale_m + 0.0;
+        let v_hat = next_v * self.scale_v + 0.0;
+        let decayed = *theta * self.decay + 0.0;
+        let step = m_hat / (v_hat.sqrt() * 1.0 + self.eps);
+        *theta = decayed - (step * self.lr + 0.0);
+        *m = next_m;
+        *v = next_v;
+    }
+}
+
+/// The in-place update of one parameter from its gradient.
+struct Update<'a> {
+    coeffs: Coeffs,
+    moments: &'a Mutex<Moments>,
+}
+
+impl InplaceOp2 for Update<'_> {
+    fn name(&self) -> &'static str {
+        "pretext-adamw"
+    }
+
+    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
+        let theta = f32_slice_mut(s1, l1)?;
+        let grad = f32_slice(s2, l2)?;
+        if grad.len() != theta.len() {
+            candle_core::bail!("adamw: gradient of {} values for a parameter of {}", grad.len(), theta.len());
+        }
+        let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+        let Moments { m, v } = &mut *guard;
+        if m.len() != theta.len() {
+            // First step: the moments start at zero, as candle-nn's do.
+            *m = vec![0.0; theta.len()];
+            *v = vec![0.0; theta.len()];
+        }
+        let c = self.coeffs;
+        let run = |t: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]| {
+            for (((t, m), v), &g) in t.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                c.update(t, m, v, g);
+            }
+        };
+        if theta.len() <= CHUNK {
+            run(theta, m, v, grad);
+        } else {
+            theta
+                .par_chunks_mut(CHUNK)
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(v.par_chunks_mut(CHUNK))
+                .zip(grad.par_chunks(CHUNK))
+                .for_each(|(((t, m), v), g)| run(t, m, v, g));
+        }
+        Ok(())
+    }
+}
+
+impl Optimizer for AdamW {
+    type Config = ParamsAdamW;
+
+    fn new(vars: Vec<Var>, params: ParamsAdamW) -> Result<Self> {
+        let (mine, theirs): (Vec<Var>, Vec<Var>) =
+            vars.into_iter().filter(|v| v.dtype().is_float()).partition(|v| is_cpu_f32(v.as_tensor()));
+        let slots = mine.into_iter().map(|v| (v, Mutex::new(Moments::default()))).collect();
+        Ok(Self { others: CandleAdamW::new(theirs, params.clone())?, params, step_t: 0, slots })
+    }
+
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.step_t += 1;
+        let coeffs = Coeffs::new(&self.params, self.step_t);
+        // Parameters in parallel too: most are small (biases, BatchNorm), and one task each
+        // keeps both cores busy through them.
+        self.slots.par_iter().try_for_each(|(var, moments)| {
+            let Some(g) = grads.get(var.as_tensor()) else { return Ok(()) };
+            let g: Tensor = g.contiguous()?;
+            if !is_cpu_f32(&g) || !var.is_contiguous() {
+                candle_core::bail!("adamw: parameter or gradient is not a contiguous CPU f32 tensor");
+            }
+            var.as_tensor().inplace_op2(&g, &Update { coeffs, moments })
+        })?;
+        self.others.step(grads)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.params.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.params.lr = lr;
+        self.others.set_learning_rate(lr);
+    }
+}

@@ -1,0 +1,78 @@
+//! The fused NT-Xent op against the same loss composed from candle ops (value and gradient
+//! w.r.t. both views, several sizes and temperatures) and against finite differences.
+
+use candle_core::{Device, Tensor, Var};
+use pretext::ssl::contrastive::{nt_xent, nt_xent_composed};
+
+fn randn(shape: &[usize], seed: u64) -> Tensor {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+fn flat(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+fn rel_err(a: &[f32], b: &[f32]) -> f32 {
+    let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
+}
+
+/// Loss and gradients w.r.t. both views of `loss * 0.7` (an upstream gradient other than 1).
+fn loss_and_grads(z1: &Tensor, z2: &Tensor, t: f64, fused: bool) -> (f32, Vec<f32>, Vec<f32>) {
+    let (a, b) = (Var::from_tensor(z1).unwrap(), Var::from_tensor(z2).unwrap());
+    let loss = if fused { nt_xent(a.as_tensor(), b.as_tensor(), t) } else { nt_xent_composed(a.as_tensor(), b.as_tensor(), t) };
+    let loss = loss.unwrap();
+    let g = (&loss * 0.7).unwrap().backward().unwrap();
+    (loss.to_scalar::<f32>().unwrap(), flat(g.get(a.as_tensor()).unwrap()), flat(g.get(b.as_tensor()).unwrap()))
+}
+
+#[test]
+fn fused_nt_xent_matches_the_composed_loss() {
+    for &(n, d) in &[(1, 1), (2, 3), (5, 8), (33, 17), (256, 64)] {
+        for t in [0.1, 0.5, 1.0] {
+            let (z1, z2) = (randn(&[n, d], (n * d) as u64), randn(&[n, d], (n + d) as u64));
+            let (l, g1, g2) = loss_and_grads(&z1, &z2, t, true);
+            let (l0, g10, g20) = loss_and_grads(&z1, &z2, t, false);
+            assert!((l - l0).abs() <= 1e-5 * l0.abs().max(1.0), "loss n{n} d{d} t{t}: {l} vs {l0}");
+            assert!(rel_err(&g1, &g10) <= 1e-4, "view 1 grad n{n} d{d} t{t}: {}", rel_err(&g1, &g10));
+            assert!(rel_err(&g2, &g20) <= 1e-4, "view 2 grad n{n} d{d} t{t}: {}", rel_err(&g2, &g20));
+        }
+    }
+}
+
+#[test]
+fn fused_nt_xent_gradient_matches_finite_differences() {
+    let (n, d, t) = (3, 4, 0.5);
+    let (z1, z2) = (randn(&[n, d], 1), randn(&[n, d], 2));
+    let (_, g1, g2) = loss_and_grads(&z1, &z2, t, true);
+    let grad: Vec<f32> = g1.iter().chain(&g2).map(|g| g / 0.7).collect();
+    let base: Vec<f32> = flat(&z1).into_iter().chain(flat(&z2)).collect();
+    let loss = |v: &[f32]| -> f64 {
+        let a = Tensor::from_slice(&v[..n * d], (n, d), &Device::Cpu).unwrap();
+        let b = Tensor::from_slice(&v[n * d..], (n, d), &Device::Cpu).unwrap();
+        nt_xent(&a, &b, t).unwrap().to_scalar::<f32>().unwrap() as f64
+    };
+    let h = 1e-2f32;
+    for i in 0..base.len() {
+        let (mut up, mut down) = (base.clone(), base.clone());
+        up[i] += h;
+        down[i] -= h;
+        let fd = (loss(&up) - loss(&down)) / (2.0 * h as f64);
+        assert!((fd - grad[i] as f64).abs() <= 2e-3 * (1.0 + fd.abs()), "z[{i}]: {fd} vs {}", grad[i]);
+    }
+}
+
+#[test]
+fn nt_xent_rejects_mismatched_views_and_bad_temperatures() {
+    assert!(nt_xent(&randn(&[3, 4], 1), &randn(&[2, 4], 2), 0.5).is_err());
+    assert!(nt_xent(&randn(&[3, 4], 1), &randn(&[3, 4], 2), 0.0).is_err());
+    assert!(nt_xent(&randn(&[3, 0], 1), &randn(&[3, 0], 2), 0.5).is_err());
+}
