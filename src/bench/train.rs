@@ -23,6 +23,7 @@ use crate::error::{PretextError, Result};
 use crate::ssl::encoder::SslModel;
 use crate::ssl::objective::{objective_for, Batch};
 use crate::ssl::optim::AdamW;
+use super::sysinfo::process_cpu_secs;
 use crate::ssl::TrainConfig;
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};
@@ -259,17 +260,6 @@ fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
 /// its own even though all run in one process. Elsewhere there is no peak to report.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// User + system CPU seconds of this process so far (Linux; fields 14 and 15 of
-/// /proc/self/stat, in clock ticks of 1/100 s).
-fn process_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces; the fields after its closing parenthesis do not.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 fn proc_status_mib(field: &str) -> Option<f64> {
