@@ -57,7 +57,7 @@ fn run() -> Result<()> {
         time("bias broadcast_add forward", || yb.broadcast_add(&b))?;
         time("bias grad (sum over n,h,w)", || g.sum_keepdim(0)?.sum_keepdim(2)?.sum_keepdim(3))?;
         time("relu forward", || yb.relu())?;
-        time("relu backward (candle: ge, to_dtype, mul)", || (&g * yb.ge(&yb.zeros_like()?)?.to_dtype(yb.dtype())?))?;
+        time("relu backward (candle: ge, to_dtype, mul)", || &g * yb.ge(&yb.zeros_like()?)?.to_dtype(yb.dtype())?)?;
         time("candle max_pool2d forward", || yb.max_pool2d(2))?;
         let pooled = yb.max_pool2d(2)?;
         let gp = Tensor::randn(0f32, 1., pooled.dims(), &dev)?;
