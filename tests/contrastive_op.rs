@@ -4,25 +4,12 @@
 use candle_core::{Device, Tensor, Var};
 use pretext::ssl::contrastive::{nt_xent, nt_xent_composed};
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
+mod common;
+use common::{flat, randn, rel_err_above};
 
-fn flat(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
-}
-
+/// Gradients here can be small everywhere, so the scale floor is 1e-3 rather than 1.
 fn rel_err(a: &[f32], b: &[f32]) -> f32 {
-    let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-    a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
+    rel_err_above(a, b, 1e-3)
 }
 
 /// Loss and gradients w.r.t. both views of `loss * 0.7` (an upstream gradient other than 1).

@@ -5,18 +5,8 @@
 use candle_core::{DType, Device, Tensor, Var};
 use pretext::ssl::conv;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A small LCG so each case is reproducible without depending on candle's RNG seeding.
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
+mod common;
+use common::{flat, randn, rel_err};
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims(), "shapes differ");
@@ -42,7 +32,6 @@ fn conv_and_grads(
     };
     let probe = Tensor::from_slice(probe, y.dims(), &Device::Cpu).unwrap();
     let grads = (&y * &probe).unwrap().sum_all().unwrap().backward().ok()?;
-    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     Some((flat(&y), flat(grads.get(xv.as_tensor()).unwrap()), flat(grads.get(wv.as_tensor()).unwrap())))
 }
 
@@ -87,13 +76,6 @@ fn reference(x: &[f32], xd: [usize; 4], w: &[f32], wd: [usize; 4], pad: usize, s
     }
     let f = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
     Reference { y: f(y), gx: f(gx), gw: f(gw) }
-}
-
-/// Largest difference relative to the larger of 1 and the reference's largest magnitude.
-fn rel_err(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "lengths differ");
-    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-    a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
 }
 
 #[test]
@@ -280,7 +262,6 @@ fn bn_block(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 7
         conv::max_pool2d(&bn.forward_t(&z, true).unwrap().relu().unwrap(), 2).unwrap()
     };
     let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
-    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     [
         flat(&y),
         flat(grads.get(xv.as_tensor()).unwrap()),
@@ -325,7 +306,6 @@ fn fused_conv_bias_relu_pool_matches_the_separate_ops() {
                 conv::max_pool2d(&z.relu().unwrap(), 2).unwrap()
             };
             let g = (&y * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             [flat(&y), flat(g.get(xt).unwrap()), flat(g.get(wt).unwrap()), flat(g.get(bt).unwrap())]
         };
         let (fused, reference) = (run(true), run(false));

@@ -6,29 +6,8 @@ use candle_core::{DType, Device, Module, ModuleT, Tensor, Var};
 use candle_nn::{BatchNorm, Linear, VarBuilder, VarMap};
 use pretext::ssl::dense;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A small LCG so each case is reproducible without depending on candle's RNG seeding.
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-fn flat(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
-}
-
-/// Largest absolute difference relative to the reference's largest magnitude (at least 1).
-fn rel_err(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "lengths differ");
-    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-    a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
-}
+mod common;
+use common::{flat, randn, rel_err};
 
 /// Output and gradients (x, w, b) of `sum(layer(x) * probe)`, fused or with candle's ops.
 fn linear_case(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool, fused: bool, probe: &Tensor) -> [Vec<f32>; 4] {

@@ -2,20 +2,11 @@
 //! (with a learning-rate change, weight decay, a parameter large enough to be split over the
 //! thread pool, and one that gets no gradient).
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::Var;
 use candle_nn::{Optimizer, ParamsAdamW};
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
+mod common;
+use common::randn;
 
 /// Parameters after `steps` steps of minimising a small regression loss with optimiser O.
 fn train<O: Optimizer<Config = ParamsAdamW>>(steps: usize) -> Vec<Vec<f32>> {
