@@ -11,6 +11,7 @@ use pretext::bench::train::{nt_xent, Mlp};
 use pretext::data::Modality;
 use pretext::ssl::encoder::SslModel;
 use pretext::ssl::objective::{nt_xent as trainer_nt_xent, objective_for, Batch};
+use pretext::ssl::optim::AdamW;
 use pretext::ssl::TrainConfig;
 
 const STEPS: usize = 35;
@@ -34,6 +35,33 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
+/// Times `steps` SimCLR steps: `embed` returns both views' projections, `loss` scores them.
+fn profile_steps(
+    name: &str,
+    steps: usize,
+    opt: &mut AdamW,
+    mut embed: impl FnMut() -> Result<(Tensor, Tensor)>,
+    loss: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+) -> Result<()> {
+    let mut phases = Phases(Vec::new());
+    for _ in 0..steps {
+        let t = Instant::now();
+        let (z1, z2) = embed()?;
+        let f = ms(t);
+        let t = Instant::now();
+        let value = loss(&z1, &z2)?;
+        let l = ms(t);
+        let t = Instant::now();
+        let grads = value.backward()?;
+        let b = ms(t);
+        let t = Instant::now();
+        opt.step(&grads)?;
+        phases.0.push([f, l, b, ms(t)]);
+    }
+    phases.report(name);
+    Ok(())
+}
+
 fn main() -> Result<()> {
     pretext::ssl::ops::init_cpu_runtime();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().map_err(candle_core::Error::wrap)?;
@@ -48,46 +76,16 @@ fn run() -> Result<()> {
     // The issue MLP, two forward passes as in the bench and in PyTorch.
     let varmap = VarMap::new();
     let mlp = Mlp::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
-    let mut opt = pretext::ssl::optim::AdamW::new(varmap.all_vars(), params.clone())?;
+    let mut opt = AdamW::new(varmap.all_vars(), params.clone())?;
     let (x1, x2) = (Tensor::rand(0f32, 1., (n, 784), &dev)?, Tensor::rand(0f32, 1., (n, 784), &dev)?);
-    let mut phases = Phases(Vec::new());
-    for _ in 0..STEPS {
-        let t = Instant::now();
-        let (z1, z2) = (mlp.forward(&x1)?, mlp.forward(&x2)?);
-        let f = ms(t);
-        let t = Instant::now();
-        let loss = nt_xent(&z1, &z2, 0.5)?;
-        let l = ms(t);
-        let t = Instant::now();
-        let grads = loss.backward()?;
-        let b = ms(t);
-        let t = Instant::now();
-        opt.step(&grads)?;
-        phases.0.push([f, l, b, ms(t)]);
-    }
-    phases.report("issue mlp");
+    profile_steps("issue mlp", STEPS, &mut opt, || Ok((mlp.forward(&x1)?, mlp.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
 
     if std::env::var("CNN").is_ok() {
         let varmap = VarMap::new();
         let cnn = pretext::bench::train::Cnn::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev), pretext::bench::train::ConvImpl::Pretext)?;
-        let mut opt = pretext::ssl::optim::AdamW::new(varmap.all_vars(), params.clone())?;
+        let mut opt = AdamW::new(varmap.all_vars(), params.clone())?;
         let (x1, x2) = (Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?, Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?);
-        let mut phases = Phases(Vec::new());
-        for _ in 0..12 {
-            let t = Instant::now();
-            let (z1, z2) = (cnn.forward(&x1)?, cnn.forward(&x2)?);
-            let f = ms(t);
-            let t = Instant::now();
-            let loss = nt_xent(&z1, &z2, 0.5)?;
-            let l = ms(t);
-            let t = Instant::now();
-            let grads = loss.backward()?;
-            let b = ms(t);
-            let t = Instant::now();
-            opt.step(&grads)?;
-            phases.0.push([f, l, b, ms(t)]);
-        }
-        phases.report("issue cnn");
+        profile_steps("issue cnn", 12, &mut opt, || Ok((cnn.forward(&x1)?, cnn.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
     }
 
     // The default table model, as the trainer runs it.
@@ -95,26 +93,15 @@ fn run() -> Result<()> {
     let cfg = TrainConfig { batch_size: n, ..TrainConfig::default() };
     let (varmap, model) = SslModel::build(&modality, &cfg).map_err(candle_core::Error::wrap)?;
     let _ = objective_for(&cfg);
-    let mut opt = pretext::ssl::optim::AdamW::new(varmap.all_vars(), params)?;
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
     let views: Vec<f32> = Tensor::rand(0f32, 1., 2 * n * 784, &dev)?.to_vec1()?;
     let batch = Batch { n, views: vec![views[..n * 784].to_vec(), views[n * 784..].to_vec()], target: None, mask: None };
-    let mut phases = Phases(Vec::new());
-    for _ in 0..STEPS {
-        let t = Instant::now();
+    let embed = || {
         let both = Tensor::cat(&[Tensor::from_slice(&batch.views[0], (n, 784), &dev)?, Tensor::from_slice(&batch.views[1], (n, 784), &dev)?], 0)?;
         let z = model.head.forward_t(&model.embed(&both, true)?, true)?;
-        let f = ms(t);
-        let t = Instant::now();
-        let loss = trainer_nt_xent(&z.narrow(0, 0, n)?, &z.narrow(0, n, n)?, cfg.temperature)?;
-        let l = ms(t);
-        let t = Instant::now();
-        let grads = loss.backward()?;
-        let b = ms(t);
-        let t = Instant::now();
-        opt.step(&grads)?;
-        phases.0.push([f, l, b, ms(t)]);
-    }
-    phases.report("default table (bn mlp)");
+        Ok((z.narrow(0, 0, n)?, z.narrow(0, n, n)?))
+    };
+    profile_steps("default table (bn mlp)", STEPS, &mut opt, embed, |a, b| trainer_nt_xent(a, b, cfg.temperature))?;
 
     // Single layers at the table model's sizes.
     for (k, o) in [(784usize, 256usize), (256, 256), (256, 128)] {
