@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use pretext::ssl::contrastive::{nt_xent, nt_xent_composed};
 
 mod common;
-use common::{flat, randn, rel_err_above};
+use common::{assert_matches_finite_differences, flat, randn, rel_err_above};
 
 /// Gradients here can be small everywhere, so the scale floor is 1e-3 rather than 1.
 fn rel_err(a: &[f32], b: &[f32]) -> f32 {
@@ -47,14 +47,7 @@ fn fused_nt_xent_gradient_matches_finite_differences() {
         let b = Tensor::from_slice(&v[n * d..], (n, d), &Device::Cpu).unwrap();
         nt_xent(&a, &b, t).unwrap().to_scalar::<f32>().unwrap() as f64
     };
-    let h = 1e-2f32;
-    for i in 0..base.len() {
-        let (mut up, mut down) = (base.clone(), base.clone());
-        up[i] += h;
-        down[i] -= h;
-        let fd = (loss(&up) - loss(&down)) / (2.0 * h as f64);
-        assert!((fd - grad[i] as f64).abs() <= 2e-3 * (1.0 + fd.abs()), "z[{i}]: {fd} vs {}", grad[i]);
-    }
+    assert_matches_finite_differences("z", &base, &grad, 1e-2, 2e-3, &loss);
 }
 
 #[test]

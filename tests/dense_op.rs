@@ -7,7 +7,7 @@ use candle_nn::{BatchNorm, Linear, VarBuilder, VarMap};
 use pretext::ssl::dense;
 
 mod common;
-use common::{flat, randn, rel_err};
+use common::{assert_matches_finite_differences, flat, randn, rel_err};
 
 /// Output and gradients (x, w, b) of `sum(layer(x) * probe)`, fused or with candle's ops.
 fn linear_case(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool, fused: bool, probe: &Tensor) -> [Vec<f32>; 4] {
@@ -60,15 +60,8 @@ fn linear_gradients_match_finite_differences() {
             y.iter().zip(flat(&probe)).map(|(a, p)| *a as f64 * p as f64).sum()
         };
         let (xs, ws, bs) = (flat(&x), flat(&w), flat(&b));
-        let h = 1e-2f32;
         let check = |name: &str, base: &[f32], grad: &[f32], at: &dyn Fn(&[f32]) -> f64| {
-            for i in 0..base.len() {
-                let (mut up, mut down) = (base.to_vec(), base.to_vec());
-                up[i] += h;
-                down[i] -= h;
-                let fd = (at(&up) - at(&down)) / (2.0 * h as f64);
-                assert!((fd - grad[i] as f64).abs() <= 1e-3 * (1.0 + fd.abs()), "{name}[{i}] relu {relu}: {fd} vs {}", grad[i]);
-            }
+            assert_matches_finite_differences(&format!("{name} (relu {relu})"), base, grad, 1e-2, 1e-3, at)
         };
         check("x", &xs, &gx, &|v| loss(v, &ws, &bs));
         check("w", &ws, &gw, &|v| loss(&xs, v, &bs));
@@ -158,19 +151,9 @@ fn batch_norm_relu_gradients_match_finite_differences() {
         let y = flat(&dense::batch_norm_relu(&Tensor::from_slice(z, (n, c), &Device::Cpu).unwrap(), &bn, true).unwrap());
         y.iter().zip(flat(&probe)).map(|(a, p)| *a as f64 * p as f64).sum()
     };
-    let h = 1e-3f32;
-    let check = |name: &str, base: &[f32], grad: &[f32], at: &dyn Fn(&[f32]) -> f64| {
-        for i in 0..base.len() {
-            let (mut up, mut down) = (base.to_vec(), base.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            let fd = (at(&up) - at(&down)) / (2.0 * h as f64);
-            assert!((fd - grad[i] as f64).abs() <= 5e-3 * (1.0 + fd.abs()), "{name}[{i}]: {fd} vs {}", grad[i]);
-        }
-    };
-    check("z", &zs, &gz, &|v| loss(v, &gs, &bs));
-    check("gamma", &gs, &gg, &|v| loss(&zs, v, &bs));
-    check("beta", &bs, &gb, &|v| loss(&zs, &gs, v));
+    assert_matches_finite_differences("z", &zs, &gz, 1e-3, 5e-3, &|v| loss(v, &gs, &bs));
+    assert_matches_finite_differences("gamma", &gs, &gg, 1e-3, 5e-3, &|v| loss(&zs, v, &bs));
+    assert_matches_finite_differences("beta", &bs, &gb, 1e-3, 5e-3, &|v| loss(&zs, &gs, v));
 }
 
 #[test]

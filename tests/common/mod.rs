@@ -33,3 +33,16 @@ pub fn rel_err_above(a: &[f32], b: &[f32], floor: f32) -> f32 {
 pub fn rel_err(a: &[f32], b: &[f32]) -> f32 {
     rel_err_above(a, b, 1.0)
 }
+
+/// Asserts that `grad` matches central differences of `loss` around `base` with step `h`:
+/// |fd − grad| ≤ `tol`·(1 + |fd|) for every coordinate.
+pub fn assert_matches_finite_differences(name: &str, base: &[f32], grad: &[f32], h: f32, tol: f64, loss: &dyn Fn(&[f32]) -> f64) {
+    assert_eq!(base.len(), grad.len(), "{name}: gradient length");
+    for i in 0..base.len() {
+        let (mut up, mut down) = (base.to_vec(), base.to_vec());
+        up[i] += h;
+        down[i] -= h;
+        let fd = (loss(&up) - loss(&down)) / (2.0 * h as f64);
+        assert!((fd - grad[i] as f64).abs() <= tol * (1.0 + fd.abs()), "{name}[{i}]: finite difference {fd} vs {}", grad[i]);
+    }
+}
