@@ -11,6 +11,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod export;
+pub(crate) mod linalg;
 pub mod ssl;
 
 pub use error::{PretextError, Result};

@@ -14,7 +14,8 @@ use linfa::traits::Fit;
 use linfa::DatasetBase;
 use linfa_reduction::Pca;
 
-use crate::analysis::{gemm, Matrix};
+use crate::analysis::Matrix;
+use crate::linalg::{self, View};
 use crate::error::{PretextError, Result};
 
 /// How to fit; `Auto` follows scikit-learn's rule above.
@@ -68,9 +69,9 @@ impl PcaModel {
     pub fn transform(&self, x: &Matrix) -> Matrix {
         let d = self.mean.len();
         assert_eq!(x.cols, d, "PCA transform: the data has a different width than the fit");
-        let mut out = gemm::matmul(x.rows, self.k, d, &x.data, false, &self.components, true);
+        let mut out = linalg::matmul(x.rows, self.k, d, View::rows(&x.data, d), View::cols(&self.components, d));
         // Centre after projecting (mean·W once) instead of copying x centred.
-        let shift = gemm::matmul(1, self.k, d, &self.mean, false, &self.components, true);
+        let shift = linalg::matmul(1, self.k, d, View::rows(&self.mean, d), View::cols(&self.components, d));
         for row in out.chunks_exact_mut(self.k) {
             row.iter_mut().zip(&shift).for_each(|(v, s)| *v -= s);
         }
@@ -129,7 +130,7 @@ fn covariance_eigh(x: &Matrix, k: usize, stats: &ColumnStats) -> Result<PcaModel
     let (n, d) = (x.rows, x.cols);
     let centred: Vec<f32> =
         x.data.chunks_exact(d).flat_map(|row| row.iter().zip(&stats.mean).map(|(v, m)| v - m)).collect();
-    let gram = gemm::matmul(d, d, n, &centred, true, &centred, false);
+    let gram = linalg::matmul(d, d, n, View::cols(&centred, d), View::rows(&centred, d));
     drop(centred);
     let scale = 1.0 / (n - 1) as f64;
     let cov = ndarray::Array2::from_shape_fn((d, d), |(a, b)| 0.5 * (gram[a * d + b] + gram[b * d + a]) as f64 * scale);

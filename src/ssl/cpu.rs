@@ -1,8 +1,10 @@
-//! Raw f32 access and a checked GEMM for our candle custom ops (`conv`, `dense`, `optim`):
+//! Raw f32 access (and, re-exported from `crate::linalg`, the checked GEMM) for our candle custom ops (`conv`, `dense`, `optim`):
 //! the ops read candle's CPU storage as slices and hand the heavy lifting to the `gemm`
 //! crate, the GEMM candle itself uses.
 
 use candle_core::{bail, CpuStorage, DType, Layout, Result, Storage, Tensor};
+
+pub(crate) use crate::linalg::{gemm_into, View};
 
 pub(crate) fn is_cpu_f32(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32
@@ -38,65 +40,6 @@ pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Re
     match &*storage {
         Storage::Cpu(cpu) => f(f32_slice(cpu, layout)?),
         _ => bail!("pretext op: expected a CPU tensor"),
-    }
-}
-
-/// A matrix inside a slice: element (i, j) at `data[i*rs + j*cs]`, strides non-negative.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    pub data: &'a [f32],
-    pub rs: isize,
-    pub cs: isize,
-}
-
-impl<'a> View<'a> {
-    /// Row-major with `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: cols as isize, cs: 1 }
-    }
-
-    /// The transpose of a row-major matrix with `cols` columns (read column-wise).
-    pub fn cols(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: 1, cs: cols as isize }
-    }
-
-    fn fits(&self, rows: usize, cols: usize) -> bool {
-        let last = (rows.saturating_sub(1)) as isize * self.rs + (cols.saturating_sub(1)) as isize * self.cs;
-        self.rs >= 0 && self.cs >= 0 && (rows == 0 || cols == 0 || (last as usize) < self.data.len())
-    }
-}
-
-/// `dst (m×n, row-major) = a (m×k) · b (k×n)`, or `+=` when `accumulate`. Single-threaded:
-/// callers split the work over the rayon pool, which scales better on these small GEMMs
-/// than splitting inside them.
-pub(crate) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: View, b: View) {
-    // The bounds are ours to keep (gemm takes raw pointers); callers derive shapes from
-    // validated dimensions, so a failure here is a bug in the op, not bad input.
-    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "pretext gemm: operand out of bounds");
-    // SAFETY: the assert above keeps every index gemm touches inside the three slices, and
-    // `dst` is borrowed mutably so it cannot alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs,
-            a.rs,
-            b.data.as_ptr(),
-            b.cs,
-            b.rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
     }
 }
 

@@ -10,7 +10,8 @@ use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 
-use crate::analysis::{distance, gemm, Matrix};
+use crate::analysis::{distance, Matrix};
+use crate::linalg::{self, View};
 
 /// Rows per block: the block's k distances stay in cache and both cores get many blocks.
 const BLOCK: usize = 2048;
@@ -53,7 +54,7 @@ fn assign(x: &Matrix, centroids: &[f32], k: usize, labels: &mut [usize]) -> usiz
         .map(|(rows, labels)| {
             let m = labels.len();
             let mut dots = vec![0f32; m * k];
-            gemm::matmul_into(&mut dots, m, k, d, rows, false, centroids, true, 1);
+            linalg::gemm_into(m, k, d, &mut dots, false, View::rows(rows, d), View::cols(centroids, d));
             let mut changed = 0;
             for (label, dots) in labels.iter_mut().zip(dots.chunks_exact(k)) {
                 // ‖x‖² is the same for every centroid, so it drops out of the argmin.
