@@ -23,7 +23,7 @@ const TELEPORT: f64 = 1e-3;
 const TOLERANCE: f32 = 1e-4;
 const MAX_ITERATIONS: usize = 200;
 
-/// Rows of the graph as CSR, built from its (head-sorted) edge list.
+/// Rows of the graph as CSR, built from its edge list (in any order).
 struct Csr {
     start: Vec<usize>,
     col: Vec<u32>,
