@@ -201,4 +201,7 @@ fn steps_run_in_a_pool_of_the_configured_size() {
         assert_eq!(seen, Some(threads));
         assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })), "{:?}", events.last());
     }
+    // An absurd count is refused with a message, before any thread starts.
+    let err = Trainer::spawn(ds, TrainConfig { threads: 100_000, ..tiny_config() }, None).err().expect("refused");
+    assert!(err.to_string().contains("threads"), "{err}");
 }

@@ -121,6 +121,9 @@ impl Default for TrainConfig {
     }
 }
 
+/// More training threads than this is a typo, not a machine: refused before any are spawned.
+pub const MAX_THREADS: usize = 1024;
+
 impl TrainConfig {
     /// Rejects settings that would fail deep inside training, with a message naming the field.
     pub fn check(&self) -> Result<()> {
@@ -152,6 +155,9 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
+        }
+        if self.threads > MAX_THREADS {
+            return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }
         Ok(())
     }
