@@ -268,7 +268,7 @@ fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     let file = dir.path().join("query.png");
     let bytes: Vec<u8> = pixels.iter().map(|v| (v * 255.0).round() as u8).collect();
     image::GrayImage::from_raw(28, 28, bytes).unwrap().save(&file).unwrap();
-    h.get_by_label("Query by image file").click();
+    h.get_by_label("Query by file").click();
     h.step();
     h.state_mut().query_input = file.display().to_string();
     h.get_by_label("Find neighbours").click();

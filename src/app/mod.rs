@@ -7,6 +7,7 @@ mod commands;
 mod logic;
 pub mod map;
 pub mod settings;
+mod sparkline;
 pub mod state;
 pub mod thumbs;
 mod ui;

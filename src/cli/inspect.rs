@@ -74,6 +74,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             _ => 32,
         },
         strict: false,
+        series: matches!(saved.config.dataset.modality, crate::data::Modality::Series { .. }),
     };
     let ds = data.load(saved.config.train.seed)?;
     let e = run::evaluate_run(&args.run, &ds)?;

@@ -54,6 +54,9 @@ pub struct AugmentConfig {
     pub table_corruption: f32,
     /// Fraction of the input hidden from the masked autoencoder.
     pub mask_ratio: f32,
+    /// Time series views (jitter, scaling, warps, crop, permutation).
+    #[serde(default)]
+    pub series: crate::data::augment_series::SeriesAugment,
 }
 
 impl Default for AugmentConfig {
@@ -66,6 +69,7 @@ impl Default for AugmentConfig {
             noise_std: 0.05,
             table_corruption: 0.6,
             mask_ratio: 0.5,
+            series: Default::default(),
         }
     }
 }
@@ -156,6 +160,7 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
         }
+        a.series.check().map_err(PretextError::InvalidConfig)?;
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }

@@ -8,6 +8,7 @@ mod export;
 mod map_panel;
 mod neighbours;
 mod selection;
+mod series_settings;
 mod top;
 mod training;
 pub mod widgets;
