@@ -109,7 +109,7 @@ impl SslModel {
                 (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
             }
             Modality::Series { channels, length } => {
-                let enc = SeriesEncoder::new(*channels, *length, cfg.width * 2, cfg.embed_dim, vb.pp("encoder"))?;
+                let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
                 (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
             }
         };

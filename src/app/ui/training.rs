@@ -51,7 +51,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
         "Encoder: MLP (tables)"
     };
     ui.label(encoder);
-    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or half the series encoder's hidden channels. Wider learns more, trains slower.");
+    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or the series encoder's hidden channels. Wider learns more, trains slower.");
     if !is_image {
         ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP output, or channels of the series encoder's last block).");
     }
