@@ -2,6 +2,7 @@
 //! format, augmentations, and synthetic sets for tests.
 
 pub mod augment;
+pub mod augment_config;
 pub mod augment_series;
 pub mod csv_table;
 pub mod idx;
@@ -11,6 +12,7 @@ pub mod npy;
 pub mod series;
 pub mod synthetic;
 
+pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
 
 use serde::{Deserialize, Serialize};
