@@ -258,6 +258,16 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
 
+/// Queries by `file` through the Neighbours panel; the nearest map row found.
+fn query_by_file(h: &mut Harness<'static, PretextApp>, file: &std::path::Path) -> pretext::analysis::neighbors::Neighbor {
+    h.get_by_label("Query by file").click();
+    h.step();
+    h.state_mut().query_input = file.display().to_string();
+    h.get_by_label("Find neighbours").click();
+    step_until(h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    h.state().query.as_ref().and_then(|q| q.neighbours.as_ref()).map(|n| n[0]).expect("neighbours of the query")
+}
+
 #[test]
 fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     let mut h = harness();
@@ -272,13 +282,7 @@ fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     let file = dir.path().join("query.png");
     let bytes: Vec<u8> = pixels.iter().map(|v| (v * 255.0).round() as u8).collect();
     image::GrayImage::from_raw(28, 28, bytes).unwrap().save(&file).unwrap();
-    h.get_by_label("Query by file").click();
-    h.step();
-    h.state_mut().query_input = file.display().to_string();
-    h.get_by_label("Find neighbours").click();
-    step_until(&mut h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
-    let q = h.state().query.as_ref().unwrap();
-    let first = q.neighbours.as_ref().unwrap()[0];
+    let first = query_by_file(&mut h, &file);
     assert_eq!(h.state().item_of_row(first.index), Some(item));
     assert!(first.distance() < 1e-5);
     h.get_by_label(&format!("1. #{item}"));
@@ -362,13 +366,7 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("query.csv");
     std::fs::write(&file, values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")).unwrap();
-    h.get_by_label("Query by file").click();
-    h.step();
-    h.state_mut().query_input = file.display().to_string();
-    h.get_by_label("Find neighbours").click();
-    step_until(&mut h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
-    let q = h.state().query.as_ref().unwrap();
-    let nearest = q.neighbours.as_ref().unwrap()[0];
+    let nearest = query_by_file(&mut h, &file);
     assert_eq!(h.state().item_of_row(nearest.index), Some(item));
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
