@@ -341,8 +341,12 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     h.get_by_label("time series, univariate, length 150");
     let raw_layout = h.state().map.target().to_vec();
     h.get_by_label("Train").click();
-    step_until(&mut h, "a snapshot of the series encoder", |a| {
-        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.is_animating()
+    // Points are clicked by position: wait for the last snapshot and its animation to end.
+    step_until(&mut h, "training to finish and the map to settle", |a| {
+        a.log.status == pretext::app::state::TrainStatus::Finished
+            && a.space.as_ref().is_some_and(|s| s.step == Some(a.log.step))
+            && !a.busy()
+            && !a.map.is_animating()
     });
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
     assert_ne!(h.state().map.target(), raw_layout.as_slice(), "the map shows the embedding");
