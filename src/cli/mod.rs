@@ -60,13 +60,21 @@ pub struct TrainBenchArgs {
 /// Where the data is and how to read it (shared by commands that load a dataset).
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy.
-    /// Default: the bundled Fashion-MNIST sample.
+    /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv, a .npy,
+    /// a text file (.txt/.tsv, one item per line, optionally label<TAB>text) or a folder of
+    /// .txt files in <class>/ sub-folders. Default: the bundled Fashion-MNIST sample.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// CSV: the column holding labels (default: one named label, class or target).
     #[arg(long)]
     pub label_column: Option<String>,
+    /// CSV: the column holding texts; makes the CSV a text dataset (one item per row).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Texts: bytes kept per item, longer texts are cut (default: the longest text rounded
+    /// up to 16, at most 256).
+    #[arg(long)]
+    pub max_len: Option<usize>,
     /// NPY: the labels array (default: <name>_labels.npy or labels.npy beside the features).
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -86,6 +94,8 @@ impl DataArgs {
     pub fn load(&self, seed: u64) -> anyhow::Result<crate::data::Dataset> {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
+            text_column: self.text_column.clone(),
+            text_max_len: self.max_len,
             labels_path: self.labels.clone(),
             image_size: self.image_size,
             skip_unreadable: !self.strict,

@@ -1,13 +1,15 @@
-//! Datasets: what an item is (image or table row), the loaders for each file format,
+//! Datasets: what an item is (image, table row or text), the loaders for each file format,
 //! augmentations, and a synthetic set for tests.
 
 pub mod augment;
+pub mod augment_text;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
 pub mod load;
 pub mod npy;
 pub mod synthetic;
+pub mod text;
 
 pub use load::{load_dataset, LoadOptions};
 
@@ -20,6 +22,9 @@ pub enum Modality {
     Image { channels: usize, height: usize, width: usize },
     /// Standardised numeric features, one per named column.
     Table { columns: Vec<String> },
+    /// Texts as `max_len` byte codes each (`text::encode`: byte + 1, 0 pads the tail); the
+    /// strings themselves are kept in `Split::texts` for display.
+    Text { max_len: usize },
 }
 
 impl Modality {
@@ -28,6 +33,7 @@ impl Modality {
         match self {
             Modality::Image { channels, height, width } => channels * height * width,
             Modality::Table { columns } => columns.len(),
+            Modality::Text { max_len } => *max_len,
         }
     }
 
@@ -42,6 +48,7 @@ impl Modality {
                 format!("images, {kind} {width}×{height}")
             }
             Modality::Table { columns } => format!("table, {} numeric columns", columns.len()),
+            Modality::Text { max_len } => format!("texts, up to {max_len} bytes"),
         }
     }
 }
@@ -52,12 +59,14 @@ pub struct Split {
     pub x: Vec<f32>,
     pub labels: Option<Vec<u32>>,
     pub len: usize,
+    /// Text datasets: the original string of each item (empty for other modalities).
+    pub texts: Vec<String>,
 }
 
 impl Split {
     pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
         let len = if item_len == 0 { 0 } else { x.len() / item_len };
-        Self { x, labels, len }
+        Self { x, labels, len, texts: Vec::new() }
     }
 
     pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
@@ -71,7 +80,8 @@ impl Split {
             x.extend_from_slice(self.item(i, item_len));
         }
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
-        Split { x, labels, len: indices.len() }
+        let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
+        Split { x, labels, len: indices.len(), texts }
     }
 }
 
@@ -178,6 +188,12 @@ impl Dataset {
         } else {
             self.test.labels.as_ref().map(|l| l[i - self.train.len])
         }
+    }
+
+    /// The original text of item `i` (train then test), for text datasets.
+    pub fn global_text(&self, i: usize) -> Option<&str> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.texts.get(j).map(String::as_str)
     }
 
     pub fn is_test(&self, i: usize) -> bool {

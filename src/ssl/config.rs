@@ -54,6 +54,8 @@ pub struct AugmentConfig {
     pub table_corruption: f32,
     /// Fraction of the input hidden from the masked autoencoder.
     pub mask_ratio: f32,
+    /// Text views (crop, word dropout, character noise, span masking, SimCSE).
+    pub text: crate::data::augment_text::TextAugment,
 }
 
 impl Default for AugmentConfig {
@@ -66,6 +68,7 @@ impl Default for AugmentConfig {
             noise_std: 0.05,
             table_corruption: 0.6,
             mask_ratio: 0.5,
+            text: Default::default(),
         }
     }
 }
@@ -156,6 +159,7 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
         }
+        a.text.check().map_err(PretextError::InvalidConfig)?;
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }

@@ -82,6 +82,7 @@ impl Mlp {
 pub enum Backbone {
     Cnn(CnnEncoder),
     Mlp(Mlp),
+    Text(crate::ssl::encoder_text::TextCnn),
 }
 
 /// Backbone plus the head the objective needs.
@@ -105,6 +106,11 @@ impl SslModel {
                 let hidden = (cfg.width * 8).max(64);
                 let mlp = Mlp::new(&[columns.len(), hidden, hidden, cfg.embed_dim], vb.pp("encoder"))?;
                 (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
+            }
+            Modality::Text { max_len } => {
+                let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
+                let d = cnn.out_dim();
+                (Backbone::Text(cnn), d, vec![*max_len])
             }
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
@@ -140,6 +146,7 @@ impl SslModel {
         match &self.backbone {
             Backbone::Cnn(cnn) => cnn.forward_t(&x, train),
             Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
+            Backbone::Text(cnn) => cnn.forward_t(&x, train),
         }
     }
 }

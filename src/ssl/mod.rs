@@ -7,6 +7,7 @@ pub mod conv;
 pub mod dense;
 pub(crate) mod cpu;
 pub mod encoder;
+pub mod encoder_text;
 pub mod evaluate;
 pub mod events;
 pub mod init;
