@@ -6,8 +6,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::data::{Modality, Split};
-use crate::ssl::AugmentConfig;
+use crate::data::{AugmentConfig, Modality, Split};
 
 /// Writes one augmented view of a C×H×W image in [0, 1] into `out` (same shape).
 pub fn image_view(src: &[f32], shape: (usize, usize, usize), cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {

@@ -3,6 +3,7 @@
 
 pub mod augment;
 pub mod augment_text;
+pub mod augment_config;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
@@ -11,6 +12,7 @@ pub mod npy;
 pub mod synthetic;
 pub mod text;
 
+pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
 
 use serde::{Deserialize, Serialize};

@@ -55,7 +55,9 @@ impl TextCnn {
     /// `codes`: N × L byte codes (as f32, as the datasets store them) → N × out_dim.
     pub fn forward_t(&self, codes: &Tensor, train: bool) -> Result<Tensor> {
         let (n, len) = codes.dims2()?;
-        let ids = codes.to_dtype(DType::U32)?.flatten_all()?;
+        // Codes are whole numbers in [0, VOCAB); clamping keeps any other input (a noisy
+        // copy, a hand-made row) a valid index instead of an out-of-range lookup.
+        let ids = codes.clamp(0f32, (VOCAB - 1) as f32)?.round()?.to_dtype(DType::U32)?.flatten_all()?;
         let mut x = self.embedding.index_select(&ids, 0)?.reshape((n, len, ()))?;
         x = self.drop(&x, train)?;
         let last = self.blocks.len() - 1;
