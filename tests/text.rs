@@ -229,10 +229,11 @@ fn tiny_text_dataset(dir: &Path) -> Dataset {
 }
 
 #[test]
-fn text_encoder_trains_a_few_steps_with_finite_loss() {
+fn text_encoder_trains_a_few_steps_with_finite_loss_under_every_objective() {
     let dir = tempfile::tempdir().unwrap();
     let ds = Arc::new(tiny_text_dataset(dir.path()));
-    for objective in [ObjectiveKind::Simclr, ObjectiveKind::Mae] {
+    // Every objective: they all take their views from `augment::view` (or mask, or damage).
+    for objective in ObjectiveKind::ALL {
         let cfg = TrainConfig { objective, width: 4, batch_size: 16, epochs: 3.0, eval_every: 1000, ..Default::default() };
         let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
         trainer.send(TrainCommand::Start);
