@@ -16,6 +16,9 @@ pub struct BaselineReport {
     pub raw_features: String,
     pub raw_dim: usize,
     pub raw_knn_accuracy: f32,
+    /// 1-nearest-neighbour (cosine) on raw features: for z-normalised time series the UCR
+    /// archive's 1-NN Euclidean baseline.
+    pub raw_nn1_accuracy: f32,
     pub pca_dim: usize,
     pub pca_knn_accuracy: f32,
     pub pca_seconds: f32,
@@ -64,6 +67,7 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<Basel
     };
     let protocol = knn::KnnProtocol::default();
     let raw = knn::accuracy(&train, train_labels, &test, test_labels, protocol)?;
+    let raw_nn1 = knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::NEAREST)?;
     let started = std::time::Instant::now();
     let pca = PcaModel::fit(&train, pca_dim)?;
     let (train_p, test_p) = (pca.transform(&train), pca.transform(&test));
@@ -81,6 +85,7 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<Basel
         raw_features: raw_features.into(),
         raw_dim: train.cols,
         raw_knn_accuracy: raw,
+        raw_nn1_accuracy: raw_nn1,
         pca_dim: pca.k,
         pca_knn_accuracy: projected,
         pca_seconds,

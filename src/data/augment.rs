@@ -73,7 +73,7 @@ pub fn table_view(src: &[f32], pool: &Split, cfg: &AugmentConfig, rng: &mut impl
 pub const MASK_PATCH: usize = 4;
 
 /// Copies `src` into `out` with a random `ratio` of it hidden (zeroed): square patches for
-/// images, single features for tables, byte spans for texts. `mask` gets 1.0 where hidden, 0.0 elsewhere.
+/// images, time segments for series, single features for tables, byte spans for texts. `mask` gets 1.0 where hidden, 0.0 elsewhere.
 pub fn masked_view(
     src: &[f32],
     modality: &Modality,
@@ -97,6 +97,9 @@ pub fn masked_view(
                 }
             }
         }
+        Modality::Series { channels, length } => {
+            crate::data::augment_series::masked_series(src, *channels, *length, ratio, rng, out, mask)
+        }
         Modality::Text { .. } => crate::data::augment_text::masked_text_view(src, ratio, rng, out, mask),
         Modality::Table { .. } => {
             for i in 0..src.len() {
@@ -114,6 +117,9 @@ pub fn view(src: &[f32], modality: &Modality, pool: &Split, cfg: &AugmentConfig,
     match modality {
         Modality::Image { channels, height, width } => image_view(src, (*channels, *height, *width), cfg, rng, out),
         Modality::Table { .. } => table_view(src, pool, cfg, rng, out),
+        Modality::Series { channels, length } => {
+            crate::data::augment_series::series_view(src, *channels, *length, &cfg.series, rng, out)
+        }
         Modality::Text { .. } => crate::data::augment_text::text_view(src, &cfg.text, rng, out),
     }
 }

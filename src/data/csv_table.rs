@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::data::{Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
-const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
+pub(crate) const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
 
 pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let bad = |reason: String| PretextError::bad_file(path, reason);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::{csv_table, idx, image_folder, npy, text, Dataset};
+use crate::data::{csv_table, idx, image_folder, npy, series, text, Dataset};
 use crate::error::{PretextError, Result};
 
 /// How to read a dataset. Defaults fit the bundled sample.
@@ -22,6 +22,9 @@ pub struct LoadOptions {
     pub image_size: usize,
     /// Image folders: skip files that do not decode (counted in `Dataset::notes`) or fail.
     pub skip_unreadable: bool,
+    /// CSV and 2-D NPY: each row is one time series (not a table row). `.ts`/`.tsv` files,
+    /// archive folders and 3-D NPY arrays are series without it.
+    pub series: bool,
     /// Share of items held out as the test split when the format has no split of its own.
     pub test_fraction: f32,
     pub seed: u64,
@@ -38,6 +41,7 @@ impl Default for LoadOptions {
             labels_path: None,
             image_size: 32,
             skip_unreadable: true,
+            series: false,
             test_fraction: 0.2,
             seed: 0,
             progress: None,
@@ -53,6 +57,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("text_max_len", &self.text_max_len)
             .field("image_size", &self.image_size)
             .field("skip_unreadable", &self.skip_unreadable)
+            .field("series", &self.series)
             .finish_non_exhaustive()
     }
 }
@@ -68,8 +73,8 @@ pub fn sample_data_dir() -> PathBuf {
 /// Where Debian's `dataset-fashion-mnist` package puts the full 70k set.
 pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
-/// Opens a dataset from a folder (IDX set or image folder) or a file (CSV, NPY, one IDX
-/// images file), deciding the format from what is there.
+/// Opens a dataset from a folder (IDX set, UCR/UEA archive pair, image folder) or a file
+/// (CSV, NPY, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let progress = |f: f32| {
         if let Some(p) = &opts.progress {
@@ -85,6 +90,9 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             let ds = idx::load_folder(path, opts.test_fraction, opts.seed)?;
             progress(1.0);
             return Ok(ds);
+        }
+        if let Some(file) = series::archive_file_in(path)? {
+            return series::load_file(&file, opts);
         }
         if text::is_text_folder(path) {
             return text::load_folder(path, opts.text_max_len, opts.test_fraction, opts.seed);
@@ -109,6 +117,11 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             opts.test_fraction,
             opts.seed,
         ),
+        // A .tsv is texts when its lines are label<TAB>text, a UCR series set when numbers.
+        "tsv" if text::is_text_tsv(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
+        "ts" | "tsv" => series::load_file(path, opts),
+        "csv" | "npy" if opts.series => series::load_file(path, opts),
+        "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
         "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
         _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
@@ -123,7 +136,7 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         )),
         _ => Err(PretextError::bad_file(
             path,
-            "unknown format (expected an IDX folder, an image or text folder, .csv, .npy, .txt or .tsv)",
+            "unknown format (expected an IDX folder, an image or text folder, .csv, .npy, .ts, .tsv or .txt)",
         )),
     }
 }

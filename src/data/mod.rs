@@ -1,14 +1,16 @@
-//! Datasets: what an item is (image, table row or text), the loaders for each file format,
-//! augmentations, and a synthetic set for tests.
+//! Datasets: what an item is (image, table row, time series or text), the loaders for each
+//! file format, augmentations, and synthetic sets for tests.
 
 pub mod augment;
 pub mod augment_text;
 pub mod augment_config;
+pub mod augment_series;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
 pub mod load;
 pub mod npy;
+pub mod series;
 pub mod synthetic;
 pub mod text;
 
@@ -24,6 +26,9 @@ pub enum Modality {
     Image { channels: usize, height: usize, width: usize },
     /// Standardised numeric features, one per named column.
     Table { columns: Vec<String> },
+    /// Time series of `channels` variables over `length` steps, stored channel-major (C, T)
+    /// per item; each channel of each series z-normalised at load.
+    Series { channels: usize, length: usize },
     /// Texts as `max_len` byte codes each (`text::encode`: byte + 1, 0 pads the tail); the
     /// strings themselves are kept in `Split::texts` for display.
     Text { max_len: usize },
@@ -35,6 +40,7 @@ impl Modality {
         match self {
             Modality::Image { channels, height, width } => channels * height * width,
             Modality::Table { columns } => columns.len(),
+            Modality::Series { channels, length } => channels * length,
             Modality::Text { max_len } => *max_len,
         }
     }
@@ -50,6 +56,8 @@ impl Modality {
                 format!("images, {kind} {width}×{height}")
             }
             Modality::Table { columns } => format!("table, {} numeric columns", columns.len()),
+            Modality::Series { channels: 1, length } => format!("time series, univariate, length {length}"),
+            Modality::Series { channels, length } => format!("time series, {channels} channels, length {length}"),
             Modality::Text { max_len } => format!("texts, up to {max_len} bytes"),
         }
     }

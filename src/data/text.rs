@@ -36,6 +36,23 @@ fn is_txt(path: &Path) -> bool {
     path.is_file() && path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
 
+/// Whether a .tsv holds texts (`label<TAB>text` lines) rather than numbers (a UCR series
+/// set): the first non-empty line decides; a file that cannot be read counts as texts, so
+/// the text loader reports the problem.
+pub fn is_text_tsv(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else { return true };
+    let first = std::io::BufReader::new(file)
+        .split(b'\n')
+        .take(1000)
+        .map_while(|l| l.ok())
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let Some(line) = first else { return true };
+    let line = String::from_utf8_lossy(&line);
+    let mut fields = line.trim_end().split('\t').skip(1).peekable();
+    fields.peek().is_none() || !fields.all(|f| f.trim().parse::<f64>().is_ok())
+}
+
 /// A folder whose class sub-folders (or itself) hold `.txt` files and no images.
 pub fn is_text_folder(root: &Path) -> bool {
     let has = |keep: fn(&Path) -> bool| list_by_class(root, keep).is_ok_and(|(files, _)| !files.is_empty());
