@@ -77,7 +77,7 @@ pub fn run_dataset(config: &run::RunConfig, data: Option<PathBuf>) -> anyhow::Re
         data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
         label_column: None,
         text_column: None,
-        max_len: match saved.config.dataset.modality {
+        max_len: match config.dataset.modality {
             crate::data::Modality::Text { max_len } => Some(max_len),
             _ => None,
         },
