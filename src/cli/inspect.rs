@@ -70,25 +70,31 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
     }
 }
 
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let saved = run::load(&args.run)?;
+/// The dataset a run was trained on, read as it was for training (`data` overrides the
+/// path recorded in the run).
+pub fn run_dataset(config: &run::RunConfig, data: Option<PathBuf>) -> anyhow::Result<crate::data::Dataset> {
     let data = DataArgs {
-        data: Some(args.data.clone().unwrap_or_else(|| PathBuf::from(&saved.config.dataset.source))),
+        data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
         label_column: None,
         text_column: None,
-        max_len: match saved.config.dataset.modality {
+        max_len: match config.dataset.modality {
             crate::data::Modality::Text { max_len } => Some(max_len),
             _ => None,
         },
         labels: None,
-        image_size: match saved.config.dataset.modality {
+        image_size: match config.dataset.modality {
             crate::data::Modality::Image { width, .. } => width,
             _ => 32,
         },
         strict: false,
-        series: matches!(saved.config.dataset.modality, crate::data::Modality::Series { .. }),
+        series: matches!(config.dataset.modality, crate::data::Modality::Series { .. }),
     };
-    let ds = data.load(saved.config.train.seed)?;
+    data.load(config.train.seed)
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let saved = run::load(&args.run)?;
+    let ds = run_dataset(&saved.config, args.data.clone())?;
     let e = run::evaluate_run(&args.run, &ds)?;
     print_evaluation(&e, 0.0, args.json);
     Ok(())
