@@ -2,6 +2,7 @@
 //! augmentations, and a synthetic set for tests.
 
 pub mod augment;
+pub mod augment_colour;
 pub mod augment_config;
 pub mod csv_table;
 pub mod idx;

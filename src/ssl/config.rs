@@ -123,6 +123,9 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
         }
+        if let Some(msg) = a.colour.problem() {
+            return bad(msg);
+        }
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }

@@ -7,6 +7,8 @@ use crate::app::state::{Command, TrainStatus};
 use crate::app::ui::widgets::labelled_text;
 use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
+use crate::data::augment_colour::ColourAugment;
+use crate::data::Modality;
 use crate::ssl::ObjectiveKind;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
@@ -35,6 +37,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
 
 fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let is_image = app.data.as_ref().is_none_or(|d| d.dataset.modality.is_image());
+    let is_rgb = app.data.as_ref().is_some_and(|d| matches!(d.dataset.modality, Modality::Image { channels: 3, .. }));
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
         for o in ObjectiveKind::ALL {
@@ -66,8 +69,13 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     } else if is_image {
         ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
-        ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
-        ui.add(slider(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
+        if is_rgb {
+            colour_settings(ui, &mut a.colour);
+        }
+        if !(is_rgb && a.colour.enabled) {
+            ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
+            ui.add(slider(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
+        }
         ui.add(slider(&mut a.noise_std, 0.0..=0.5).text("Noise")).on_hover_text("Standard deviation of Gaussian noise added to each pixel.");
     } else {
         ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Feature corruption")).on_hover_text("Share of features replaced by the same feature of a random other row (SCARF).");
@@ -75,4 +83,20 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
         *c = gui_train_defaults();
     }
+}
+
+/// The colour distortion of RGB images (SimCLR's colour jitter, random greyscale and blur).
+fn colour_settings(ui: &mut egui::Ui, c: &mut ColourAugment) {
+    ui.checkbox(&mut c.enabled, "Colour distortion").on_hover_text(
+        "Distort each view's colours so the encoder cannot match views by colour alone and has to learn shapes (SimCLR). Replaces the plain brightness/contrast jitter on colour images.",
+    );
+    ui.add_enabled_ui(c.enabled, |ui| {
+        ui.add(slider(&mut c.jitter_prob, 0.0..=1.0).text("Colour jitter chance")).on_hover_text("Probability that a view gets colour jitter: brightness, contrast, saturation and hue changes, in a random order.");
+        ui.add(slider(&mut c.brightness, 0.0..=1.0).text("Colour brightness")).on_hover_text("Multiplies the pixels by a random factor in 1 ± brightness.");
+        ui.add(slider(&mut c.contrast, 0.0..=1.0).text("Colour contrast")).on_hover_text("Moves the pixels towards or away from the image's mean grey by a random factor in 1 ± contrast.");
+        ui.add(slider(&mut c.saturation, 0.0..=1.0).text("Saturation")).on_hover_text("Moves each pixel towards or away from its own grey by a random factor in 1 ± saturation (0 is grey, above 1 more vivid).");
+        ui.add(slider(&mut c.hue, 0.0..=0.5).text("Hue")).on_hover_text("Rotates every hue by the same random amount, up to ± this fraction of the colour wheel (0.5: any colour).");
+        ui.add(slider(&mut c.greyscale_prob, 0.0..=1.0).text("Greyscale chance")).on_hover_text("Probability that a view loses its colour entirely.");
+        ui.add(slider(&mut c.blur_prob, 0.0..=1.0).text("Blur chance")).on_hover_text("Probability of a Gaussian blur (kernel about a tenth of the image side, sigma between 0.1 and 2 pixels).");
+    });
 }
