@@ -46,6 +46,11 @@ impl PretextApp {
             TrainEvent::Snapshot { step, embeddings } => {
                 self.pending_snapshot = Some((Some(step), embeddings));
                 self.project_pending();
+                self.request_reconstructions();
+            }
+            TrainEvent::Reconstructed { request, pairs } => {
+                self.thumbs.forget_named("recon-");
+                self.reconstructions.receive(request, pairs, self.log.step);
             }
             TrainEvent::Started { .. } => self.status = "training".into(),
             TrainEvent::Finished { step, reason } => self.status = format!("training ended at step {step} ({reason:?})").to_lowercase(),
