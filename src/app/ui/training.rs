@@ -79,7 +79,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
             if objective == ObjectiveKind::Data2vec {
                 ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the student's view hidden (4×4 patches for images); the teacher sees the view whole.");
             }
-            view_augmentations(a, is_image, ui);
+            view_augmentations(a, is_image, is_rgb, ui);
         }
     }
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
@@ -87,8 +87,9 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
 }
 
-/// The augmentations that make the two views of view-based objectives.
-fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, ui: &mut egui::Ui) {
+/// The augmentations that make the two views of view-based objectives; the colour ones for
+/// RGB images only.
+fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, is_rgb: bool, ui: &mut egui::Ui) {
     if is_image {
         ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
