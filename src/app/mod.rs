@@ -8,6 +8,7 @@ mod logic;
 pub mod map;
 pub mod reconstructions;
 pub mod settings;
+mod sparkline;
 pub mod state;
 pub mod thumbs;
 mod ui;

@@ -16,6 +16,7 @@ pub struct EvalArgs {
     /// Dataset of the run (default: the path recorded in the run).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -27,21 +28,26 @@ pub struct BaselineArgs {
     /// Principal components for the PCA baseline.
     #[arg(long, default_value_t = 50)]
     pub pca_dim: usize,
+    /// Seed of the train/test split for formats without their own split (and of the untrained encoder).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Print the accuracies as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct NeighborsArgs {
+    /// Run folder written by `pretext train` or the app.
     #[arg(long)]
     pub run: PathBuf,
     /// Dataset index of the query item (train items first, then test items).
     #[arg(long)]
     pub item: usize,
+    /// How many neighbours to list.
     #[arg(short = 'k', long, default_value_t = 10)]
     pub k: usize,
+    /// Print the neighbours as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -55,6 +61,7 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
     println!("step                {}", e.step);
     println!("embedding           {}-d, {} train + {} test items", e.embedding_dim, e.train_items, e.test_items);
     println!("kNN accuracy        {}  (weighted kNN, cosine, k=20, T=0.07; test vs train)", opt(e.knn_accuracy.map(f64::from)));
+    println!("1-NN accuracy       {}  (cosine, k=1; test vs train)", opt(e.nn1_accuracy.map(f64::from)));
     println!("k-means NMI / ARI   {} / {}  (test split, k = classes)", opt(e.kmeans_nmi), opt(e.kmeans_ari));
     println!("k-means purity      {}", opt(e.kmeans_purity.map(f64::from)));
     println!("effective rank      {:.1}", e.effective_rank);
@@ -74,6 +81,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             _ => 32,
         },
         strict: false,
+        series: matches!(saved.config.dataset.modality, crate::data::Modality::Series { .. }),
     };
     let ds = data.load(saved.config.train.seed)?;
     let e = run::evaluate_run(&args.run, &ds)?;
@@ -88,7 +96,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
-        println!("raw features ({}-d)   {:.4}", r.raw_dim, r.raw_knn_accuracy);
+        println!("raw features ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
         println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
     }

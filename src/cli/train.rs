@@ -69,6 +69,8 @@ pub struct TrainArgs {
     /// Items in the live evaluation / map subset.
     #[arg(long, default_value_t = 10_000)]
     pub map_items: usize,
+    /// Seed of the weights, the batches, the augmentations and (formats without a split of
+    /// their own) the train/test split: the same seed gives the same run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Threads for the training steps (0: one per core).

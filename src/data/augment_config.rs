@@ -26,6 +26,9 @@ pub struct AugmentConfig {
     pub mask_ratio: f32,
     /// Colour jitter, random greyscale and blur for RGB images (greyscale images ignore it).
     pub colour: ColourAugment,
+    /// Time series views (jitter, scaling, warps, crop, permutation).
+    #[serde(default)]
+    pub series: crate::data::augment_series::SeriesAugment,
 }
 
 impl Default for AugmentConfig {
@@ -39,6 +42,7 @@ impl Default for AugmentConfig {
             table_corruption: 0.6,
             mask_ratio: 0.5,
             colour: ColourAugment::default(),
+            series: Default::default(),
         }
     }
 }

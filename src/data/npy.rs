@@ -51,27 +51,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
     if let Some((i, _)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(PretextError::bad_file(path, format!("row {}, column {}: NaN or infinite value", i / d, i % d)));
     }
-    let label_path = labels.map(Path::to_path_buf).or_else(|| {
-        let stem = path.file_stem()?.to_string_lossy().into_owned();
-        let dir = path.parent()?;
-        [dir.join(format!("{stem}_labels.npy")), dir.join("labels.npy")]
-            .into_iter()
-            .find(|p| p.is_file() && p != path)
-    });
-    let (labels, class_names) = match label_path {
-        Some(lp) => {
-            let raw = read_labels(&lp)?;
-            if raw.len() != n {
-                return Err(PretextError::bad_file(&lp, format!("{} labels for {n} rows", raw.len())));
-            }
-            if let Some(bad) = raw.iter().find(|&&v| v < 0) {
-                return Err(PretextError::bad_file(&lp, format!("negative label {bad}")));
-            }
-            let k = raw.iter().copied().max().unwrap_or(0) as usize + 1;
-            (Some(raw.iter().map(|&v| v as u32).collect()), (0..k).map(|c| c.to_string()).collect())
-        }
-        None => (None, Vec::new()),
-    };
+    let (labels, class_names) = labels_beside(path, labels, n)?;
     let x: Vec<f32> = features.iter().copied().collect();
     let columns = (0..d).map(|j| format!("f{j}")).collect();
     let modality = Modality::Table { columns };
@@ -80,4 +60,41 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
     let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
     standardise(&mut ds);
     Ok(ds)
+}
+
+/// Labels for the `n` rows of `path`: from `labels` if given, else a sibling
+/// `<stem>_labels.npy` or `labels.npy`; class names are the numbers 0..=max.
+pub(crate) fn labels_beside(path: &Path, labels: Option<&Path>, n: usize) -> Result<(Option<Vec<u32>>, Vec<String>)> {
+    let label_path = labels.map(Path::to_path_buf).or_else(|| {
+        let stem = path.file_stem()?.to_string_lossy().into_owned();
+        let dir = path.parent()?;
+        [dir.join(format!("{stem}_labels.npy")), dir.join("labels.npy")]
+            .into_iter()
+            .find(|p| p.is_file() && p != path)
+    });
+    Ok(match label_path {
+        Some(lp) => {
+            let raw = read_labels(&lp)?;
+            if raw.len() != n {
+                return Err(PretextError::bad_file(&lp, format!("{} labels for {n} rows", raw.len())));
+            }
+            if let Some(bad) = raw.iter().find(|&&v| v < 0) {
+                return Err(PretextError::bad_file(&lp, format!("negative label {bad}")));
+            }
+            let (labels, names) = dense_labels(&raw);
+            (Some(labels), names)
+        }
+        None => (None, Vec::new()),
+    })
+}
+
+/// Label values to class indices 0..k in increasing order of value, with each value as its
+/// class name: sparse or huge values (say 3·10⁹) cost one class each, never a table that size.
+pub fn dense_labels(raw: &[i64]) -> (Vec<u32>, Vec<String>) {
+    let mut values = raw.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    // At most one class per row, so the index always fits in u32 for any loadable file.
+    let labels = raw.iter().map(|v| values.binary_search(v).map_or(0, |i| i as u32)).collect();
+    (labels, values.iter().map(|v| v.to_string()).collect())
 }

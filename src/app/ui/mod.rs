@@ -9,6 +9,7 @@ mod map_panel;
 mod neighbours;
 mod reconstructions;
 mod selection;
+mod series_settings;
 mod top;
 mod training;
 pub mod widgets;
