@@ -56,7 +56,7 @@ pub enum JobResult {
     Projected { generation: u64, layout: Vec<[f32; 2]> },
     Clustered { generation: u64, result: Result<ClusterResult, String> },
     Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
-    QueryNeighbours { generation: u64, path: PathBuf, result: Result<Vec<Neighbor>, String> },
+    QueryNeighbours { generation: u64, request: u64, result: Result<Vec<Neighbor>, String> },
     KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
     RunOpened(Result<(Trainer, Option<Matrix>), String>),
     /// A finished file operation: the message for the status line, or an error.

@@ -29,6 +29,8 @@ pub struct AugmentConfig {
     /// Time series views (jitter, scaling, warps, crop, permutation).
     #[serde(default)]
     pub series: crate::data::augment_series::SeriesAugment,
+    /// Text views (crop, word dropout, character noise, span masking, SimCSE).
+    pub text: crate::data::augment_text::TextAugment,
 }
 
 impl Default for AugmentConfig {
@@ -43,6 +45,7 @@ impl Default for AugmentConfig {
             mask_ratio: 0.5,
             colour: ColourAugment::default(),
             series: Default::default(),
+            text: Default::default(),
         }
     }
 }

@@ -248,6 +248,7 @@ impl TrainConfig {
         if let Some(msg) = a.colour.problem() {
             return bad(msg);
         }
+        a.text.check().map_err(PretextError::InvalidConfig)?;
         if !(2..=MAX_VIEWS).contains(&self.views) {
             return bad(&format!("views per item must be between 2 and {MAX_VIEWS}"));
         }
