@@ -401,6 +401,52 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
 }
 
 #[test]
+fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
+    // A small colour image folder: two classes of flat-coloured 8×8 PNGs.
+    let dir = tempfile::tempdir().unwrap();
+    for (c, class) in ["warm", "cool"].iter().enumerate() {
+        let sub = dir.path().join(class);
+        std::fs::create_dir(&sub).unwrap();
+        for i in 0..12u8 {
+            let px = [200 - 10 * i, 40 + 10 * i, if c == 0 { 30 } else { 220 }];
+            let rgb: Vec<u8> = (0..64).flat_map(|_| px).collect();
+            image::save_buffer(sub.join(format!("{i}.png")), &rgb, 8, 8, image::ColorType::Rgb8).unwrap();
+        }
+    }
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().settings.left_tab = pretext::app::settings::LeftTab::Training;
+    h.step();
+    assert!(h.query_by_label("Colour distortion").is_none(), "the greyscale sample has no colour settings");
+    assert!(h.query_all_by_label("Brightness").next().is_some(), "greyscale images keep the plain jitter");
+    h.get_by_label("Dataset").click();
+    h.step();
+    h.state_mut().path_input = dir.path().display().to_string();
+    h.get_by_label("Open").click();
+    step_until(&mut h, "the colour folder", |a| {
+        a.data.as_ref().is_some_and(|d| matches!(d.dataset.modality, pretext::data::Modality::Image { channels: 3, .. })) && !a.busy()
+    });
+    h.state_mut().settings.left_tab = pretext::app::settings::LeftTab::Training;
+    h.step();
+    h.get_by_label("Colour distortion");
+    // The colour jitter replaces the plain brightness slider while it is on.
+    assert!(h.query_all_by_label("Brightness").next().is_none());
+    // The augmented views are colour views of the item, with its colours distorted.
+    h.state_mut().command(pretext::app::state::Command::ShowViews(0));
+    h.step();
+    let (source, views) = {
+        let a = h.state();
+        let d = a.data.as_ref().unwrap();
+        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.views.as_ref().unwrap().1.clone())
+    };
+    let plane = source.len() / 3;
+    let mean = |img: &[f32], c: usize| img[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
+    let ratio = |img: &[f32]| mean(img, 0) / mean(img, 2).max(1e-3);
+    assert!(views.iter().all(|v| v.len() == source.len()));
+    assert!(views.iter().any(|v| (ratio(v) - ratio(&source)).abs() > 0.2 * ratio(&source)), "some view's colour balance moved");
+}
+
+#[test]
 fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fortunes/fortunes.tsv");
     let mut settings = tiny_settings();
