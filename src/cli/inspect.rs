@@ -6,7 +6,8 @@ use anyhow::bail;
 use clap::Args;
 
 use crate::cli::DataArgs;
-use crate::ssl::run::{self, RunEvaluation};
+use crate::data::Dataset;
+use crate::ssl::run::{self, RunConfig, RunEvaluation};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -57,25 +58,32 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
     println!("kNN accuracy        {}  (weighted kNN, cosine, k=20, T=0.07; test vs train)", opt(e.knn_accuracy.map(f64::from)));
     println!("k-means NMI / ARI   {} / {}  (test split, k = classes)", opt(e.kmeans_nmi), opt(e.kmeans_ari));
     println!("k-means purity      {}", opt(e.kmeans_purity.map(f64::from)));
+    println!("linear probe        {} (1 % of train labels) / {} (100 %)  (test split)", opt(e.probe_1pct), opt(e.probe_100pct));
     println!("effective rank      {:.1}", e.effective_rank);
     if throughput > 0.0 {
         println!("throughput          {throughput:.0} images/s (each view counted)");
     }
 }
 
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let saved = run::load(&args.run)?;
+/// The dataset a run was trained on, read as it was for training (`data` overrides the
+/// path recorded in the run).
+pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<Dataset> {
     let data = DataArgs {
-        data: Some(args.data.clone().unwrap_or_else(|| PathBuf::from(&saved.config.dataset.source))),
+        data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
         label_column: None,
         labels: None,
-        image_size: match saved.config.dataset.modality {
+        image_size: match config.dataset.modality {
             crate::data::Modality::Image { width, .. } => width,
             _ => 32,
         },
         strict: false,
     };
-    let ds = data.load(saved.config.train.seed)?;
+    data.load(config.split_seed())
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let saved = run::load(&args.run)?;
+    let ds = run_dataset(&saved.config, args.data.clone())?;
     let e = run::evaluate_run(&args.run, &ds)?;
     print_evaluation(&e, 0.0, args.json);
     Ok(())

@@ -104,16 +104,17 @@ fn say(bar: &ProgressBar, line: String) {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let ds = Arc::new(args.data.load(args.seed)?);
-    let trainer = match &args.resume {
-        Some(dir) => {
+    // A resumed run's items must be split as they were when it was trained.
+    let resumed = args.resume.as_deref().map(crate::ssl::run::load).transpose()?;
+    let ds = Arc::new(args.data.load(resumed.as_ref().map_or(args.seed, |s| s.config.split_seed()))?);
+    let trainer = match (&args.resume, resumed) {
+        (Some(dir), Some(saved)) => {
             // The saved settings stay; only the budget of this phase comes from the flags.
-            let saved = crate::ssl::run::load(dir)?;
             let mut cfg = saved.config.train.clone();
             args.apply_budget(&mut cfg);
             Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
         }
-        None => Trainer::spawn(ds.clone(), args.config(), None)?,
+        _ => Trainer::spawn(ds.clone(), args.config(), None)?,
     };
     eprintln!(
         "training {} on {} ({} train items), batch {}, seed {}",
