@@ -1,7 +1,7 @@
 //! `pretext compare RUN_DIR...`: several runs side by side, one row each.
 //!
-//! Runs of different datasets are grouped: one table per dataset, since their metrics are
-//! not comparable across datasets. A run without a current full-dataset evaluation is
+//! Runs of different datasets (or of different train/test splits of one) are grouped: one
+//! table per dataset, since their metrics are not comparable across datasets. A run without a current full-dataset evaluation is
 //! measured (as `pretext eval` does) and the evaluation is saved beside it.
 
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ pub struct CompareArgs {
 
 /// Runs of one dataset, in the order given.
 struct Group {
-    key: (String, String, usize, usize),
+    key: (String, String, usize, usize, Option<u64>),
     runs: Vec<SavedRun>,
 }
 
@@ -39,7 +39,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     for dir in &args.runs {
         let saved = run::load(dir)?;
         let d = &saved.config.dataset;
-        let key = (d.name.clone(), d.source.clone(), d.train_items, d.test_items);
+        let key = (d.name.clone(), d.source.clone(), d.train_items, d.test_items, d.split_seed);
         match groups.iter_mut().find(|g| g.key == key) {
             Some(g) => g.runs.push(saved),
             None => groups.push(Group { key, runs: vec![saved] }),
@@ -74,8 +74,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
 }
 
 fn describe(group: &Group) -> String {
-    let (name, source, train, test) = &group.key;
-    format!("dataset {name} ({source}, {train} train + {test} test items)")
+    let (name, source, train, test, split) = &group.key;
+    let split = split.map_or(String::new(), |s| format!(", split seed {s}"));
+    format!("dataset {name} ({source}, {train} train + {test} test items{split})")
 }
 
 /// Rows of one dataset's runs, measuring the runs whose evaluation is missing or stale.

@@ -47,6 +47,11 @@ pub struct TrainArgs {
     pub map_items: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed of the 80/20 train/test split of data that has no split of its own (CSV, NPY,
+    /// image folders, a single IDX split). Fixed by default, as in the app, so runs with
+    /// different seeds are measured on the same test items and can be compared.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
     /// Threads for the training steps (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -106,7 +111,7 @@ fn say(bar: &ProgressBar, line: String) {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // A resumed run's items must be split as they were when it was trained.
     let resumed = args.resume.as_deref().map(crate::ssl::run::load).transpose()?;
-    let ds = Arc::new(args.data.load(resumed.as_ref().map_or(args.seed, |s| s.config.split_seed()))?);
+    let ds = Arc::new(args.data.load(resumed.as_ref().map_or(args.split_seed, |s| s.config.split_seed()))?);
     let trainer = match (&args.resume, resumed) {
         (Some(dir), Some(saved)) => {
             // The saved settings stay; only the budget of this phase comes from the flags.

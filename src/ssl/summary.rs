@@ -111,7 +111,7 @@ impl RunSummary {
             self.budget(),
             self.seed.to_string(),
             self.steps.to_string(),
-            self.train_minutes.map_or(MISSING.to_string(), |m| format!("{m:.1}")),
+            self.train_minutes.map_or(MISSING.to_string(), |m| if m < 10.0 { format!("{m:.2}") } else { format!("{m:.1}") }),
             acc(self.knn_accuracy),
             acc(self.probe_1pct),
             acc(self.probe_100pct),
