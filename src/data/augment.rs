@@ -6,8 +6,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::data::{Modality, Split};
-use crate::ssl::AugmentConfig;
+use crate::data::{AugmentConfig, Modality, Split};
 
 /// Writes one augmented view of a C×H×W image in [0, 1] into `out` (same shape).
 pub fn image_view(src: &[f32], shape: (usize, usize, usize), cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {
@@ -108,7 +107,16 @@ pub fn masked_view(
     }
 }
 
-/// A few views of one item as the contrastive objective sees them (for "show augmented
+/// Writes one augmented view of `src` into `out` with the augmentations of its modality: the
+/// one place the view-based objectives (and the views panel) choose them.
+pub fn view(src: &[f32], modality: &Modality, pool: &Split, cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {
+    match modality {
+        Modality::Image { channels, height, width } => image_view(src, (*channels, *height, *width), cfg, rng, out),
+        Modality::Table { .. } => table_view(src, pool, cfg, rng, out),
+    }
+}
+
+/// A few views of one item as the view-based objectives see them (for "show augmented
 /// views" in the GUI and for tests).
 pub fn sample_views(
     item: &[f32],
@@ -121,12 +129,7 @@ pub fn sample_views(
     (0..count)
         .map(|_| {
             let mut out = vec![0.0; item.len()];
-            match modality {
-                Modality::Image { channels, height, width } => {
-                    image_view(item, (*channels, *height, *width), cfg, rng, &mut out)
-                }
-                Modality::Table { .. } => table_view(item, pool, cfg, rng, &mut out),
-            }
+            view(item, modality, pool, cfg, rng, &mut out);
             out
         })
         .collect()

@@ -2,6 +2,7 @@
 //! augmentations, and a synthetic set for tests.
 
 pub mod augment;
+pub mod augment_config;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
@@ -9,6 +10,7 @@ pub mod load;
 pub mod npy;
 pub mod synthetic;
 
+pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
 
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::AugmentConfig;
 use crate::error::{PretextError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,40 +33,6 @@ impl std::str::FromStr for ObjectiveKind {
             "simclr" => Ok(Self::Simclr),
             "mae" => Ok(Self::Mae),
             other => Err(format!("unknown objective '{other}' (expected simclr or mae)")),
-        }
-    }
-}
-
-/// How strongly views are perturbed. Image fields act on images, `table_corruption` on rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AugmentConfig {
-    /// Smallest crop side as a fraction of the image side (random resized crop).
-    pub crop_min_scale: f32,
-    /// Mirror left-right with probability 0.5.
-    pub flip: bool,
-    /// Brightness jitter: add a uniform offset in ±brightness.
-    pub brightness: f32,
-    /// Contrast jitter: scale around the mean by a factor in 1 ± contrast.
-    pub contrast: f32,
-    /// Standard deviation of added Gaussian pixel noise.
-    pub noise_std: f32,
-    /// Fraction of table features replaced by draws from their empirical marginal (SCARF).
-    pub table_corruption: f32,
-    /// Fraction of the input hidden from the masked autoencoder.
-    pub mask_ratio: f32,
-}
-
-impl Default for AugmentConfig {
-    fn default() -> Self {
-        Self {
-            crop_min_scale: 0.4,
-            flip: true,
-            brightness: 0.4,
-            contrast: 0.4,
-            noise_std: 0.05,
-            table_corruption: 0.6,
-            mask_ratio: 0.5,
         }
     }
 }

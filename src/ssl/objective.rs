@@ -57,13 +57,7 @@ impl Objective for SimClr {
         let mut views = vec![vec![0.0; items.len() * d], vec![0.0; items.len() * d]];
         for view in views.iter_mut() {
             for (slot, &i) in view.chunks_mut(d).zip(items) {
-                let src = ds.train.item(i, d);
-                match &ds.modality {
-                    crate::data::Modality::Image { channels, height, width } => {
-                        augment::image_view(src, (*channels, *height, *width), &cfg.augment, rng, slot)
-                    }
-                    crate::data::Modality::Table { .. } => augment::table_view(src, &ds.train, &cfg.augment, rng, slot),
-                }
+                augment::view(ds.train.item(i, d), &ds.modality, &ds.train, &cfg.augment, rng, slot);
             }
         }
         Batch { n: items.len(), views, target: None, mask: None }
