@@ -128,8 +128,11 @@ impl PretextApp {
         let dir = saved.dir.clone();
         let needs_measuring = evaluation.is_none();
         let name = saved.name();
+        // The current model's own folder keeps the status line's "saved" / "opened".
+        if !self.runs.is_current(&dir) {
+            self.status = format!("run {name} added to the runs table");
+        }
         self.runs.upsert(saved, evaluation.as_ref());
-        self.status = format!("run {name} added to the runs table");
         if needs_measuring {
             self.measure_run(&dir);
         }

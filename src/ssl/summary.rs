@@ -164,27 +164,8 @@ mod tests {
 
     #[test]
     fn budget_and_missing_values_read_well() {
-        let mut r = RunSummary {
-            name: "a".into(),
-            path: "a".into(),
-            dataset: "d".into(),
-            objective: "simclr".into(),
-            batch: 256,
-            learning_rate: 2e-3,
-            width: 32,
-            epochs: 5.0,
-            minutes: None,
-            seed: 0,
-            steps: 100,
-            train_minutes: None,
-            knn_accuracy: Some(0.88541),
-            probe_1pct: None,
-            probe_100pct: None,
-            kmeans_nmi: None,
-            kmeans_ari: None,
-            effective_rank: None,
-            evaluation: None,
-        };
+        let mut r = RunSummary::live("a", &TrainConfig::default(), "d", 100);
+        r.knn_accuracy = Some(0.88541);
         assert_eq!(r.budget(), "5 ep");
         r.epochs = 0.0;
         r.minutes = Some(10.0);
