@@ -10,7 +10,7 @@ use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use pretext::bench::train::{nt_xent, Mlp};
 use pretext::data::Modality;
 use pretext::ssl::encoder::SslModel;
-use pretext::ssl::objective::{nt_xent as trainer_nt_xent, objective_for, Batch};
+use pretext::ssl::objective::{nt_xent as trainer_nt_xent, Batch};
 use pretext::ssl::optim::AdamW;
 use pretext::ssl::TrainConfig;
 
@@ -92,7 +92,6 @@ fn run() -> Result<()> {
     let modality = Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() };
     let cfg = TrainConfig { batch_size: n, ..TrainConfig::default() };
     let (varmap, model) = SslModel::build(&modality, &cfg).map_err(candle_core::Error::wrap)?;
-    let _ = objective_for(&cfg);
     let mut opt = AdamW::new(varmap.all_vars(), params)?;
     let views: Vec<f32> = Tensor::rand(0f32, 1., 2 * n * 784, &dev)?.to_vec1()?;
     let batch = Batch { n, views: vec![views[..n * 784].to_vec(), views[n * 784..].to_vec()], target: None, mask: None };

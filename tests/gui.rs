@@ -377,3 +377,30 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
 fn table_rows(h: &Harness<'static, PretextApp>, name: &str) -> usize {
     h.get_all_by_label(name).filter(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).count()
 }
+
+#[test]
+fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum() {
+    // Masked autoencoder: the focused item, damaged and reconstructed by the model.
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().settings.train.objective = pretext::ssl::ObjectiveKind::Mae;
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a snapshot", |a| a.log.snapshots >= 1 && !a.busy());
+    h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
+    step_until(&mut h, "the focus", |a| a.focus == Some(3));
+    h.get_by_label("Show reconstructions").click();
+    step_until(&mut h, "reconstructions", |a| !a.reconstructions.pairs.is_empty());
+    let app = h.state();
+    assert_eq!(app.reconstructions.pairs.len(), pretext::app::reconstructions::DRAWS);
+    let item_len = app.data.as_ref().unwrap().dataset.item_len();
+    assert!(app.reconstructions.pairs.iter().all(|(i, o)| i.len() == item_len && o.len() == item_len));
+    h.get_by_label_contains("its reconstruction");
+    // BYOL: the teacher's momentum gets a chart of its own.
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().settings.train.objective = pretext::ssl::ObjectiveKind::Byol;
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a snapshot", |a| a.log.snapshots >= 1 && !a.busy());
+    assert!(!h.state().log.teacher_momentum.is_empty());
+    h.get_by_label_contains("Teacher momentum 0.");
+}

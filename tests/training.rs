@@ -205,3 +205,110 @@ fn steps_run_in_a_pool_of_the_configured_size() {
     let err = Trainer::spawn(ds, TrainConfig { threads: 100_000, ..tiny_config() }, None).err().expect("refused");
     assert!(err.to_string().contains("threads"), "{err}");
 }
+
+/// The last live evaluation: (effective rank, embedding std · sqrt(d)).
+fn collapse_signals(events: &[TrainEvent], dim: usize) -> (f32, f32) {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            TrainEvent::Eval { effective_rank, embedding_std, .. } => Some((*effective_rank, embedding_std * (dim as f32).sqrt())),
+            _ => None,
+        })
+        .expect("an evaluation at the end of training")
+}
+
+#[test]
+fn every_objective_trains_on_images_and_tables_without_collapse() {
+    let images = Arc::new(shapes_dataset(60, 16, 3));
+    let tables = Arc::new(blobs_dataset(60, 4, 12, 0.5, 3));
+    for objective in ObjectiveKind::ALL {
+        for ds in [&images, &tables] {
+            let cfg = TrainConfig { objective, epochs: 8.0, batch_size: 32, embed_dim: 16, proj_dim: 32, ..tiny_config() };
+            let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+            let events = run_phase(&trainer);
+            let what = format!("{} on {}", objective.key(), ds.modality.describe());
+            assert!(matches!(events.last(), Some(TrainEvent::Finished { reason: FinishReason::Completed, .. })), "{what}: {:?}", events.last());
+            let l = losses(&events);
+            assert!(l.len() >= 40 && l.iter().all(|v| v.is_finite()), "{what}: {} steps", l.len());
+            // Teachers report their momentum with every step; the others do not.
+            let momentum: Vec<f64> = events.iter().filter_map(|e| if let TrainEvent::Step { teacher_momentum, .. } = e { *teacher_momentum } else { None }).collect();
+            assert_eq!(!momentum.is_empty(), objective.has_teacher(), "{what}");
+            assert!(momentum.windows(2).all(|w| w[1] >= w[0]), "{what}: momentum must rise");
+            let dim = last_snapshot(&events).cols;
+            let (rank, std) = collapse_signals(&events, dim);
+            eprintln!("{what}: loss {:.3} → {:.3}, effective rank {rank:.1} of {dim}, std·√d {std:.2}", l[0], l[l.len() - 1]);
+            assert!(rank >= 3.0, "{what}: effective rank {rank} (collapsed)");
+            assert!(std >= 0.2, "{what}: embedding std·√d {std} (collapsed)");
+        }
+    }
+}
+
+#[test]
+fn more_views_per_item_train_and_count_every_view() {
+    let ds = Arc::new(shapes_dataset(40, 16, 4));
+    let cfg = TrainConfig { objective: ObjectiveKind::Vicreg, views: 4, epochs: 1.0, batch_size: 32, ..tiny_config() };
+    let events = run_phase(&Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap());
+    assert!(matches!(events.last(), Some(TrainEvent::Finished { reason: FinishReason::Completed, .. })), "{:?}", events.last());
+    assert!(losses(&events).iter().all(|l| l.is_finite()));
+    // The batch the objective makes holds four views of each item.
+    let (varmap, _) = pretext::ssl::encoder::SslModel::build(&ds.modality, &cfg).unwrap();
+    let objective = pretext::ssl::objective::build_objective(&cfg, &ds.modality, &varmap).unwrap();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+    let batch = objective.make_batch(&ds, &[0, 1, 2], &cfg, &mut rng);
+    assert_eq!(batch.views.len(), 4);
+    assert_eq!(batch.images(), 12);
+    // One view is refused: there would be no pair to compare.
+    assert!(Trainer::spawn(ds, TrainConfig { views: 1, ..cfg }, None).is_err());
+}
+
+#[test]
+fn a_teacher_is_saved_with_its_run_and_reopens() {
+    let ds = Arc::new(shapes_dataset(40, 16, 5));
+    let cfg = TrainConfig { objective: ObjectiveKind::Byol, epochs: 2.0, batch_size: 32, ..tiny_config() };
+    let dir = tempfile::tempdir().unwrap();
+    let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+    run_phase(&trainer);
+    trainer.send(TrainCommand::Save(dir.path().to_path_buf()));
+    assert!(matches!(trainer.recv_timeout(Duration::from_secs(60)), Some(TrainEvent::Saved(_))));
+    drop(trainer);
+    let load = |name: &str| candle_core::safetensors::load(dir.path().join(name), &candle_core::Device::Cpu).unwrap();
+    let (student, teacher) = (load("checkpoint.safetensors"), load("teacher.safetensors"));
+    // The teacher lags the student (an EMA), and has no predictor of its own.
+    let w = "encoder.block0.conv.weight";
+    let diff = (&student[w] - &teacher[w]).unwrap().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+    assert!(diff > 0.0, "teacher equals student");
+    assert!(student.keys().any(|k| k.starts_with("predictor")) && !teacher.keys().any(|k| k.starts_with("predictor")));
+    // A reopened run continues with it.
+    let reopened = Trainer::open_run(dir.path(), ds, None, None).unwrap();
+    let more = run_phase(&reopened);
+    assert!(matches!(more.last(), Some(TrainEvent::Finished { reason: FinishReason::Completed, .. })), "{:?}", more.last());
+}
+
+#[test]
+fn generative_objectives_answer_with_reconstructions_and_view_objectives_with_none() {
+    let ds = Arc::new(shapes_dataset(40, 16, 6));
+    for (objective, expect) in [(ObjectiveKind::Mae, true), (ObjectiveKind::Denoise, true), (ObjectiveKind::Simclr, false)] {
+        let cfg = TrainConfig { objective, epochs: 0.5, batch_size: 32, ..tiny_config() };
+        let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+        run_phase(&trainer);
+        trainer.send(TrainCommand::Reconstruct { request: 3, items: vec![4, 4, 9] });
+        match trainer.recv_timeout(Duration::from_secs(60)) {
+            Some(TrainEvent::Reconstructed { request: 3, pairs }) => {
+                assert_eq!(pairs.len(), if expect { 3 } else { 0 }, "{objective:?}");
+                for (input, output) in &pairs {
+                    assert_eq!((input.len(), output.len()), (ds.item_len(), ds.item_len()));
+                    // The input is damaged (masked or noisy), not the item itself.
+                    assert_ne!(input.as_slice(), ds.global_item(4));
+                }
+                if expect {
+                    assert_ne!(pairs[0].0, pairs[1].0, "each draw damages the item afresh");
+                }
+            }
+            other => panic!("{objective:?}: {other:?}"),
+        }
+        // An item outside the dataset is an error message, not a panic.
+        trainer.send(TrainCommand::Reconstruct { request: 4, items: vec![ds.len()] });
+        assert!(matches!(trainer.recv_timeout(Duration::from_secs(60)), Some(TrainEvent::Error(_))), "{objective:?}");
+    }
+}

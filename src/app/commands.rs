@@ -48,6 +48,7 @@ impl PretextApp {
                 self.focus = row;
                 self.neighbours = None;
                 self.views = None;
+                self.reconstructions.close();
                 if let Some(r) = row {
                     self.request_neighbours(r);
                 }
@@ -88,6 +89,10 @@ impl PretextApp {
             Command::Export(dir) => self.export(dir, false),
             Command::ExportSelection(dir) => self.export(dir, true),
             Command::ShowViews(row) => self.show_views(row),
+            Command::ShowReconstructions(row) => {
+                self.reconstructions.row = Some(row);
+                self.request_reconstructions();
+            }
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -239,6 +244,17 @@ impl PretextApp {
             let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref());
             JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
         });
+    }
+
+    /// Asks the trainer to reconstruct the shown item again (also after each snapshot, so
+    /// the reconstructions follow training).
+    pub(crate) fn request_reconstructions(&mut self) {
+        let (Some(row), Some(data), Some(trainer)) = (self.reconstructions.row, &self.data, &self.trainer) else { return };
+        let Some(&item) = data.map_indices.get(row) else { return };
+        let request = self.next_request;
+        self.next_request += 1;
+        self.reconstructions.request = request;
+        trainer.send(TrainCommand::Reconstruct { request, items: vec![item; crate::app::reconstructions::DRAWS] });
     }
 
     fn show_views(&mut self, row: usize) {

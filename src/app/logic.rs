@@ -52,6 +52,11 @@ impl PretextApp {
                     self.pending_snapshot = Some(snapshot);
                     self.project_pending();
                 }
+                self.request_reconstructions();
+            }
+            TrainEvent::Reconstructed { request, pairs } => {
+                self.thumbs.forget_named("recon-");
+                self.reconstructions.receive(request, pairs, self.log.step);
             }
             TrainEvent::Started { .. } => self.status = "training".into(),
             TrainEvent::Finished { step, reason } => self.status = format!("training ended at step {step} ({reason:?})").to_lowercase(),

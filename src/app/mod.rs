@@ -6,6 +6,7 @@ pub mod jobs;
 mod commands;
 mod logic;
 pub mod map;
+pub mod reconstructions;
 pub mod runs;
 pub mod settings;
 pub mod state;
@@ -66,6 +67,7 @@ pub struct PretextApp {
     pub hidden_classes: HashSet<u32>,
     pub query: Option<FileQuery>,
     pub views: Option<(usize, Vec<Vec<f32>>)>,
+    pub reconstructions: reconstructions::Reconstructions,
     /// Readable messages shown at the top of the window until dismissed.
     pub errors: Vec<String>,
     pub status: String,
@@ -131,6 +133,7 @@ impl PretextApp {
             hidden_classes: HashSet::new(),
             query: None,
             views: None,
+            reconstructions: Default::default(),
             errors: Vec::new(),
             status: String::new(),
             path_input,

@@ -41,6 +41,8 @@ pub enum Command {
     Export(PathBuf),
     ExportSelection(PathBuf),
     ShowViews(usize),
+    /// Generative objectives: the focused item damaged and reconstructed by the model.
+    ShowReconstructions(usize),
     DismissError(usize),
 }
 
@@ -95,6 +97,8 @@ pub struct TrainingLog {
     pub knn: Vec<[f64; 2]>,
     pub embedding_std: Vec<[f64; 2]>,
     pub effective_rank: Vec<[f64; 2]>,
+    /// EMA momentum of the objective's teacher (empty for objectives without one).
+    pub teacher_momentum: Vec<[f64; 2]>,
     pub step: usize,
     pub epoch: f32,
     pub learning_rate: f64,
@@ -117,6 +121,7 @@ impl Default for TrainingLog {
             knn: Vec::new(),
             embedding_std: Vec::new(),
             effective_rank: Vec::new(),
+            teacher_momentum: Vec::new(),
             step: 0,
             epoch: 0.0,
             learning_rate: 0.0,
@@ -162,7 +167,7 @@ impl TrainingLog {
                 self.paused_for = Duration::ZERO;
                 self.paused_at = None;
             }
-            TrainEvent::Step { step, epoch, loss, items_per_sec, learning_rate } => {
+            TrainEvent::Step { step, epoch, loss, items_per_sec, learning_rate, teacher_momentum } => {
                 let x = *step as f64;
                 let l = *loss as f64;
                 self.loss.push([x, l]);
@@ -173,6 +178,9 @@ impl TrainingLog {
                 self.step = *step;
                 self.epoch = *epoch;
                 self.learning_rate = *learning_rate;
+                if let Some(m) = teacher_momentum {
+                    self.teacher_momentum.push([x, *m]);
+                }
             }
             TrainEvent::Eval { step, knn_accuracy, embedding_std, effective_rank } => {
                 let x = *step as f64;
@@ -245,7 +253,7 @@ mod tests {
         let mut log = TrainingLog::default();
         log.record(&TrainEvent::Started { total_steps: 10, steps_per_epoch: 5, start_step: 0, threads: 2 });
         for s in 1..=4 {
-            log.record(&TrainEvent::Step { step: s, epoch: s as f32 / 5.0, loss: 5.0 - s as f32, items_per_sec: 100.0, learning_rate: 1e-3 });
+            log.record(&TrainEvent::Step { step: s, epoch: s as f32 / 5.0, loss: 5.0 - s as f32, items_per_sec: 100.0, learning_rate: 1e-3, teacher_momentum: None });
         }
         log.record(&TrainEvent::Eval { step: 4, knn_accuracy: Some(0.5), embedding_std: 0.1, effective_rank: 3.0 });
         assert_eq!(log.loss.len(), 4);

@@ -1,6 +1,7 @@
-//! Training-throughput benchmark (issue 6): SimCLR NT-Xent steps with AdamW on the default
-//! CNN (candle's conv2d vs ours) and on an MLP encoder, images/s and peak memory, optionally
-//! side by side with the same models in PyTorch (bench/peers_train.py). Every row trains with
+//! Training-throughput benchmark: SimCLR NT-Xent steps with AdamW on the default CNN
+//! (candle's conv2d vs ours) and on an MLP encoder, images/s and peak memory, optionally side
+//! by side with the same models in PyTorch (bench/peers_train.py); with `--objectives`, the
+//! default image model under each other objective next to SimCLR. Every row trains with
 //! the trainer's own ops: `ssl::dense` layers, `ssl::contrastive` loss, `ssl::optim` AdamW.
 //!
 //! Images are counted per view: one step at batch 256 trains on 512 images. The inputs are
@@ -21,10 +22,10 @@ use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use crate::data::Modality;
 use crate::error::{PretextError, Result};
 use crate::ssl::encoder::SslModel;
-use crate::ssl::objective::{objective_for, Batch};
+use crate::ssl::objective::{build_objective, Batch};
 use crate::ssl::optim::AdamW;
 use super::sysinfo::process_cpu_secs;
-use crate::ssl::TrainConfig;
+use crate::ssl::{ObjectiveKind, TrainConfig};
 pub use models::{nt_xent, Cnn, ConvImpl, Mlp};
 pub use peers::{PeerRow, Peers};
 
@@ -42,40 +43,64 @@ pub enum BenchModel {
     DefaultImage,
     /// The project's table model (BatchNorm MLP) on 784 columns.
     DefaultTable,
+    /// The default image model trained with another objective (teachers, queues and
+    /// predictors included), to set each objective's cost next to SimCLR's.
+    ImageObjective(ObjectiveKind),
 }
 
 impl BenchModel {
     pub const ALL: [BenchModel; 5] =
         [BenchModel::CnnCandle, BenchModel::CnnPretext, BenchModel::Mlp, BenchModel::DefaultImage, BenchModel::DefaultTable];
 
-    pub fn label(self) -> &'static str {
+    /// The default image model under every objective but SimCLR (which is `DefaultImage`).
+    pub fn objective_rows() -> impl Iterator<Item = BenchModel> {
+        ObjectiveKind::ALL.into_iter().filter(|&o| o != ObjectiveKind::Simclr).map(BenchModel::ImageObjective)
+    }
+
+    /// Every model a command line can name.
+    pub fn all_known() -> impl Iterator<Item = BenchModel> {
+        BenchModel::ALL.into_iter().chain(Self::objective_rows())
+    }
+
+    pub fn label(self) -> String {
         match self {
-            BenchModel::CnnCandle => "cnn (candle conv2d)",
-            BenchModel::CnnPretext => "cnn (pretext conv)",
-            BenchModel::Mlp => "mlp",
-            BenchModel::DefaultImage => "default image (bn cnn)",
-            BenchModel::DefaultTable => "default table (bn mlp)",
+            BenchModel::CnnCandle => "cnn (candle conv2d)".into(),
+            BenchModel::CnnPretext => "cnn (pretext conv)".into(),
+            BenchModel::Mlp => "mlp".into(),
+            BenchModel::DefaultImage => "default image (bn cnn)".into(),
+            BenchModel::DefaultTable => "default table (bn mlp)".into(),
+            BenchModel::ImageObjective(o) => format!("default image, {}", o.key()),
         }
     }
 
     /// Short name for command lines.
-    pub fn key(self) -> &'static str {
+    pub fn key(self) -> String {
         match self {
-            BenchModel::CnnCandle => "cnn-candle",
-            BenchModel::CnnPretext => "cnn-pretext",
-            BenchModel::Mlp => "mlp",
-            BenchModel::DefaultImage => "default-image",
-            BenchModel::DefaultTable => "default-table",
+            BenchModel::CnnCandle => "cnn-candle".into(),
+            BenchModel::CnnPretext => "cnn-pretext".into(),
+            BenchModel::Mlp => "mlp".into(),
+            BenchModel::DefaultImage => "default-image".into(),
+            BenchModel::DefaultTable => "default-table".into(),
+            BenchModel::ImageObjective(o) => format!("image-{}", o.key()),
         }
     }
 
-    /// The model's name in bench/peers_train.py.
-    fn peer_name(self) -> &'static str {
+    /// Inputs the encoder takes per item in a step (two views, or one masked/noisy copy).
+    fn views(self) -> usize {
         match self {
-            BenchModel::CnnCandle | BenchModel::CnnPretext => "cnn",
-            BenchModel::Mlp => "mlp",
-            BenchModel::DefaultImage => "cnn-bn",
-            BenchModel::DefaultTable => "mlp-bn",
+            BenchModel::ImageObjective(o) if !o.uses_views() => 1,
+            _ => 2,
+        }
+    }
+
+    /// The model's name in bench/peers_train.py (the reference trains SimCLR only).
+    fn peer_name(self) -> Option<&'static str> {
+        match self {
+            BenchModel::CnnCandle | BenchModel::CnnPretext => Some("cnn"),
+            BenchModel::Mlp => Some("mlp"),
+            BenchModel::DefaultImage => Some("cnn-bn"),
+            BenchModel::DefaultTable => Some("mlp-bn"),
+            BenchModel::ImageObjective(_) => None,
         }
     }
 }
@@ -155,7 +180,7 @@ pub fn run(opts: &TrainBenchOptions) -> Result<TrainBenchReport> {
     }
     let peers = match &opts.peers {
         Some(script) => {
-            let mut names: Vec<&str> = opts.models.iter().map(|m| m.peer_name()).collect();
+            let mut names: Vec<&str> = opts.models.iter().filter_map(|m| m.peer_name()).collect();
             names.dedup();
             peers::run(script, opts, &names)
         }
@@ -168,7 +193,7 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
     reset_peak_rss();
     let base_mib = proc_status_mib("VmRSS");
     let mut step = match model {
-        BenchModel::DefaultImage | BenchModel::DefaultTable => project_step(model, opts)?,
+        BenchModel::DefaultImage | BenchModel::DefaultTable | BenchModel::ImageObjective(_) => project_step(model, opts)?,
         _ => issue_step(model, opts)?,
     };
     for i in 0..opts.warmup {
@@ -186,7 +211,7 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
     }
     Ok(BenchRow {
         model,
-        images_per_s: (2 * opts.batch_size * opts.steps) as f64 / secs,
+        images_per_s: (model.views() * opts.batch_size * opts.steps) as f64 / secs,
         ms_per_step: 1000.0 * secs / opts.steps as f64,
         cpu_ms_per_step: cpu,
         peak_mib: proc_status_mib("VmHWM"),
@@ -221,16 +246,22 @@ fn issue_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
     }))
 }
 
-/// A training step exactly as the trainer takes it: the default `TrainConfig`, its model,
-/// objective and optimiser, on batches of random views.
+/// A training step exactly as the trainer takes it: the default `TrainConfig` (with the
+/// row's objective), its model, objective (teacher and queue updates included) and optimiser,
+/// on batches the objective makes from a pool of random items without augmentation cost in
+/// the timed loop.
 fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
     let modality = match model {
-        BenchModel::DefaultImage => Modality::Image { channels: 1, height: 28, width: 28 },
-        _ => Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() },
+        BenchModel::DefaultTable => Modality::Table { columns: (0..784).map(|i| format!("f{i}")).collect() },
+        _ => Modality::Image { channels: 1, height: 28, width: 28 },
     };
-    let cfg = TrainConfig { batch_size: opts.batch_size, ..TrainConfig::default() };
+    let objective_kind = match model {
+        BenchModel::ImageObjective(o) => o,
+        _ => ObjectiveKind::Simclr,
+    };
+    let cfg = TrainConfig { batch_size: opts.batch_size, objective: objective_kind, ..TrainConfig::default() };
     let (varmap, net) = SslModel::build(&modality, &cfg)?;
-    let objective = objective_for(&cfg);
+    let objective = build_objective(&cfg, &modality, &varmap)?;
     let params = ParamsAdamW { lr: cfg.learning_rate, weight_decay: cfg.weight_decay, ..Default::default() };
     let mut opt = AdamW::new(varmap.all_vars(), params)?;
     let len = opts.batch_size * modality.item_len();
@@ -246,12 +277,15 @@ fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
             })
             .collect::<Vec<f32>>()
     };
-    let batches: Vec<Batch> = (0..4)
-        .map(|_| Batch { n: opts.batch_size, views: vec![noise(), noise()], target: None, mask: None })
-        .collect();
+    let pool = crate::data::Split::new(noise(), None, modality.item_len());
+    let ds = crate::data::Dataset::from_pool("noise".into(), "bench".into(), modality, Vec::new(), pool, 0.0, 0);
+    let items: Vec<usize> = (0..opts.batch_size.min(ds.train.len)).collect();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
+    let batches: Vec<Batch> = (0..4).map(|_| objective.make_batch(&ds, &items, &cfg, &mut rng)).collect();
     Ok(Box::new(move |i| {
         let loss = objective.loss(&net, &batches[i % batches.len()], &Device::Cpu)?;
         opt.backward_step(&loss)?;
+        objective.after_step(&varmap, i as f64 / 100.0)?;
         Ok(loss.to_scalar::<f32>()?)
     }))
 }
@@ -278,7 +312,7 @@ impl fmt::Display for TrainBenchReport {
         let o = &self.options;
         writeln!(
             f,
-            "SimCLR NT-Xent + AdamW, batch {} (x2 views), {} threads, {} timed steps after {} warm-up",
+            "SimCLR NT-Xent + AdamW unless a row names another objective, batch {} (x2 views; one input for mae, denoise, data2vec), {} threads, {} timed steps after {} warm-up",
             o.batch_size, o.threads, o.steps, o.warmup
         )?;
         writeln!(
@@ -287,7 +321,7 @@ impl fmt::Display for TrainBenchReport {
             "model", "images/s", "ms/step", "cpu ms", "peak MiB", "+MiB", "torch i/s", "ratio", "torch MiB", "+MiB"
         )?;
         for r in &self.rows {
-            let peer = self.peers.row(r.model.peer_name());
+            let peer = r.model.peer_name().and_then(|name| self.peers.row(name));
             let growth = r.peak_mib.zip(r.base_mib).map(|(p, b)| p - b);
             let (t_ips, ratio, t_peak, t_growth) = match peer {
                 Some(p) => (

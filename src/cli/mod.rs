@@ -55,9 +55,14 @@ pub struct TrainBenchArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// Comma-separated models (default: all): cnn-candle, cnn-pretext, mlp, default-image, default-table.
+    /// Comma-separated models (default: the first five): cnn-candle, cnn-pretext, mlp,
+    /// default-image, default-table, and the default image model under another objective:
+    /// image-moco, image-vicreg, image-barlow, image-byol, image-data2vec, image-mae, image-denoise.
     #[arg(long)]
     pub models: Option<String>,
+    /// Add a row for the default image model under each objective besides SimCLR.
+    #[arg(long)]
+    pub objectives: bool,
     /// Skip the PyTorch reference (bench/peers_train.py).
     #[arg(long)]
     pub no_peers: bool,
@@ -132,10 +137,13 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             use crate::bench::train::{BenchModel, TrainBenchOptions};
             let mut opts = TrainBenchOptions { steps: a.steps, batch_size: a.batch, ..Default::default() };
             if let Some(models) = &a.models {
-                opts.models = BenchModel::ALL.into_iter().filter(|m| models.split(',').any(|k| k.trim() == m.key())).collect();
+                opts.models = BenchModel::all_known().filter(|m| models.split(',').any(|k| k.trim() == m.key())).collect();
                 if opts.models.is_empty() {
                     anyhow::bail!("no known model in '{models}'");
                 }
+            }
+            if a.objectives {
+                opts.models.extend(BenchModel::objective_rows());
             }
             if a.no_peers {
                 opts.peers = None;

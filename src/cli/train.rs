@@ -15,7 +15,9 @@ use crate::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEv
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Self-supervised objective: simclr (contrastive) or mae (masked autoencoder).
+    /// Self-supervised objective: simclr, moco (contrastive); vicreg, barlow (redundancy
+    /// reduction); byol (self-distillation); data2vec (predictive, in embedding space); mae,
+    /// denoise (generative).
     #[arg(long, default_value = "simclr")]
     pub objective: ObjectiveKind,
     /// Epochs over the train split (default 5 unless --minutes is given).
@@ -30,9 +32,25 @@ pub struct TrainArgs {
     /// Peak learning rate (AdamW, warm-up then cosine decay).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// NT-Xent temperature.
+    /// NT-Xent temperature (simclr), or InfoNCE temperature (moco).
     #[arg(long)]
     pub temperature: Option<f32>,
+    /// Output size of the projection head (the loss space of the view-based objectives).
+    #[arg(long)]
+    pub proj_dim: Option<usize>,
+    /// Augmented views per item for view-based objectives (default 2; the loss averages over
+    /// every pair of views).
+    #[arg(long)]
+    pub views: Option<usize>,
+    /// Teacher EMA momentum at the start, rising to 1 (byol, moco, data2vec).
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Keys kept as negatives (moco).
+    #[arg(long)]
+    pub queue_size: Option<usize>,
+    /// Share of the input hidden (mae, data2vec).
+    #[arg(long)]
+    pub mask_ratio: Option<f32>,
     /// Smallest random-crop side, as a fraction of the image side.
     #[arg(long)]
     pub crop_min_scale: Option<f32>,
@@ -78,7 +96,25 @@ impl TrainArgs {
             cfg.learning_rate = v;
         }
         if let Some(v) = self.temperature {
-            cfg.temperature = v;
+            match self.objective {
+                ObjectiveKind::Moco => cfg.objective_params.moco_temperature = v,
+                _ => cfg.temperature = v,
+            }
+        }
+        if let Some(v) = self.proj_dim {
+            cfg.proj_dim = v;
+        }
+        if let Some(v) = self.views {
+            cfg.views = v;
+        }
+        if let Some(v) = self.momentum {
+            cfg.objective_params.momentum = v;
+        }
+        if let Some(v) = self.queue_size {
+            cfg.objective_params.queue_size = v;
+        }
+        if let Some(v) = self.mask_ratio {
+            cfg.augment.mask_ratio = v;
         }
         if let Some(v) = self.crop_min_scale {
             cfg.augment.crop_min_scale = v;

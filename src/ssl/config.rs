@@ -11,28 +11,140 @@ use crate::error::{PretextError, Result};
 pub enum ObjectiveKind {
     /// Contrastive: NT-Xent between two augmented views (Chen et al. 2020, SimCLR).
     Simclr,
+    /// Contrastive with a momentum encoder and a queue of negatives (He et al. 2020, MoCo v2).
+    Moco,
+    /// Redundancy reduction: invariance, variance and covariance terms (Bardes et al. 2022).
+    Vicreg,
+    /// Redundancy reduction: cross-correlation of the views driven to the identity
+    /// (Zbontar et al. 2021).
+    Barlow,
+    /// Self-distillation: an online network predicts a momentum teacher's projection of the
+    /// other view (Grill et al. 2020).
+    Byol,
+    /// Predictive in embedding space: from a masked input, predict the momentum teacher's
+    /// embedding of the whole input (after data2vec, Baevski et al. 2022).
+    Data2vec,
     /// Generative: reconstruct the input from a masked copy (masked / denoising autoencoder).
     Mae,
+    /// Generative: reconstruct the clean input from a noisy copy (denoising autoencoder,
+    /// Vincent et al. 2008; swap noise for tables).
+    Denoise,
 }
 
 impl ObjectiveKind {
-    pub const ALL: [ObjectiveKind; 2] = [ObjectiveKind::Simclr, ObjectiveKind::Mae];
+    pub const ALL: [ObjectiveKind; 8] = [
+        ObjectiveKind::Simclr,
+        ObjectiveKind::Moco,
+        ObjectiveKind::Vicreg,
+        ObjectiveKind::Barlow,
+        ObjectiveKind::Byol,
+        ObjectiveKind::Data2vec,
+        ObjectiveKind::Mae,
+        ObjectiveKind::Denoise,
+    ];
+
+    /// The name on the command line and in config files.
+    pub fn key(self) -> &'static str {
+        match self {
+            ObjectiveKind::Simclr => "simclr",
+            ObjectiveKind::Moco => "moco",
+            ObjectiveKind::Vicreg => "vicreg",
+            ObjectiveKind::Barlow => "barlow",
+            ObjectiveKind::Byol => "byol",
+            ObjectiveKind::Data2vec => "data2vec",
+            ObjectiveKind::Mae => "mae",
+            ObjectiveKind::Denoise => "denoise",
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
             ObjectiveKind::Simclr => "SimCLR (contrastive)",
+            ObjectiveKind::Moco => "MoCo (contrastive, momentum queue)",
+            ObjectiveKind::Vicreg => "VICReg (redundancy reduction)",
+            ObjectiveKind::Barlow => "Barlow Twins (redundancy reduction)",
+            ObjectiveKind::Byol => "BYOL (self-distillation)",
+            ObjectiveKind::Data2vec => "data2vec (predictive, embedding space)",
             ObjectiveKind::Mae => "Masked autoencoder (generative)",
+            ObjectiveKind::Denoise => "Denoising autoencoder (generative)",
         }
+    }
+
+    /// What the objective optimises, in one sentence (tooltips, `--help`, README).
+    pub fn summary(self) -> &'static str {
+        match self {
+            ObjectiveKind::Simclr => "Pulls two augmented views of an item together and pushes the other items of the batch away (NT-Xent).",
+            ObjectiveKind::Moco => "Like SimCLR, but the negatives are the keys of recent batches kept in a queue, encoded by a slowly moving copy of the encoder.",
+            ObjectiveKind::Vicreg => "Makes the two views' projections equal while keeping every dimension's variance up and the dimensions decorrelated; no negatives.",
+            ObjectiveKind::Barlow => "Drives the cross-correlation matrix of the two views' projections to the identity; no negatives.",
+            ObjectiveKind::Byol => "An online network predicts a slowly moving teacher's projection of the other view; no negatives.",
+            ObjectiveKind::Data2vec => "From an input with patches hidden, predicts a slowly moving teacher's embedding of the whole input.",
+            ObjectiveKind::Mae => "Hides patches (or features) of the input and reconstructs them.",
+            ObjectiveKind::Denoise => "Corrupts the input with noise (tables: swapped features) and reconstructs the clean input.",
+        }
+    }
+
+    /// Objectives that keep a momentum (EMA) teacher of the encoder.
+    pub fn has_teacher(self) -> bool {
+        matches!(self, ObjectiveKind::Moco | ObjectiveKind::Byol | ObjectiveKind::Data2vec)
+    }
+
+    /// Objectives that learn from two augmented views of each item.
+    pub fn uses_views(self) -> bool {
+        !matches!(self, ObjectiveKind::Mae | ObjectiveKind::Denoise | ObjectiveKind::Data2vec)
+    }
+
+    /// Objectives that reconstruct their input.
+    pub fn is_generative(self) -> bool {
+        matches!(self, ObjectiveKind::Mae | ObjectiveKind::Denoise)
     }
 }
 
 impl std::str::FromStr for ObjectiveKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "simclr" => Ok(Self::Simclr),
-            "mae" => Ok(Self::Mae),
-            other => Err(format!("unknown objective '{other}' (expected simclr or mae)")),
+        let s = s.to_ascii_lowercase();
+        let s = if s == "barlowtwins" || s == "barlow-twins" { "barlow".to_string() } else { s };
+        ObjectiveKind::ALL.into_iter().find(|o| o.key() == s).ok_or_else(|| {
+            let names: Vec<&str> = ObjectiveKind::ALL.iter().map(|o| o.key()).collect();
+            format!("unknown objective '{s}' (expected one of {})", names.join(", "))
+        })
+    }
+}
+
+/// Settings of particular objectives; each says which objective reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectiveParams {
+    /// BYOL, MoCo, data2vec: the teacher's EMA momentum at the start; it rises to 1 on a
+    /// cosine schedule over training (Grill et al. 2020).
+    pub momentum: f64,
+    /// MoCo: keys kept as negatives.
+    pub queue_size: usize,
+    /// MoCo: InfoNCE temperature.
+    pub moco_temperature: f32,
+    /// VICReg: weights of the invariance, variance and covariance terms.
+    pub vicreg_invariance: f32,
+    pub vicreg_variance: f32,
+    pub vicreg_covariance: f32,
+    /// Barlow Twins: weight of the off-diagonal (redundancy) term.
+    pub barlow_lambda: f32,
+    /// Denoising autoencoder: standard deviation of the added Gaussian noise.
+    pub denoise_std: f32,
+}
+
+impl Default for ObjectiveParams {
+    fn default() -> Self {
+        Self {
+            // 0.996 in BYOL's 300-epoch runs; minutes of CPU training want a faster teacher.
+            momentum: 0.99,
+            queue_size: 4096,
+            moco_temperature: 0.2,
+            vicreg_invariance: 25.0,
+            vicreg_variance: 25.0,
+            vicreg_covariance: 1.0,
+            barlow_lambda: 0.0051,
+            denoise_std: 0.3,
         }
     }
 }
@@ -47,6 +159,9 @@ pub struct TrainConfig {
     pub embed_dim: usize,
     /// Output size of the projection head the loss sees.
     pub proj_dim: usize,
+    /// Augmented views per item for the view-based objectives (2 is the classic pair; more
+    /// views average the loss over every pair, as multi-view SSL does).
+    pub views: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
     pub weight_decay: f64,
@@ -56,6 +171,8 @@ pub struct TrainConfig {
     /// Wall-clock budget; training stops at whichever of epochs or minutes comes first.
     pub minutes: Option<f32>,
     pub augment: AugmentConfig,
+    /// Settings of particular objectives (teacher momentum, queue, loss weights).
+    pub objective_params: ObjectiveParams,
     /// Evaluate (kNN accuracy, collapse signals, map snapshot) every this many steps.
     pub eval_every: usize,
     /// How many items the map and the live evaluation use (a seeded sample of the dataset).
@@ -73,6 +190,7 @@ impl Default for TrainConfig {
             width: 32,
             embed_dim: 128,
             proj_dim: 128,
+            views: 2,
             batch_size: 256,
             learning_rate: 2e-3,
             weight_decay: 1e-4,
@@ -80,6 +198,7 @@ impl Default for TrainConfig {
             epochs: 5.0,
             minutes: None,
             augment: AugmentConfig::default(),
+            objective_params: ObjectiveParams::default(),
             eval_every: 100,
             map_items: 10_000,
             seed: 0,
@@ -87,6 +206,9 @@ impl Default for TrainConfig {
         }
     }
 }
+
+/// More views per item than this would make one step take minutes on a CPU.
+pub const MAX_VIEWS: usize = 16;
 
 /// More training threads than this is a typo, not a machine: refused before any are spawned.
 pub const MAX_THREADS: usize = 1024;
@@ -122,6 +244,20 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
+        }
+        if !(2..=MAX_VIEWS).contains(&self.views) {
+            return bad(&format!("views per item must be between 2 and {MAX_VIEWS}"));
+        }
+        let p = &self.objective_params;
+        if !(0.0..1.0).contains(&p.momentum) {
+            return bad("teacher momentum must be in [0, 1)");
+        }
+        if p.queue_size == 0 || !(p.moco_temperature > 0.0) {
+            return bad("the MoCo queue must hold at least one key and its temperature must be positive");
+        }
+        let weights = [p.vicreg_invariance, p.vicreg_variance, p.vicreg_covariance, p.barlow_lambda, p.denoise_std];
+        if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) {
+            return bad("loss weights and the denoising noise must be non-negative numbers");
         }
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));

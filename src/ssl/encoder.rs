@@ -6,7 +6,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 
 use crate::data::Modality;
-use crate::ssl::config::TrainConfig;
+use crate::ssl::config::{ObjectiveKind, TrainConfig};
 use crate::ssl::dense;
 
 /// Three conv(3×3, pad 1) → BatchNorm → ReLU → 2×2 max-pool blocks, widths w, 2w, 4w. The
@@ -84,17 +84,30 @@ pub enum Backbone {
     Mlp(Mlp),
 }
 
-/// Backbone plus the head the objective needs.
+/// Backbone plus the heads the objective needs.
 pub struct SslModel {
     pub backbone: Backbone,
-    /// SimCLR: projector to the loss space. MAE: decoder back to the input.
+    /// View objectives: projector to the loss space. Generative: decoder back to the input.
+    /// data2vec: predictor of the teacher's embedding.
     pub head: Mlp,
+    /// BYOL: the online network's predictor on top of the projector.
+    pub predictor: Option<Mlp>,
     pub embed_dim: usize,
     pub input_shape: Vec<usize>,
 }
 
 impl SslModel {
+    /// The student: backbone, head and (BYOL) predictor.
     pub fn new(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder) -> Result<Self> {
+        Self::with_predictor(modality, cfg, vb, cfg.objective == ObjectiveKind::Byol)
+    }
+
+    /// A momentum teacher: the same backbone and head, never a predictor.
+    pub fn teacher(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder) -> Result<Self> {
+        Self::with_predictor(modality, cfg, vb, false)
+    }
+
+    fn with_predictor(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder, predictor: bool) -> Result<Self> {
         let (backbone, embed_dim, input_shape) = match modality {
             Modality::Image { channels, height, width } => {
                 let cnn = CnnEncoder::new(*channels, *height, *width, cfg.width, vb.pp("encoder"))?;
@@ -109,18 +122,33 @@ impl SslModel {
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
         let head_out = match cfg.objective {
-            crate::ssl::ObjectiveKind::Simclr => cfg.proj_dim,
-            crate::ssl::ObjectiveKind::Mae => modality.item_len(),
+            o if o.is_generative() => modality.item_len(),
+            ObjectiveKind::Data2vec => embed_dim,
+            _ => cfg.proj_dim,
         };
         let head = Mlp::new(&[embed_dim, head_hidden, head_out], vb.pp("head"))?;
-        Ok(Self { backbone, head, embed_dim, input_shape })
+        let predictor = if predictor {
+            Some(Mlp::new(&[head_out, head_hidden, head_out], vb.pp("predictor"))?)
+        } else {
+            None
+        };
+        Ok(Self { backbone, head, predictor, embed_dim, input_shape })
     }
 
     /// A model with seeded weights on the CPU, with the VarMap that owns its weights.
     pub fn build(modality: &Modality, cfg: &TrainConfig) -> crate::Result<(candle_nn::VarMap, SslModel)> {
+        Self::build_with(modality, cfg, SslModel::new)
+    }
+
+    /// `build` with the constructor to use (`SslModel::new` or `SslModel::teacher`).
+    pub fn build_with(
+        modality: &Modality,
+        cfg: &TrainConfig,
+        make: impl FnOnce(&Modality, &TrainConfig, VarBuilder) -> Result<SslModel>,
+    ) -> crate::Result<(candle_nn::VarMap, SslModel)> {
         let varmap = candle_nn::VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
-        let model = SslModel::new(modality, cfg, vb)
+        let model = make(modality, cfg, vb)
             .map_err(|e| crate::PretextError::InvalidConfig(format!("cannot build the model: {e}")))?;
         crate::ssl::init::reseed(&varmap, cfg.seed)?;
         Ok((varmap, model))

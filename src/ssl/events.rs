@@ -19,6 +19,9 @@ pub enum TrainCommand {
     /// Embed arbitrary items (each `item_len` floats, same preprocessing as the dataset).
     /// Answered with `Embedded { request, .. }`.
     Embed { request: u64, items: Vec<f32> },
+    /// Generative objectives: damage each of the given dataset items as the objective does
+    /// and reconstruct it with the current model. Answered with `Reconstructed`.
+    Reconstruct { request: u64, items: Vec<usize> },
     /// Leave the thread.
     Shutdown,
 }
@@ -36,7 +39,8 @@ pub enum FinishReason {
 pub enum TrainEvent {
     /// `threads`: the size of the pool the steps run on.
     Started { total_steps: usize, steps_per_epoch: usize, start_step: usize, threads: usize },
-    Step { step: usize, epoch: f32, loss: f32, items_per_sec: f32, learning_rate: f64 },
+    /// `teacher_momentum`: the EMA momentum of the objective's teacher, when it has one.
+    Step { step: usize, epoch: f32, loss: f32, items_per_sec: f32, learning_rate: f64, teacher_momentum: Option<f64> },
     /// Live evaluation on the map subset.
     Eval {
         step: usize,
@@ -56,6 +60,9 @@ pub enum TrainEvent {
     Finished { step: usize, reason: FinishReason },
     Saved(PathBuf),
     Embedded { request: u64, embeddings: Matrix },
+    /// Per requested item: (the damaged input the model saw, its reconstruction), each
+    /// `item_len` floats.
+    Reconstructed { request: u64, pairs: Vec<(Vec<f32>, Vec<f32>)> },
     /// Training could not go on (bad config, NaN loss, ...). The message is for the user.
     Error(String),
 }

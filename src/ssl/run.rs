@@ -3,6 +3,7 @@
 //! ```text
 //! config.json            training settings, dataset identity, step
 //! checkpoint.safetensors model weights (candle VarMap, BatchNorm running stats included)
+//! teacher.safetensors    the momentum teacher's weights (BYOL, MoCo, data2vec)
 //! embeddings.npy         backbone embeddings of the map subset (float32, rows × dim)
 //! indices.npy            dataset index of each row (int64; train items first, then test)
 //! labels.npy             label of each row (int64), when the dataset has labels
@@ -26,6 +27,7 @@ use crate::ssl::evaluate::EvalRecord;
 
 pub const CONFIG: &str = "config.json";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
+pub const TEACHER: &str = "teacher.safetensors";
 pub const EMBEDDINGS: &str = "embeddings.npy";
 pub const INDICES: &str = "indices.npy";
 pub const LABELS: &str = "labels.npy";
@@ -223,6 +225,23 @@ pub fn load_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
     let ckpt = dir.join(CHECKPOINT);
     let mut vm = varmap.clone();
     vm.load(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("checkpoint does not fit this model ({e})")))
+}
+
+/// Writes a momentum teacher's weights beside the checkpoint.
+pub fn save_teacher(teacher: &VarMap, dir: &Path) -> Result<()> {
+    let path = dir.join(TEACHER);
+    teacher.save(&path).map_err(|e| PretextError::bad_file(&path, format!("cannot write the teacher's weights ({e})")))
+}
+
+/// Loads a saved teacher when the run has one; a run saved without it keeps the teacher the
+/// objective started with (a copy of the student).
+pub fn load_teacher(teacher: &VarMap, dir: &Path) -> Result<()> {
+    let path = dir.join(TEACHER);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let mut vm = teacher.clone();
+    vm.load(&path).map_err(|e| PretextError::bad_file(&path, format!("teacher weights do not fit this model ({e})")))
 }
 
 /// Metrics of a saved run on its full dataset (not only the map subset).

@@ -20,7 +20,7 @@ use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, embed_items, evaluate, EvalRecord};
 use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
-use crate::ssl::objective::{objective_for, Objective};
+use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, RunProgress, SavedRun};
@@ -86,6 +86,12 @@ impl Trainer {
             progress = saved.progress();
         }
         let step = progress.step;
+        // A teacher starts as a copy of the (possibly reloaded) student, then takes its own
+        // saved weights when the run has them.
+        let objective = build_objective(&config, &dataset.modality, &varmap)?;
+        if let (Some(saved), Some(teacher)) = (&saved, objective.teacher_weights()) {
+            run::load_teacher(teacher, &saved.dir)?;
+        }
         let (cmd_tx, cmd_rx) = unbounded();
         let (ev_tx, ev_rx) = unbounded();
         let optimizer = AdamW::new(
@@ -93,7 +99,7 @@ impl Trainer {
             ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
         )?;
         let mut worker = Worker {
-            objective: Arc::from(objective_for(&config)),
+            objective,
             ds: dataset,
             cfg: config.clone(),
             model,
@@ -214,6 +220,13 @@ impl Worker {
                 Ok(()) => self.emit(TrainEvent::Saved(dir)),
                 Err(e) => self.emit(TrainEvent::Error(format!("could not save the run: {e}"))),
             },
+            TrainCommand::Reconstruct { request, items } => {
+                let seed = self.cfg.seed ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                match crate::ssl::objective::reconstructions(self.objective.as_ref(), &self.model, &self.ds, &self.cfg, &items, seed) {
+                    Ok(pairs) => self.emit(TrainEvent::Reconstructed { request, pairs }),
+                    Err(e) => self.emit(TrainEvent::Error(format!("could not reconstruct: {e}"))),
+                }
+            }
             TrainCommand::Embed { request, items } => {
                 match embed_items(&self.model, &items, self.ds.item_len(), &self.device) {
                     Ok(embeddings) => self.emit(TrainEvent::Embedded { request, embeddings }),
@@ -290,7 +303,7 @@ impl Worker {
             }
             let lr = self.cfg.learning_rate
                 * if done < warmup as f64 { (done + 1.0) / warmup as f64 } else { 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()) };
-            let loss = match self.train_step(&batch, lr) {
+            let loss = match self.train_step(&batch, lr, progress) {
                 Ok(l) => l,
                 Err(msg) => {
                     self.emit(TrainEvent::Error(msg));
@@ -302,7 +315,8 @@ impl Worker {
             self.losses.push((self.step, loss));
             let items_per_sec = rate.tick(batch.images());
             let epoch = self.step as f32 / per_epoch as f32;
-            self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr });
+            let teacher_momentum = self.objective.teacher_momentum(progress);
+            self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr, teacher_momentum });
             if self.step % self.cfg.eval_every == 0 && self.step < to {
                 self.evaluate_and_snapshot();
                 rate.restart(); // evaluation time is not training time
@@ -317,7 +331,7 @@ impl Worker {
         Flow::Continue
     }
 
-    fn train_step(&mut self, batch: &crate::ssl::objective::Batch, lr: f64) -> std::result::Result<f32, String> {
+    fn train_step(&mut self, batch: &crate::ssl::objective::Batch, lr: f64, progress: f64) -> std::result::Result<f32, String> {
         let loss = self.objective.loss(&self.model, batch, &self.device).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
         let value = loss.to_scalar::<f32>().map_err(|e| e.to_string())?;
         if !value.is_finite() {
@@ -328,6 +342,7 @@ impl Worker {
         }
         self.optimizer.set_learning_rate(lr);
         self.optimizer.backward_step(&loss).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
+        self.objective.after_step(&self.varmap, progress).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
         Ok(value)
     }
 
@@ -365,7 +380,11 @@ impl Worker {
     fn save(&self, dir: &Path) -> Result<()> {
         let emb = self.map_embeddings()?;
         let progress = RunProgress { step: self.step, history: self.history.clone(), losses: self.losses.clone(), train_seconds: self.train_seconds };
-        run::save(dir, &self.ds, &self.cfg, &progress, &self.varmap, &self.map_indices, &emb)
+        run::save(dir, &self.ds, &self.cfg, &progress, &self.varmap, &self.map_indices, &emb)?;
+        match self.objective.teacher_weights() {
+            Some(teacher) => run::save_teacher(teacher, dir),
+            None => Ok(()),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Live charts: loss (raw and smoothed), kNN accuracy against the raw-feature baseline,
-//! throughput, and collapse signals.
+//! throughput, collapse signals, and the teacher's momentum for objectives with a teacher.
 
 use egui::Color32;
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
@@ -42,7 +42,8 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     let height = (ui.available_height() - 22.0).max(60.0);
     let baseline = app.data.as_ref().and_then(|d| d.baseline_knn);
     let dim = app.space.as_ref().filter(|s| s.step.is_some()).map(|s| s.matrix.cols).unwrap_or(1).max(1) as f64;
-    ui.columns(4, |cols| {
+    let teacher = !log.teacher_momentum.is_empty();
+    ui.columns(if teacher { 5 } else { 4 }, |cols| {
         let last = |v: &[[f64; 2]]| v.last().map(|p| p[1]);
         cols[0].strong(match last(&log.loss_smooth) {
             Some(l) => format!("Loss {l:.3}"),
@@ -98,5 +99,16 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 p.line(Line::new(name, PlotPoints::from(series)).color(color));
             }
         });
+        if teacher {
+            cols[4].strong(match last(&log.teacher_momentum) {
+                Some(m) => format!("Teacher momentum {m:.4}"),
+                None => "Teacher momentum".into(),
+            })
+            .on_hover_text("EMA momentum m of the teacher: after each step its weights become m x teacher + (1 - m) x student. It rises to 1 on a cosine schedule, so the teacher settles as training ends.");
+            let m = log.teacher_momentum.clone();
+            plot("momentum-plot", height).include_y(1.0).show(&mut cols[4], |p| {
+                p.line(Line::new("momentum", PlotPoints::from(m)).color(Color32::from_rgb(120, 90, 200)).width(2.0));
+            });
+        }
     });
 }

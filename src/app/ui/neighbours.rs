@@ -35,12 +35,18 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             if !features.is_empty() {
                 ui.label(egui::RichText::new(features).monospace().small());
             }
-            if ui.button("Show augmented views").on_hover_text("What the contrastive objective compares for this item").clicked() {
+            let generative = app.trainer.as_ref().is_some_and(|t| t.config().objective.is_generative());
+            if generative {
+                if ui.button("Show reconstructions").on_hover_text("This item damaged as the objective damages it, next to the model's reconstruction; refreshed with every snapshot").clicked() {
+                    app.command(Command::ShowReconstructions(row));
+                }
+            } else if ui.button("Show augmented views").on_hover_text("What the view-based objectives compare for this item").clicked() {
                 app.command(Command::ShowViews(row));
             }
         });
     });
     views(app, ui, row);
+    crate::app::ui::reconstructions::show(app, ui, row);
     let neighbours = match &app.neighbours {
         Some((_, r, n)) if *r == row => n.clone(),
         _ => {

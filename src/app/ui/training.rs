@@ -38,9 +38,11 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
         for o in ObjectiveKind::ALL {
-            ui.selectable_value(&mut c.objective, o, o.label());
+            ui.selectable_value(&mut c.objective, o, o.label()).on_hover_text(o.summary());
         }
-    });
+    })
+    .response
+    .on_hover_text(c.objective.summary());
     let encoder = if is_image { "Encoder: small CNN (images)" } else { "Encoder: MLP (tables)" };
     ui.label(encoder);
     ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), or the MLP's hidden size. Wider learns more, trains slower.");
@@ -55,15 +57,36 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let all_cores = |v: f64, _: std::ops::RangeInclusive<usize>| if v == 0.0 { "all".to_string() } else { format!("{v}") };
     ui.add(slider(&mut c.threads, 0..=cores).custom_formatter(all_cores).text("Training threads")).on_hover_text("Cores the training steps use (0: all). Leave one free to keep projections and clustering quick while training runs.");
-    if c.objective == ObjectiveKind::Simclr {
-        ui.add(slider(&mut c.temperature, 0.05..=1.0).text("Temperature")).on_hover_text("NT-Xent temperature: lower values punish hard negatives more.");
-    }
+    objective_settings(c, ui);
     ui.add_space(4.0);
     ui.strong("Augmentations");
     let a = &mut c.augment;
-    if c.objective == ObjectiveKind::Mae {
-        ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
-    } else if is_image {
+    match c.objective {
+        ObjectiveKind::Mae => {
+            ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
+        }
+        ObjectiveKind::Denoise => {
+            if is_image {
+                ui.label("Gaussian noise only (set above).");
+            } else {
+                ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Swap noise")).on_hover_text("Share of features replaced by the same feature of a random other row before the denoising autoencoder reconstructs the row.");
+            }
+        }
+        objective => {
+            if objective == ObjectiveKind::Data2vec {
+                ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the student's view hidden (4×4 patches for images); the teacher sees the view whole.");
+            }
+            view_augmentations(a, is_image, ui);
+        }
+    }
+    if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
+        *c = gui_train_defaults();
+    }
+}
+
+/// The augmentations that make the two views of view-based objectives.
+fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, ui: &mut egui::Ui) {
+    if is_image {
         ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
         ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
@@ -72,7 +95,36 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     } else {
         ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Feature corruption")).on_hover_text("Share of features replaced by the same feature of a random other row (SCARF).");
     }
-    if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
-        *c = gui_train_defaults();
+}
+
+/// Settings that only some objectives read, shown for those.
+fn objective_settings(c: &mut crate::ssl::TrainConfig, ui: &mut egui::Ui) {
+    let p = &mut c.objective_params;
+    match c.objective {
+        ObjectiveKind::Simclr => {
+            ui.add(slider(&mut c.temperature, 0.05..=1.0).text("Temperature")).on_hover_text("NT-Xent temperature: lower values punish hard negatives more.");
+        }
+        ObjectiveKind::Moco => {
+            ui.add(slider(&mut p.moco_temperature, 0.05..=1.0).text("Temperature")).on_hover_text("InfoNCE temperature over the positive key and the queued negatives.");
+            ui.add(slider(&mut p.queue_size, 256..=65536).logarithmic(true).text("Queue size")).on_hover_text("Keys of recent batches kept as negatives: a large effective batch at a small real one.");
+        }
+        ObjectiveKind::Vicreg => {
+            ui.add(slider(&mut p.vicreg_invariance, 0.0..=50.0).text("Invariance weight")).on_hover_text("Weight of the mean squared distance between the two views' projections.");
+            ui.add(slider(&mut p.vicreg_variance, 0.0..=50.0).text("Variance weight")).on_hover_text("Weight of the hinge keeping each projection dimension's std at 1 or more (prevents collapse).");
+            ui.add(slider(&mut p.vicreg_covariance, 0.0..=10.0).text("Covariance weight")).on_hover_text("Weight of the penalty on covariances between projection dimensions (spreads information over dimensions).");
+        }
+        ObjectiveKind::Barlow => {
+            ui.add(slider(&mut p.barlow_lambda, 0.0..=0.1).logarithmic(true).text("Redundancy weight (lambda)")).on_hover_text("Weight of the off-diagonal cross-correlations against the diagonal's distance from 1.");
+        }
+        ObjectiveKind::Denoise => {
+            ui.add(slider(&mut p.denoise_std, 0.0..=1.0).text("Noise std")).on_hover_text("Standard deviation of the Gaussian noise added to the input before it is reconstructed.");
+        }
+        ObjectiveKind::Byol | ObjectiveKind::Data2vec | ObjectiveKind::Mae => {}
+    }
+    if c.objective.uses_views() {
+        ui.add(slider(&mut c.views, 2..=crate::ssl::config::MAX_VIEWS).text("Views per item")).on_hover_text("Augmented views made of each item per step; the loss averages over every pair. More views: more signal per item, fewer items per second.");
+    }
+    if c.objective.has_teacher() {
+        ui.add(slider(&mut p.momentum, 0.9..=0.9999).logarithmic(false).text("Teacher momentum")).on_hover_text("EMA momentum of the teacher at the start; it rises to 1 on a cosine schedule. Higher: a slower, steadier teacher.");
     }
 }
