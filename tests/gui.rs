@@ -29,10 +29,14 @@ fn tiny_settings() -> Settings {
 }
 
 fn harness() -> Harness<'static, PretextApp> {
+    harness_on(tiny_settings(), None)
+}
+
+fn harness_on(settings: Settings, data: Option<std::path::PathBuf>) -> Harness<'static, PretextApp> {
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .with_max_steps(50_000)
-        .build_eframe(|cc| PretextApp::with_settings(cc.egui_ctx.clone(), tiny_settings(), None))
+        .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings, data))
 }
 
 /// Steps frames until `done` holds; fails naming `what` if it never does (a hang guard,
@@ -254,6 +258,16 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
 
+/// Queries by `file` through the Neighbours panel; the nearest map row found.
+fn query_by_file(h: &mut Harness<'static, PretextApp>, file: &std::path::Path) -> pretext::analysis::neighbors::Neighbor {
+    h.get_by_label("Query by file").click();
+    h.step();
+    h.state_mut().query_input = file.display().to_string();
+    h.get_by_label("Find neighbours").click();
+    step_until(h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    h.state().query.as_ref().and_then(|q| q.neighbours.as_ref()).map(|n| n[0]).expect("neighbours of the query")
+}
+
 #[test]
 fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     let mut h = harness();
@@ -268,13 +282,7 @@ fn query_by_image_file_finds_the_item_the_file_was_made_from() {
     let file = dir.path().join("query.png");
     let bytes: Vec<u8> = pixels.iter().map(|v| (v * 255.0).round() as u8).collect();
     image::GrayImage::from_raw(28, 28, bytes).unwrap().save(&file).unwrap();
-    h.get_by_label("Query by image file").click();
-    h.step();
-    h.state_mut().query_input = file.display().to_string();
-    h.get_by_label("Find neighbours").click();
-    step_until(&mut h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
-    let q = h.state().query.as_ref().unwrap();
-    let first = q.neighbours.as_ref().unwrap()[0];
+    let first = query_by_file(&mut h, &file);
     assert_eq!(h.state().item_of_row(first.index), Some(item));
     assert!(first.distance() < 1e-5);
     h.get_by_label(&format!("1. #{item}"));
@@ -376,6 +384,50 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
 /// Rows of the runs table named `name`.
 fn table_rows(h: &Harness<'static, PretextApp>, name: &str) -> usize {
     h.get_all_by_label(name).filter(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).count()
+}
+
+#[test]
+fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
+    let gunpoint = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/gunpoint");
+    let mut settings = tiny_settings();
+    // 50 train series, batch 25: two steps per epoch, four steps in all.
+    settings.train.batch_size = 25;
+    settings.train.epochs = 2.0;
+    let mut h = harness_on(settings, Some(gunpoint));
+    step_until(&mut h, "GunPoint to load", |a| a.data.is_some() && a.map.len() == 200 && !a.busy());
+    h.get_by_label("Dataset").click();
+    h.step();
+    h.get_by_label("time series, univariate, length 150");
+    let raw_layout = h.state().map.target().to_vec();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a snapshot of the series encoder", |a| {
+        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.is_animating()
+    });
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert_ne!(h.state().map.target(), raw_layout.as_slice(), "the map shows the embedding");
+    // Neighbours of a point, drawn as sparkline buttons named by rank and item.
+    let app = h.state();
+    let pos: Vec<egui::Pos2> = (0..200).map(|r| app.map_point_screen_pos(r).unwrap()).collect();
+    let isolation = |r: usize| pos.iter().enumerate().filter(|(j, _)| *j != r).map(|(_, p)| p.distance(pos[r])).fold(f32::INFINITY, f32::min);
+    let row = (0..200).max_by(|&a, &b| isolation(a).total_cmp(&isolation(b))).unwrap();
+    click_at(&mut h, pos[row]);
+    step_until(&mut h, "neighbours of the clicked series", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == row));
+    let item = h.state().item_of_row(row).unwrap();
+    h.get_by_label(&format!("Selected #{item}"));
+    let first = h.state().neighbours.as_ref().unwrap().2[0].index;
+    h.get_by_label(&format!("1. #{}", h.state().item_of_row(first).unwrap()));
+    h.get_by_label("Show augmented views").click();
+    h.step();
+    let views = h.state().views.as_ref().map(|(r, v)| (*r, v.len(), v[0].len()));
+    assert_eq!(views, Some((row, 8, 150)), "eight views of the series, each 150 steps");
+    // Query by a CSV holding that series: its nearest item is the series itself.
+    let values = h.state().data.as_ref().unwrap().dataset.global_item(item).to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("query.csv");
+    std::fs::write(&file, values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")).unwrap();
+    let nearest = query_by_file(&mut h, &file);
+    assert_eq!(h.state().item_of_row(nearest.index), Some(item));
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
 
 #[test]

@@ -18,6 +18,12 @@ impl Default for KnnProtocol {
     }
 }
 
+impl KnnProtocol {
+    /// Plain 1-nearest-neighbour (cosine). On z-normalised series cosine similarity ranks as
+    /// Euclidean distance does, so on raw series this is the UCR archive's 1-NN ED baseline.
+    pub const NEAREST: KnnProtocol = KnnProtocol { k: 1, temperature: 1.0 };
+}
+
 /// Predicted class of each test row from its neighbours among the train rows.
 pub fn predict(train: &Matrix, train_labels: &[u32], test: &Matrix, protocol: KnnProtocol) -> Result<Vec<u32>> {
     if train.rows != train_labels.len() || train.rows == 0 {

@@ -197,11 +197,17 @@ impl PretextApp {
 
     fn query_image(&mut self, path: PathBuf) {
         let Some(data) = &self.data else { return };
-        let crate::data::Modality::Image { channels, height, .. } = data.dataset.modality else {
-            self.error("query by file needs an image dataset");
-            return;
+        let read = match data.dataset.modality {
+            crate::data::Modality::Image { channels, height, .. } => {
+                crate::data::image_folder::decode_image(&path, height, channels)
+            }
+            crate::data::Modality::Series { channels, length } => crate::data::series::read_query(&path, channels, length),
+            crate::data::Modality::Table { .. } => {
+                self.error("query by file needs an image or time series dataset");
+                return;
+            }
         };
-        let pixels = match crate::data::image_folder::decode_image(&path, height, channels) {
+        let pixels = match read {
             Ok(p) => p,
             Err(e) => {
                 self.error(e.to_string());
@@ -272,9 +278,12 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
     jobs.spawn("dialog", move || {
         let d = rfd::FileDialog::new();
         let path = match purpose {
-            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "gz", "ubyte"]).pick_file(),
+            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "gz", "ubyte"]).pick_file(),
             DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun | DialogPurpose::AddRun => d.pick_folder(),
-            DialogPurpose::QueryImage => d.add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"]).pick_file(),
+            DialogPurpose::QueryImage => d
+                .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])
+                .add_filter("one time series", &["csv", "txt", "tsv", "npy"])
+                .pick_file(),
             DialogPurpose::SaveRun | DialogPurpose::ExportDir | DialogPurpose::ExportSelection => d.pick_folder(),
         };
         JobResult::Dialog { purpose, path }

@@ -9,6 +9,7 @@ pub mod map;
 pub mod reconstructions;
 pub mod runs;
 pub mod settings;
+mod sparkline;
 pub mod state;
 pub mod thumbs;
 mod ui;

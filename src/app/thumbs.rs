@@ -17,8 +17,11 @@ pub struct Thumbs {
     named: HashMap<String, TextureHandle>,
 }
 
-/// An item's pixels as an egui image; `None` for tables.
+/// An item as an egui image: pixels for images, a line plot for series; `None` for tables.
 pub fn to_color_image(modality: &Modality, pixels: &[f32]) -> Option<ColorImage> {
+    if let Modality::Series { channels, length } = modality {
+        return crate::app::sparkline::series_image(pixels, *channels, *length);
+    }
     let Modality::Image { channels, height, width } = modality else { return None };
     let (c, h, w) = (*channels, *height, *width);
     if pixels.len() < c * h * w || c == 0 {
@@ -32,6 +35,19 @@ pub fn to_color_image(modality: &Modality, pixels: &[f32]) -> Option<ColorImage>
         let rgb: Vec<u8> = (0..plane).flat_map(|i| [0, 1, 2].map(|k| byte(pixels[k.min(c - 1) * plane + i]))).collect();
         ColorImage::from_rgb([w, h], &rgb)
     })
+}
+
+/// Pixels are shown as pixels; line plots are smoothed when scaled down.
+fn texture_options(modality: &Modality) -> TextureOptions {
+    match modality {
+        Modality::Series { .. } => TextureOptions::LINEAR,
+        _ => TextureOptions::NEAREST,
+    }
+}
+
+/// Whether items of this modality have a picture (image or line plot).
+pub fn has_thumbnails(modality: &Modality) -> bool {
+    matches!(modality, Modality::Image { .. } | Modality::Series { .. })
 }
 
 impl Thumbs {
@@ -51,7 +67,7 @@ impl Thumbs {
         if self.items.len() >= MAX_TEXTURES {
             self.items.clear();
         }
-        let tex = ctx.load_texture(format!("item-{index}"), image, TextureOptions::NEAREST);
+        let tex = ctx.load_texture(format!("item-{index}"), image, texture_options(&ds.modality));
         self.items.insert(index, tex.clone());
         Some(tex)
     }
@@ -60,7 +76,7 @@ impl Thumbs {
         if let Some(t) = self.named.get(name) {
             return Some(t.clone());
         }
-        let tex = ctx.load_texture(name, to_color_image(modality, pixels)?, TextureOptions::NEAREST);
+        let tex = ctx.load_texture(name, to_color_image(modality, pixels)?, texture_options(modality));
         self.named.insert(name.to_string(), tex.clone());
         Some(tex)
     }

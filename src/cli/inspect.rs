@@ -56,6 +56,7 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
     println!("step                {}", e.step);
     println!("embedding           {}-d, {} train + {} test items", e.embedding_dim, e.train_items, e.test_items);
     println!("kNN accuracy        {}  (weighted kNN, cosine, k=20, T=0.07; test vs train)", opt(e.knn_accuracy.map(f64::from)));
+    println!("1-NN accuracy       {}  (cosine, k=1; test vs train)", opt(e.nn1_accuracy.map(f64::from)));
     println!("k-means NMI / ARI   {} / {}  (test split, k = classes)", opt(e.kmeans_nmi), opt(e.kmeans_ari));
     println!("k-means purity      {}", opt(e.kmeans_purity.map(f64::from)));
     println!("linear probe        {} (1 % of train labels) / {} (100 %)  (test split)", opt(e.probe_1pct), opt(e.probe_100pct));
@@ -77,6 +78,7 @@ pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<
             _ => 32,
         },
         strict: false,
+        series: matches!(config.dataset.modality, crate::data::Modality::Series { .. }),
     };
     data.load(config.split_seed())
 }
@@ -96,7 +98,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
-        println!("raw features ({}-d)   {:.4}", r.raw_dim, r.raw_knn_accuracy);
+        println!("raw features ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
         println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
     }

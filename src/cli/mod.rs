@@ -71,13 +71,19 @@ pub struct TrainBenchArgs {
 /// Where the data is and how to read it (shared by commands that load a dataset).
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy.
-    /// Default: the bundled Fashion-MNIST sample.
+    /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy,
+    /// or a UCR/UEA time series set (.ts or .tsv; the folder holding NAME_TRAIN/NAME_TEST or
+    /// either file of the pair). Default: the bundled Fashion-MNIST sample.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// CSV: the column holding labels (default: one named label, class or target).
+    /// CSV: the column holding labels (default: one named label, class or target). With
+    /// --series, a 0-based column number also works (for CSVs without a header row).
     #[arg(long)]
     pub label_column: Option<String>,
+    /// CSV and 2-D NPY: each row is one time series instead of a table row (3-D NPY arrays,
+    /// .ts and .tsv files are series without this flag).
+    #[arg(long)]
+    pub series: bool,
     /// NPY: the labels array (default: <name>_labels.npy or labels.npy beside the features).
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -100,6 +106,7 @@ impl DataArgs {
             labels_path: self.labels.clone(),
             image_size: self.image_size,
             skip_unreadable: !self.strict,
+            series: self.series,
             seed,
             ..LoadOptions::default()
         };

@@ -73,7 +73,7 @@ pub fn table_view(src: &[f32], pool: &Split, cfg: &AugmentConfig, rng: &mut impl
 pub const MASK_PATCH: usize = 4;
 
 /// Copies `src` into `out` with a random `ratio` of it hidden (zeroed): square patches for
-/// images, single features for tables. `mask` gets 1.0 where hidden, 0.0 elsewhere.
+/// images, time segments for series, single features for tables. `mask` gets 1.0 where hidden, 0.0 elsewhere.
 pub fn masked_view(
     src: &[f32],
     modality: &Modality,
@@ -97,6 +97,9 @@ pub fn masked_view(
                 }
             }
         }
+        Modality::Series { channels, length } => {
+            crate::data::augment_series::masked_series(src, *channels, *length, ratio, rng, out, mask)
+        }
         Modality::Table { .. } => {
             for i in 0..src.len() {
                 let m = rng.random::<f32>() < ratio;
@@ -113,6 +116,9 @@ pub fn view(src: &[f32], modality: &Modality, pool: &Split, cfg: &AugmentConfig,
     match modality {
         Modality::Image { channels, height, width } => image_view(src, (*channels, *height, *width), cfg, rng, out),
         Modality::Table { .. } => table_view(src, pool, cfg, rng, out),
+        Modality::Series { channels, length } => {
+            crate::data::augment_series::series_view(src, *channels, *length, &cfg.series, rng, out)
+        }
     }
 }
 

@@ -21,6 +21,9 @@ pub struct AugmentConfig {
     pub table_corruption: f32,
     /// Fraction of the input hidden from the masked autoencoder.
     pub mask_ratio: f32,
+    /// Time series views (jitter, scaling, warps, crop, permutation).
+    #[serde(default)]
+    pub series: crate::data::augment_series::SeriesAugment,
 }
 
 impl Default for AugmentConfig {
@@ -33,6 +36,7 @@ impl Default for AugmentConfig {
             noise_std: 0.05,
             table_corruption: 0.6,
             mask_ratio: 0.5,
+            series: Default::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::data::{Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
-const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
+pub(crate) const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
 
 pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let bad = |reason: String| PretextError::bad_file(path, reason);
@@ -78,7 +78,7 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
 }
 
 /// Labels as class indices; class names sorted (numerically when all labels are numbers).
-fn encode_labels(raw: &[String]) -> (Vec<u32>, Vec<String>) {
+pub(crate) fn encode_labels(raw: &[String]) -> (Vec<u32>, Vec<String>) {
     let mut names: Vec<String> = raw.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     if names.iter().all(|n| n.parse::<f64>().is_ok()) {
         names.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::{csv_table, idx, image_folder, npy, Dataset};
+use crate::data::{csv_table, idx, image_folder, npy, series, Dataset};
 use crate::error::{PretextError, Result};
 
 /// How to read a dataset. Defaults fit the bundled sample.
@@ -17,6 +17,9 @@ pub struct LoadOptions {
     pub image_size: usize,
     /// Image folders: skip files that do not decode (counted in `Dataset::notes`) or fail.
     pub skip_unreadable: bool,
+    /// CSV and 2-D NPY: each row is one time series (not a table row). `.ts`/`.tsv` files,
+    /// archive folders and 3-D NPY arrays are series without it.
+    pub series: bool,
     /// Share of items held out as the test split when the format has no split of its own.
     pub test_fraction: f32,
     pub seed: u64,
@@ -31,6 +34,7 @@ impl Default for LoadOptions {
             labels_path: None,
             image_size: 32,
             skip_unreadable: true,
+            series: false,
             test_fraction: 0.2,
             seed: 0,
             progress: None,
@@ -44,6 +48,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("label_column", &self.label_column)
             .field("image_size", &self.image_size)
             .field("skip_unreadable", &self.skip_unreadable)
+            .field("series", &self.series)
             .finish_non_exhaustive()
     }
 }
@@ -59,8 +64,8 @@ pub fn sample_data_dir() -> PathBuf {
 /// Where Debian's `dataset-fashion-mnist` package puts the full 70k set.
 pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
-/// Opens a dataset from a folder (IDX set or image folder) or a file (CSV, NPY, one IDX
-/// images file), deciding the format from what is there.
+/// Opens a dataset from a folder (IDX set, UCR/UEA archive pair, image folder) or a file
+/// (CSV, NPY, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let progress = |f: f32| {
         if let Some(p) = &opts.progress {
@@ -77,6 +82,9 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             progress(1.0);
             return Ok(ds);
         }
+        if let Some(file) = series::archive_file_in(path)? {
+            return series::load_file(&file, opts);
+        }
         return image_folder::load_folder(
             path,
             opts.image_size,
@@ -89,6 +97,9 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("").to_string();
     match ext.as_str() {
+        "ts" | "tsv" => series::load_file(path, opts),
+        "csv" | "npy" if opts.series => series::load_file(path, opts),
+        "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
         "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {
@@ -102,7 +113,7 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         )),
         _ => Err(PretextError::bad_file(
             path,
-            "unknown format (expected an IDX folder, an image folder, .csv or .npy)",
+            "unknown format (expected an IDX folder, an image folder, .csv, .npy, .ts or .tsv)",
         )),
     }
 }

@@ -1,13 +1,15 @@
-//! Datasets: what an item is (image or table row), the loaders for each file format,
-//! augmentations, and a synthetic set for tests.
+//! Datasets: what an item is (image, table row or time series), the loaders for each file
+//! format, augmentations, and synthetic sets for tests.
 
 pub mod augment;
 pub mod augment_config;
+pub mod augment_series;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
 pub mod load;
 pub mod npy;
+pub mod series;
 pub mod synthetic;
 
 pub use augment_config::AugmentConfig;
@@ -22,6 +24,9 @@ pub enum Modality {
     Image { channels: usize, height: usize, width: usize },
     /// Standardised numeric features, one per named column.
     Table { columns: Vec<String> },
+    /// Time series of `channels` variables over `length` steps, stored channel-major (C, T)
+    /// per item; each channel of each series z-normalised at load.
+    Series { channels: usize, length: usize },
 }
 
 impl Modality {
@@ -30,6 +35,7 @@ impl Modality {
         match self {
             Modality::Image { channels, height, width } => channels * height * width,
             Modality::Table { columns } => columns.len(),
+            Modality::Series { channels, length } => channels * length,
         }
     }
 
@@ -44,6 +50,8 @@ impl Modality {
                 format!("images, {kind} {width}×{height}")
             }
             Modality::Table { columns } => format!("table, {} numeric columns", columns.len()),
+            Modality::Series { channels: 1, length } => format!("time series, univariate, length {length}"),
+            Modality::Series { channels, length } => format!("time series, {channels} channels, length {length}"),
         }
     }
 }

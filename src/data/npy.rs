@@ -51,6 +51,20 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
     if let Some((i, _)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(PretextError::bad_file(path, format!("row {}, column {}: NaN or infinite value", i / d, i % d)));
     }
+    let (labels, class_names) = labels_beside(path, labels, n)?;
+    let x: Vec<f32> = features.iter().copied().collect();
+    let columns = (0..d).map(|j| format!("f{j}")).collect();
+    let modality = Modality::Table { columns };
+    let pool = Split::new(x, labels, d);
+    let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
+    let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
+    standardise(&mut ds);
+    Ok(ds)
+}
+
+/// Labels for the `n` rows of `path`: from `labels` if given, else a sibling
+/// `<stem>_labels.npy` or `labels.npy`; class names are the numbers 0..=max.
+pub(crate) fn labels_beside(path: &Path, labels: Option<&Path>, n: usize) -> Result<(Option<Vec<u32>>, Vec<String>)> {
     let label_path = labels.map(Path::to_path_buf).or_else(|| {
         let stem = path.file_stem()?.to_string_lossy().into_owned();
         let dir = path.parent()?;
@@ -58,7 +72,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
             .into_iter()
             .find(|p| p.is_file() && p != path)
     });
-    let (labels, class_names) = match label_path {
+    Ok(match label_path {
         Some(lp) => {
             let raw = read_labels(&lp)?;
             if raw.len() != n {
@@ -71,13 +85,5 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
             (Some(raw.iter().map(|&v| v as u32).collect()), (0..k).map(|c| c.to_string()).collect())
         }
         None => (None, Vec::new()),
-    };
-    let x: Vec<f32> = features.iter().copied().collect();
-    let columns = (0..d).map(|j| format!("f{j}")).collect();
-    let modality = Modality::Table { columns };
-    let pool = Split::new(x, labels, d);
-    let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
-    let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
-    standardise(&mut ds);
-    Ok(ds)
+    })
 }

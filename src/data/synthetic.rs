@@ -76,3 +76,36 @@ pub fn blobs_dataset(per_class: usize, classes: usize, dim: usize, spread: f32, 
     let names = (0..classes).map(|c| format!("blob {c}")).collect();
     Dataset::from_pool("blobs".into(), "synthetic".into(), modality, names, pool, 0.2, seed)
 }
+
+pub const WAVES: [&str; 3] = ["sine", "square", "bump"];
+
+/// Labelled univariate series of `length` steps: a sine, a square wave or a single bump, at
+/// random phase, frequency and amplitude over noise, z-normalised as the loaders do.
+pub fn waves_dataset(per_class: usize, length: usize, seed: u64) -> Dataset {
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut x = Vec::with_capacity(WAVES.len() * per_class * length);
+    let mut labels = Vec::new();
+    for i in 0..WAVES.len() * per_class {
+        let class = i % WAVES.len();
+        let (phase, cycles, amp) = (rng.random_range(0.0..1.0f32), rng.random_range(1.5..3.0f32), rng.random_range(0.5..2.0f32));
+        let start = x.len();
+        for t in 0..length {
+            let u = t as f32 / length as f32;
+            let angle = std::f32::consts::TAU * (cycles * u + phase);
+            let clean = match class {
+                0 => angle.sin(),
+                1 => angle.sin().signum(),
+                _ => (-((u - 0.2 - 0.6 * phase) / 0.06).powi(2)).exp() * 2.0,
+            };
+            let z: f32 = StandardNormal.sample(&mut rng);
+            x.push(amp * clean + 0.1 * z);
+        }
+        crate::data::series::z_normalise(&mut x[start..]);
+        labels.push(class as u32);
+    }
+    let modality = Modality::Series { channels: 1, length };
+    let pool = Split::new(x, Some(labels), length);
+    let names = WAVES.iter().map(|s| s.to_string()).collect();
+    Dataset::from_pool("waves".into(), "synthetic".into(), modality, names, pool, 0.2, seed)
+}

@@ -259,6 +259,7 @@ impl TrainConfig {
         if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) {
             return bad("loss weights and the denoising noise must be non-negative numbers");
         }
+        a.series.check().map_err(PretextError::InvalidConfig)?;
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }

@@ -8,6 +8,7 @@ use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 use crate::data::Modality;
 use crate::ssl::config::{ObjectiveKind, TrainConfig};
 use crate::ssl::dense;
+use crate::ssl::encoder_series::SeriesEncoder;
 
 /// Three conv(3×3, pad 1) → BatchNorm → ReLU → 2×2 max-pool blocks, widths w, 2w, 4w. The
 /// embedding is the flattened output of the last block (1,152-d for 28×28 input and w = 32):
@@ -82,6 +83,7 @@ impl Mlp {
 pub enum Backbone {
     Cnn(CnnEncoder),
     Mlp(Mlp),
+    Series(SeriesEncoder),
 }
 
 /// Backbone plus the heads the objective needs.
@@ -118,6 +120,10 @@ impl SslModel {
                 let hidden = (cfg.width * 8).max(64);
                 let mlp = Mlp::new(&[columns.len(), hidden, hidden, cfg.embed_dim], vb.pp("encoder"))?;
                 (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
+            }
+            Modality::Series { channels, length } => {
+                let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
+                (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
             }
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
@@ -168,6 +174,7 @@ impl SslModel {
         match &self.backbone {
             Backbone::Cnn(cnn) => cnn.forward_t(&x, train),
             Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
+            Backbone::Series(enc) => enc.forward_t(&x, train),
         }
     }
 }

@@ -4,9 +4,11 @@
 pub mod config;
 pub mod contrastive;
 pub mod conv;
+pub mod conv1d;
 pub mod dense;
 pub(crate) mod cpu;
 pub mod encoder;
+pub mod encoder_series;
 pub mod evaluate;
 pub mod events;
 pub mod init;

@@ -253,6 +253,9 @@ pub struct RunEvaluation {
     pub test_items: usize,
     /// Weighted kNN (DINO protocol) of every test item against every train item.
     pub knn_accuracy: Option<f32>,
+    /// 1-nearest-neighbour (cosine) of every test item against every train item.
+    #[serde(default)]
+    pub nn1_accuracy: Option<f32>,
     /// k-means on the test embeddings with k = number of classes, against the labels.
     pub kmeans_nmi: Option<f64>,
     pub kmeans_ari: Option<f64>,
@@ -311,10 +314,11 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
     let d = ds.item_len();
     let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
     let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
-    let (mut knn_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None);
+    let (mut knn_accuracy, mut nn1_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None, None);
     let (mut probe_1pct, mut probe_100pct) = (None, None);
     if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
         knn_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?);
+        nn1_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::NEAREST)?);
         let k = ds.class_names.len().max(2).min(test.rows);
         let clusters = kmeans::fit(&test.l2_normalized(), k, saved.config.train.seed)?;
         let truth: Vec<usize> = test_labels.iter().map(|&l| l as usize).collect();
@@ -333,6 +337,7 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
         train_items: ds.train.len,
         test_items: ds.test.len,
         knn_accuracy,
+        nn1_accuracy,
         kmeans_nmi,
         kmeans_ari,
         kmeans_purity,

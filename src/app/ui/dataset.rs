@@ -9,7 +9,7 @@ use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file. You can also drop it on the window.");
+    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, or a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair). You can also drop it on the window.");
     let r = labelled_text(ui, "Path", &mut app.path_input, 210.0);
     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
@@ -17,10 +17,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             let p = app.path_input.trim().to_string();
             app.command(Command::OpenDataset(p.into()));
         }
-        if ui.button("File…").on_hover_text("Choose a .csv, .npy or IDX file").clicked() {
+        if ui.button("File…").on_hover_text("Choose a .csv, .npy, .ts, .tsv or IDX file").clicked() {
             app.command(Command::Dialog(DialogPurpose::OpenDatasetFile));
         }
-        if ui.button("Folder…").on_hover_text("Choose an IDX or image folder").clicked() {
+        if ui.button("Folder…").on_hover_text("Choose an IDX, image or UCR/UEA archive folder").clicked() {
             app.command(Command::Dialog(DialogPurpose::OpenDatasetFolder));
         }
         if ui.button("Sample").on_hover_text("The bundled Fashion-MNIST sample (10,000 images)").clicked() {
@@ -89,7 +89,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.strong("Samples");
-    if ds.modality.is_image() {
+    if crate::app::thumbs::has_thumbnails(&ds.modality) {
         ui.horizontal_wrapped(|ui| {
             for i in (0..ds.len()).step_by((ds.len() / 24).max(1)).take(24) {
                 if let Some(t) = app.thumbs.item(ui.ctx(), &ds, i) {

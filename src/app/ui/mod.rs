@@ -10,6 +10,7 @@ mod neighbours;
 mod reconstructions;
 mod runs;
 mod selection;
+mod series_settings;
 mod top;
 mod training;
 pub mod widgets;

@@ -1,5 +1,5 @@
 //! Neighbours panel: the focused item's nearest items in embedding space (not on the 2D map),
-//! and query by image file.
+//! and query by file (an image, or one time series).
 
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
@@ -104,15 +104,16 @@ fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
 }
 
 fn query_by_file(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.collapsing("Query by image file", |ui| {
-        let r = labelled_text(ui, "Image", &mut app.query_input, 170.0);
+    ui.collapsing("Query by file", |ui| {
+        let r = labelled_text(ui, "File", &mut app.query_input, 170.0)
+            .on_hover_text("An image for image datasets; for time series a .csv/.txt of one series (one row per channel, or one column) or a .npy");
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         ui.horizontal(|ui| {
             if ui.button("Find neighbours").clicked() || enter {
                 let p = app.query_input.trim().to_string();
                 app.command(Command::QueryImage(p.into()));
             }
-            if ui.button("Choose image…").clicked() {
+            if ui.button("Choose file…").clicked() {
                 app.command(Command::Dialog(DialogPurpose::QueryImage));
             }
         });

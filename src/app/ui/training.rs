@@ -34,7 +34,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
 }
 
 fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
-    let is_image = app.data.as_ref().is_none_or(|d| d.dataset.modality.is_image());
+    let modality = app.data.as_ref().map(|d| d.dataset.modality.clone());
+    let is_image = modality.as_ref().is_none_or(|m| m.is_image());
+    let is_series = matches!(modality, Some(crate::data::Modality::Series { .. }));
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
         for o in ObjectiveKind::ALL {
@@ -43,11 +45,17 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     })
     .response
     .on_hover_text(c.objective.summary());
-    let encoder = if is_image { "Encoder: small CNN (images)" } else { "Encoder: MLP (tables)" };
+    let encoder = if is_image {
+        "Encoder: small CNN (images)"
+    } else if is_series {
+        "Encoder: dilated 1-D CNN, max-pooled over time (series)"
+    } else {
+        "Encoder: MLP (tables)"
+    };
     ui.label(encoder);
-    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), or the MLP's hidden size. Wider learns more, trains slower.");
+    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or the series encoder's hidden channels. Wider learns more, trains slower.");
     if !is_image {
-        ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP encoder).");
+        ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP output, or channels of the series encoder's last block).");
     }
     ui.add(slider(&mut c.proj_dim, 16..=512).text("Projection size")).on_hover_text("Output of the projection head the loss sees; the map uses the encoder output before it.");
     ui.add(slider(&mut c.batch_size, 8..=1024).logarithmic(true).text("Batch size")).on_hover_text("Items per step. Contrastive learning gets more negatives from larger batches.");
@@ -63,10 +71,10 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let a = &mut c.augment;
     match c.objective {
         ObjectiveKind::Mae => {
-            ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images).");
+            ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the input hidden from the masked autoencoder (4×4 patches for images, time segments of 1/16 of the length for series).");
         }
         ObjectiveKind::Denoise => {
-            if is_image {
+            if is_image || is_series {
                 ui.label("Gaussian noise only (set above).");
             } else {
                 ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Swap noise")).on_hover_text("Share of features replaced by the same feature of a random other row before the denoising autoencoder reconstructs the row.");
@@ -76,7 +84,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
             if objective == ObjectiveKind::Data2vec {
                 ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the student's view hidden (4×4 patches for images); the teacher sees the view whole.");
             }
-            view_augmentations(a, is_image, ui);
+            view_augmentations(a, is_image, is_series, ui);
         }
     }
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
@@ -85,8 +93,10 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
 }
 
 /// The augmentations that make the two views of view-based objectives.
-fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, ui: &mut egui::Ui) {
-    if is_image {
+fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, is_series: bool, ui: &mut egui::Ui) {
+    if is_series {
+        crate::app::ui::series_settings::augmentations(ui, &mut a.series);
+    } else if is_image {
         ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
         ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
