@@ -149,6 +149,7 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     h.get_by_label("Dataset").click();
     h.step();
     h.state_mut().path_input = bad.display().to_string();
+    h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the load error", |a| !a.errors.is_empty() && !a.busy());
     h.get_by_label_contains("broken.npy");
