@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for `pretext bench train`.
 
-Builds the same models as src/bench/train.rs (the issue-6 CNN and the MLP encoder, each with
+Builds the same models as src/bench/train.rs (the plain reference CNN and MLP encoder, each with
 the 128->128->64 projector), trains them with SimCLR NT-Xent and AdamW at the same batch size
 and thread count, and prints images/s (each view counts as one image) and peak memory.
 
@@ -77,7 +77,7 @@ def run_one(model_name, args):
 
     joint = False  # both views in one forward pass (what the project's trainer does)
     if model_name == "cnn":
-        # Same as the issue: conv 1->32->64->128, 3x3, pad 1, ReLU, 2x2 max-pool after each.
+        # The plain reference CNN: conv 1->32->64->128, 3x3, pad 1, ReLU, 2x2 max-pool after each.
         encoder = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

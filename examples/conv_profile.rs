@@ -1,4 +1,4 @@
-//! Per-op timing of one SimCLR step of the issue-6 CNN at batch 256 (one view = 256 images;
+//! Per-op timing of one SimCLR step of the plain reference CNN at batch 256 (one view = 256 images;
 //! a step runs every op twice). `cargo run --release --example conv_profile`.
 //! Wall-clock minimum of a few repetitions, in the 2-thread rayon pool the bench uses.
 

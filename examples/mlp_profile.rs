@@ -1,5 +1,5 @@
 //! Where an MLP training step's wall time goes: forward, loss, backward and optimiser step
-//! of the issue-6 MLP and of the default table model, at batch 256 (x2 views), in the
+//! of the plain reference MLP and of the default table model, at batch 256 (x2 views), in the
 //! 2-thread rayon pool the bench uses. `cargo run --release --example mlp_profile`.
 //! Median of 30 steps per phase after 5 warm-up steps.
 
@@ -73,19 +73,19 @@ fn run() -> Result<()> {
     let n = 256;
     let params = ParamsAdamW { lr: 2e-3, weight_decay: 1e-4, ..Default::default() };
 
-    // The issue MLP, two forward passes as in the bench and in PyTorch.
+    // The plain reference MLP, two forward passes as in the bench and in PyTorch.
     let varmap = VarMap::new();
     let mlp = Mlp::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
     let mut opt = AdamW::new(varmap.all_vars(), params.clone())?;
     let (x1, x2) = (Tensor::rand(0f32, 1., (n, 784), &dev)?, Tensor::rand(0f32, 1., (n, 784), &dev)?);
-    profile_steps("issue mlp", STEPS, &mut opt, || Ok((mlp.forward(&x1)?, mlp.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
+    profile_steps("plain mlp", STEPS, &mut opt, || Ok((mlp.forward(&x1)?, mlp.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
 
     if std::env::var("CNN").is_ok() {
         let varmap = VarMap::new();
         let cnn = pretext::bench::train::Cnn::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev), pretext::bench::train::ConvImpl::Pretext)?;
         let mut opt = AdamW::new(varmap.all_vars(), params.clone())?;
         let (x1, x2) = (Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?, Tensor::rand(0f32, 1., (n, 1, 28, 28), &dev)?);
-        profile_steps("issue cnn", 12, &mut opt, || Ok((cnn.forward(&x1)?, cnn.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
+        profile_steps("plain cnn", 12, &mut opt, || Ok((cnn.forward(&x1)?, cnn.forward(&x2)?)), |a, b| nt_xent(a, b, 0.5))?;
     }
 
     // The default table model, as the trainer runs it.

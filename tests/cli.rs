@@ -149,3 +149,28 @@ fn compare_puts_runs_side_by_side_and_measures_what_is_missing() {
     let (ok, _, err) = pretext(&["compare", a.to_str().unwrap(), dir.path().to_str().unwrap()]);
     assert!(!ok && err.contains("not a pretext run folder"), "{err}");
 }
+
+#[test]
+fn every_flag_of_every_command_has_help_text() {
+    use clap::CommandFactory;
+    fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            check(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    check(&pretext::cli::Cli::command(), "pretext", &mut missing);
+    assert!(missing.is_empty(), "flags without help: {missing:?}");
+    // `train --help` names every objective.
+    let (ok, help, _) = pretext(&["train", "--help"]);
+    assert!(ok);
+    for o in pretext::ssl::ObjectiveKind::ALL {
+        assert!(help.contains(o.key()), "train --help does not name {}", o.key());
+    }
+}

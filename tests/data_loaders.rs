@@ -248,3 +248,39 @@ fn unknown_format_and_single_image_are_explained() {
     write_png(&dir.path().join("one.png"), 1, false);
     assert!(err_text(load_dataset(&dir.path().join("one.png"), &opts())).contains("open the folder"));
 }
+
+#[test]
+fn npy_labels_with_huge_or_sparse_values_become_one_class_each() {
+    use ndarray::{Array1, Array2};
+    use ndarray_npy::WriteNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    Array2::from_shape_fn((6, 2), |(i, j)| (i + j) as f32).write_npy(std::fs::File::create(dir.path().join("big.npy")).unwrap()).unwrap();
+    let raw = vec![3_000_000_000i64, i64::MAX, 7, 3_000_000_000, 7, i64::MAX];
+    Array1::from(raw.clone()).write_npy(std::fs::File::create(dir.path().join("big_labels.npy")).unwrap()).unwrap();
+    let ds = load_dataset(&dir.path().join("big.npy"), &opts()).unwrap();
+    // Three distinct values: three classes, named by value, in increasing order.
+    assert_eq!(ds.class_names, vec!["7".to_string(), "3000000000".into(), i64::MAX.to_string()]);
+    let names: Vec<&str> = (0..ds.len()).map(|i| ds.class_name(ds.global_label(i).unwrap())).collect();
+    let mut seen: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut expected: Vec<String> = raw.iter().map(|v| v.to_string()).collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected, "every row keeps its own label value");
+}
+
+/// The full Fashion-MNIST set as Debian's `dataset-fashion-mnist` installs it (CI installs the
+/// package; elsewhere the test says it was skipped).
+#[test]
+fn the_full_fashion_mnist_set_loads_when_installed() {
+    let dir = std::path::Path::new("/usr/share/datasets/fashion-mnist");
+    if !dir.join("train-images-idx3-ubyte.gz").is_file() {
+        eprintln!("skipped: {} is not installed (apt-get install dataset-fashion-mnist)", dir.display());
+        return;
+    }
+    let ds = load_dataset(dir, &opts()).unwrap();
+    assert_eq!((ds.train.len, ds.test.len), (60_000, 10_000));
+    assert_eq!(ds.modality, pretext::data::Modality::Image { channels: 1, height: 28, width: 28 });
+    // Balanced classes: 7,000 images of each of the 10 across both splits.
+    assert_eq!(ds.class_counts(), vec![7_000; 10]);
+    assert!(ds.train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+}

@@ -31,7 +31,7 @@ pub use peers::{PeerRow, Peers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BenchModel {
-    /// The issue-6 CNN with candle's conv2d / max_pool2d (its linear layers, loss and
+    /// The plain reference CNN (no BatchNorm) with candle's conv2d / max_pool2d (its linear layers, loss and
     /// optimiser are the project's, as in every row).
     CnnCandle,
     /// The same CNN with `ssl::conv` (im2col + gemm custom ops).
@@ -194,7 +194,7 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
     let base_mib = proc_status_mib("VmRSS");
     let mut step = match model {
         BenchModel::DefaultImage | BenchModel::DefaultTable | BenchModel::ImageObjective(_) => project_step(model, opts)?,
-        _ => issue_step(model, opts)?,
+        _ => reference_step(model, opts)?,
     };
     for i in 0..opts.warmup {
         step(i)?;
@@ -222,8 +222,8 @@ fn bench_model(model: BenchModel, opts: &TrainBenchOptions) -> Result<BenchRow> 
 
 type Step = Box<dyn FnMut(usize) -> Result<f32>>;
 
-/// A training step of the models the issue names (built in `models`), on fixed random views.
-fn issue_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
+/// A training step of the plain reference models (built in `models`), on fixed random views.
+fn reference_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
     let dev = Device::Cpu;
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);

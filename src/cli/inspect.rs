@@ -17,6 +17,7 @@ pub struct EvalArgs {
     /// Dataset of the run (default: the path recorded in the run).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -28,21 +29,26 @@ pub struct BaselineArgs {
     /// Principal components for the PCA baseline.
     #[arg(long, default_value_t = 50)]
     pub pca_dim: usize,
+    /// Seed of the train/test split for formats without their own split (and of the untrained encoder).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Print the accuracies as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct NeighborsArgs {
+    /// Run folder written by `pretext train` or the app.
     #[arg(long)]
     pub run: PathBuf,
     /// Dataset index of the query item (train items first, then test items).
     #[arg(long)]
     pub item: usize,
+    /// How many neighbours to list.
     #[arg(short = 'k', long, default_value_t = 10)]
     pub k: usize,
+    /// Print the neighbours as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -53,6 +53,7 @@ pub struct TrainBenchArgs {
     /// Timed steps per model (after a few untimed warm-up steps).
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
+    /// Items per step (each model sees two views of each, as in training).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
     /// Comma-separated models (default: the first five): cnn-candle, cnn-pretext, mlp,

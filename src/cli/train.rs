@@ -63,6 +63,8 @@ pub struct TrainArgs {
     /// Items in the live evaluation / map subset.
     #[arg(long, default_value_t = 10_000)]
     pub map_items: usize,
+    /// Seed of the weights, the batches, the augmentations and (formats without a split of
+    /// their own) the train/test split: the same seed gives the same run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Seed of the 80/20 train/test split of data that has no split of its own (CSV, NPY,

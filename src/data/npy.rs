@@ -81,9 +81,20 @@ pub(crate) fn labels_beside(path: &Path, labels: Option<&Path>, n: usize) -> Res
             if let Some(bad) = raw.iter().find(|&&v| v < 0) {
                 return Err(PretextError::bad_file(&lp, format!("negative label {bad}")));
             }
-            let k = raw.iter().copied().max().unwrap_or(0) as usize + 1;
-            (Some(raw.iter().map(|&v| v as u32).collect()), (0..k).map(|c| c.to_string()).collect())
+            let (labels, names) = dense_labels(&raw);
+            (Some(labels), names)
         }
         None => (None, Vec::new()),
     })
+}
+
+/// Label values to class indices 0..k in increasing order of value, with each value as its
+/// class name: sparse or huge values (say 3·10⁹) cost one class each, never a table that size.
+pub fn dense_labels(raw: &[i64]) -> (Vec<u32>, Vec<String>) {
+    let mut values = raw.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    // At most one class per row, so the index always fits in u32 for any loadable file.
+    let labels = raw.iter().map(|v| values.binary_search(v).map_or(0, |i| i as u32)).collect();
+    (labels, values.iter().map(|v| v.to_string()).collect())
 }

@@ -67,7 +67,12 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         };
         cols[1].strong(knn_title).on_hover_text("Weighted 20-NN vote of the map's test items among its train items (labels used only here)");
         let knn = log.knn.clone();
-        plot("knn-plot", height).include_y(0.0).include_y(1.0).show(&mut cols[1], |p| {
+        // The axis fits the accuracies and the baseline (a rise from 0.80 to 0.86 must show),
+        // with a margin so that a flat curve still has room.
+        let (lo, hi) = knn.iter().map(|p| p[1]).chain(baseline.map(|b| b as f64)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let pad = ((hi - lo) * 0.15).max(0.01);
+        let knn_plot = if lo.is_finite() { plot("knn-plot", height).include_y((lo - pad).max(0.0)).include_y((hi + pad).min(1.0)) } else { plot("knn-plot", height) };
+        knn_plot.show(&mut cols[1], |p| {
             // Evaluations are sparse: markers keep a single one visible.
             p.add(Points::new("encoder", PlotPoints::from(knn.clone())).color(Color32::from_rgb(60, 160, 90)).radius(2.5));
             p.line(Line::new("encoder", PlotPoints::from(knn)).color(Color32::from_rgb(60, 160, 90)).width(2.0));

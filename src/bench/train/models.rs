@@ -15,7 +15,7 @@ pub enum ConvImpl {
     Pretext,
 }
 
-/// The issue-6 CNN: conv 1→32→64→128 (3×3, pad 1) + ReLU + 2×2 max-pool after each,
+/// The plain reference CNN: conv 1→32→64→128 (3×3, pad 1) + ReLU + 2×2 max-pool after each,
 /// linear 1152→128, then the projector.
 pub struct Cnn {
     convs: Vec<(Tensor, Tensor)>,
