@@ -244,7 +244,7 @@ fn npy_malformed_inputs() {
 #[test]
 fn unknown_format_and_single_image_are_explained() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(err_text(load_dataset(&write(dir.path(), "x.txt", "hi"), &opts())).contains("unknown format"));
+    assert!(err_text(load_dataset(&write(dir.path(), "x.docx", "hi"), &opts())).contains("unknown format"));
     write_png(&dir.path().join("one.png"), 1, false);
     assert!(err_text(load_dataset(&dir.path().join("one.png"), &opts())).contains("open the folder"));
 }

@@ -457,3 +457,55 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
     assert!(!h.state().log.teacher_momentum.is_empty());
     h.get_by_label_contains("Teacher momentum 0.");
 }
+
+#[test]
+fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/fortunes/fortunes.tsv");
+    let mut settings = tiny_settings();
+    // 1,169 train texts / 32 = 36 steps per epoch: 0.2 epochs is 7 steps.
+    settings.train.epochs = 0.2;
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(50_000)
+        .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings.clone(), Some(sample.clone())));
+    step_until(&mut h, "the text sample to load", |a| {
+        a.data.as_ref().is_some_and(|d| d.dataset.name == "fortunes") && a.map.len() == MAP_ITEMS && !a.busy()
+    });
+    h.get_by_label_contains("fortunes · 1461 items");
+    let raw_layout = h.state().map.target().to_vec();
+    h.get_by_label("Train").click();
+    // The search embeds with the model as it is now: wait for the final snapshot.
+    step_until(&mut h, "training to finish", |a| {
+        a.log.status == pretext::app::state::TrainStatus::Finished && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy()
+    });
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.log.loss.iter().all(|p| p[1].is_finite()), "finite losses");
+    assert_ne!(app.map.target(), raw_layout.as_slice(), "the map shows the embedding");
+    // Neighbours of a map row: the panel lists them with their texts.
+    h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
+    step_until(&mut h, "neighbours of row 3", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == 3));
+    let (first, text) = {
+        let app = h.state();
+        let n = &app.neighbours.as_ref().unwrap().2;
+        let item = app.item_of_row(n[0].index).unwrap();
+        (item, app.data.as_ref().unwrap().dataset.global_text(item).unwrap().to_string())
+    };
+    h.get_by_label(&format!("1. #{first}"));
+    let start: String = text.chars().take(30).collect();
+    assert!(h.query_all_by_label_contains(&start).count() >= 1, "the neighbour's text '{start}…' is shown");
+    // Search by text: an item's own text finds that item first (distance 0).
+    let item = h.state().item_of_row(11).unwrap();
+    let query = h.state().data.as_ref().unwrap().dataset.global_text(item).unwrap().to_string();
+    h.get_by_label("Search by text").click();
+    h.step();
+    h.state_mut().query_input = query;
+    h.get_by_label("Find similar texts").click();
+    step_until(&mut h, "the text search's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    let app = h.state();
+    let best = app.query.as_ref().unwrap().neighbours.as_ref().unwrap()[0];
+    let found = app.item_of_row(best.index).unwrap();
+    // That item, or another with the very same text.
+    assert_eq!(app.data.as_ref().unwrap().dataset.global_text(found), app.data.as_ref().unwrap().dataset.global_text(item), "item {found} for {item}");
+    assert!(best.distance() < 1e-4, "distance {}", best.distance());
+}

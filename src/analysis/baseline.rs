@@ -1,5 +1,6 @@
 //! Reference points for a learned embedding: kNN accuracy (same protocol) on raw features
-//! and on their top principal components.
+//! and on their top principal components. For texts the "raw features" are TF-IDF bag of
+//! words vectors (byte codes are not a meaningful vector), and PCA of those is LSA.
 
 use serde::Serialize;
 
@@ -11,6 +12,8 @@ use crate::error::{PretextError, Result};
 pub struct BaselineReport {
     pub train_items: usize,
     pub test_items: usize,
+    /// What the raw features are: "raw features", or "TF-IDF bag of words" for texts.
+    pub raw_features: String,
     pub raw_dim: usize,
     pub raw_knn_accuracy: f32,
     /// 1-nearest-neighbour (cosine) on raw features: for z-normalised time series the UCR
@@ -28,14 +31,40 @@ pub fn split_matrix(split: &crate::data::Split, d: usize) -> Matrix {
     Matrix::new(split.x.clone(), split.len, d)
 }
 
+/// The TF-IDF model of the train items among `indices` (global indices).
+pub fn text_tfidf(ds: &Dataset, indices: &[usize]) -> crate::analysis::tfidf::Tfidf {
+    let train: Vec<&str> = indices.iter().filter(|&&i| !ds.is_test(i)).map(|&i| ds.global_text(i).unwrap_or("")).collect();
+    crate::analysis::tfidf::Tfidf::fit(&train, crate::analysis::tfidf::MAX_TERMS)
+}
+
+/// Items by global index as rows of their raw features (TF-IDF vectors for texts, fitted on
+/// the train items among them): the space before any training.
+pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
+    if matches!(ds.modality, crate::data::Modality::Text { .. }) {
+        let texts: Vec<&str> = indices.iter().map(|&i| ds.global_text(i).unwrap_or("")).collect();
+        return text_tfidf(ds, indices).transform(&texts);
+    }
+    let d = ds.item_len();
+    let mut data = Vec::with_capacity(indices.len() * d);
+    for &i in indices {
+        data.extend_from_slice(ds.global_item(i));
+    }
+    Matrix::new(data, indices.len(), d)
+}
+
 /// Raw-feature, PCA-`pca_dim` (fitted on the train split only) and untrained-encoder kNN accuracy.
 pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<BaselineReport> {
     let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) else {
         return Err(PretextError::BadData(format!("'{}' has no labels, so there is no accuracy to measure", ds.name)));
     };
     let d = ds.item_len();
-    let train = split_matrix(&ds.train, d);
-    let test = split_matrix(&ds.test, d);
+    let (raw_features, train, test) = match ds.modality {
+        crate::data::Modality::Text { .. } => {
+            let tfidf = crate::analysis::tfidf::Tfidf::fit(&ds.train.texts, crate::analysis::tfidf::MAX_TERMS);
+            ("TF-IDF bag of words", tfidf.transform(&ds.train.texts), tfidf.transform(&ds.test.texts))
+        }
+        _ => ("raw features", split_matrix(&ds.train, d), split_matrix(&ds.test, d)),
+    };
     let protocol = knn::KnnProtocol::default();
     let raw = knn::accuracy(&train, train_labels, &test, test_labels, protocol)?;
     let raw_nn1 = knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::NEAREST)?;
@@ -53,7 +82,8 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<Basel
     Ok(BaselineReport {
         train_items: train.rows,
         test_items: test.rows,
-        raw_dim: d,
+        raw_features: raw_features.into(),
+        raw_dim: train.cols,
         raw_knn_accuracy: raw,
         raw_nn1_accuracy: raw_nn1,
         pca_dim: pca.k,

@@ -86,6 +86,7 @@ impl PretextApp {
                 }
             }
             Command::QueryImage(path) => self.query_image(path),
+            Command::QueryText(text) => self.query_text(text),
             Command::Export(dir) => self.export(dir, false),
             Command::ExportSelection(dir) => self.export(dir, true),
             Command::ShowViews(row) => self.show_views(row),
@@ -202,8 +203,8 @@ impl PretextApp {
                 crate::data::image_folder::decode_image(&path, height, channels)
             }
             crate::data::Modality::Series { channels, length } => crate::data::series::read_query(&path, channels, length),
-            crate::data::Modality::Table { .. } => {
-                self.error("query by file needs an image or time series dataset");
+            crate::data::Modality::Table { .. } | crate::data::Modality::Text { .. } => {
+                self.error("query by file needs an image or time series dataset (for texts, use Search by text)");
                 return;
             }
         };
@@ -217,7 +218,7 @@ impl PretextApp {
         let request = self.next_request;
         self.next_request += 1;
         self.thumbs.forget_named("query");
-        self.query = Some(FileQuery { path: path.clone(), pixels: pixels.clone(), request, neighbours: None });
+        self.query = Some(FileQuery { path: path.clone(), text: None, pixels: pixels.clone(), request, neighbours: None });
         self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
         match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
             // A trained model embeds the file the same way as the dataset.
@@ -228,6 +229,43 @@ impl PretextApp {
             _ => {
                 let n = pixels.len();
                 self.on_embedded(request, Matrix::new(pixels, 1, n));
+            }
+        }
+    }
+
+    fn query_text(&mut self, text: String) {
+        let Some(data) = &self.data else { return };
+        let crate::data::Modality::Text { max_len } = data.dataset.modality else {
+            self.error("query by text needs a text dataset");
+            return;
+        };
+        if text.trim().is_empty() {
+            self.error("type some text to search for");
+            return;
+        }
+        let mut codes = vec![0.0; max_len];
+        crate::data::text::encode(&text, &mut codes);
+        let request = self.next_request;
+        self.next_request += 1;
+        self.query = Some(FileQuery { path: PathBuf::new(), text: Some(text.clone()), pixels: codes.clone(), request, neighbours: None });
+        self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+        match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
+            // A trained model embeds the text the same way as the dataset.
+            (Some(t), Some(_)) => t.send(TrainCommand::Embed { request, items: codes }),
+            (None, Some(_)) => self.error("the model behind this map was reset; press Train (or open a run) to search by text"),
+            // Before training the map is TF-IDF vectors: the text's own is its vector.
+            _ => {
+                let (ds, indices) = (data.dataset.clone(), data.map_indices.clone());
+                let Some(space) = self.space.clone() else { return };
+                let k = self.settings.neighbours_k.max(1);
+                self.jobs.spawn("query", move || {
+                    let tfidf = crate::analysis::baseline::text_tfidf(&ds, &indices);
+                    JobResult::QueryNeighbours {
+                        generation: space.generation,
+                        request,
+                        result: work::nearest(&space.matrix, &tfidf.transform(&[text]), k),
+                    }
+                });
             }
         }
     }
@@ -278,7 +316,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
     jobs.spawn("dialog", move || {
         let d = rfd::FileDialog::new();
         let path = match purpose {
-            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "gz", "ubyte"]).pick_file(),
+            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
             DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun | DialogPurpose::AddRun => d.pick_folder(),
             DialogPurpose::QueryImage => d
                 .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])

@@ -59,7 +59,7 @@ pub enum JobResult {
     Projected { generation: u64, layout: Vec<[f32; 2]> },
     Clustered { generation: u64, result: Result<ClusterResult, String> },
     Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
-    QueryNeighbours { generation: u64, path: PathBuf, result: Result<Vec<Neighbor>, String> },
+    QueryNeighbours { generation: u64, request: u64, result: Result<Vec<Neighbor>, String> },
     KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
     /// A run reopened as the current model, with what its folder holds.
     RunOpened(Result<(Trainer, Box<SavedRun>), String>),

@@ -131,8 +131,10 @@ impl PretextApp {
             self.request_neighbours(row);
         }
         if let Some(q) = &self.query {
-            let path = q.path.clone();
-            self.commands.push(Command::QueryImage(path));
+            self.commands.push(match &q.text {
+                Some(text) => Command::QueryText(text.clone()),
+                None => Command::QueryImage(q.path.clone()),
+            });
         }
     }
 
@@ -170,9 +172,9 @@ impl PretextApp {
                 Ok(n) => self.neighbours = Some((generation, row, n)),
                 Err(e) => self.error(format!("neighbour search failed: {e}")),
             },
-            JobResult::QueryNeighbours { generation: _, path, result } => match result {
+            JobResult::QueryNeighbours { generation: _, request, result } => match result {
                 Ok(n) => {
-                    if let Some(q) = self.query.as_mut().filter(|q| q.path == path) {
+                    if let Some(q) = self.query.as_mut().filter(|q| q.request == request) {
                         q.neighbours = Some(n);
                     }
                 }
@@ -308,13 +310,14 @@ impl PretextApp {
     }
 
     pub(crate) fn on_embedded(&mut self, request: u64, embeddings: Matrix) {
-        let Some(q) = self.query.as_ref().filter(|q| q.request == request) else { return };
+        if !self.query.as_ref().is_some_and(|q| q.request == request) {
+            return;
+        }
         let Some(space) = self.space.clone() else { return };
-        let path = q.path.clone();
         let k = self.settings.neighbours_k.max(1);
         self.jobs.spawn("query", move || JobResult::QueryNeighbours {
             generation: space.generation,
-            path,
+            request,
             result: work::nearest(&space.matrix, &embeddings, k),
         });
     }

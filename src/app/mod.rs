@@ -40,9 +40,11 @@ pub struct Loaded {
     pub baseline_knn: Option<f32>,
 }
 
-/// Neighbours of an image file the user opened (query by file).
+/// Neighbours of an image file the user opened (query by file), or of typed text.
 pub struct FileQuery {
     pub path: PathBuf,
+    /// Set for a query by text (then `pixels` holds its byte codes and `path` is empty).
+    pub text: Option<String>,
     pub pixels: Vec<f32>,
     pub request: u64,
     pub neighbours: Option<Vec<Neighbor>>,

@@ -38,6 +38,8 @@ pub enum Command {
     /// Project the current embedding again (the projection method changed).
     Reproject,
     QueryImage(PathBuf),
+    /// Text datasets: embed typed text and show its neighbours.
+    QueryText(String),
     Export(PathBuf),
     ExportSelection(PathBuf),
     ShowViews(usize),

@@ -47,14 +47,10 @@ fn raw_baseline(ds: &Dataset, indices: &[usize], raw: &Matrix, seed: u64) -> Opt
     crate::ssl::evaluate::evaluate(ds, &sub_indices, &raw.select_rows(&rows), 0).ok()?.knn_accuracy
 }
 
-/// The items themselves as rows: the "embedding" the map shows before any training.
+/// The items themselves as rows (TF-IDF vectors for texts): the "embedding" the map shows
+/// before any training.
 pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
-    let d = ds.item_len();
-    let mut data = Vec::with_capacity(indices.len() * d);
-    for &i in indices {
-        data.extend_from_slice(ds.global_item(i));
-    }
-    Matrix::new(data, indices.len(), d)
+    crate::analysis::baseline::raw_features(ds, indices)
 }
 
 /// 2D PCA layout of `x`, aligned onto `reference` when given (same rows), else normalised.

@@ -78,6 +78,11 @@ pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<
     let data = DataArgs {
         data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
         label_column: None,
+        text_column: None,
+        max_len: match config.dataset.modality {
+            crate::data::Modality::Text { max_len } => Some(max_len),
+            _ => None,
+        },
         labels: None,
         image_size: match config.dataset.modality {
             crate::data::Modality::Image { width, .. } => width,
@@ -104,7 +109,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
-        println!("raw features ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
+        println!("{} ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_features, r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
         println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
     }

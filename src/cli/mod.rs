@@ -73,8 +73,10 @@ pub struct TrainBenchArgs {
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy,
-    /// or a UCR/UEA time series set (.ts or .tsv; the folder holding NAME_TRAIN/NAME_TEST or
-    /// either file of the pair). Default: the bundled Fashion-MNIST sample.
+    /// a UCR/UEA time series set (.ts or .tsv; the folder holding NAME_TRAIN/NAME_TEST or
+    /// either file of the pair), a text file (.txt, or a .tsv of label<TAB>text lines; one
+    /// item per line) or a folder of .txt files in <class>/ sub-folders. Default: the
+    /// bundled Fashion-MNIST sample.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// CSV: the column holding labels (default: one named label, class or target). With
@@ -85,6 +87,13 @@ pub struct DataArgs {
     /// .ts and .tsv files are series without this flag).
     #[arg(long)]
     pub series: bool,
+    /// CSV: the column holding texts; makes the CSV a text dataset (one item per row).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Texts: bytes kept per item, longer texts are cut (default: the longest text rounded
+    /// up to 16, at most 256).
+    #[arg(long)]
+    pub max_len: Option<usize>,
     /// NPY: the labels array (default: <name>_labels.npy or labels.npy beside the features).
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -104,6 +113,8 @@ impl DataArgs {
     pub fn load(&self, seed: u64) -> anyhow::Result<crate::data::Dataset> {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
+            text_column: self.text_column.clone(),
+            text_max_len: self.max_len,
             labels_path: self.labels.clone(),
             image_size: self.image_size,
             skip_unreadable: !self.strict,

@@ -1,7 +1,7 @@
 //! Views for self-supervised objectives: image augmentations (random resized crop, flip,
 //! brightness/contrast jitter, Gaussian noise, as in SimCLR, Chen et al. 2020), table
-//! corruption from empirical marginals (SCARF, Bahri et al. 2022), and input masking for the
-//! masked autoencoder. All write into caller-owned buffers: no allocation per item.
+//! corruption from empirical marginals (SCARF, Bahri et al. 2022), text views
+//! (`augment_text`), and input masking for the masked autoencoder. All write into caller-owned buffers: no allocation per item.
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -73,7 +73,7 @@ pub fn table_view(src: &[f32], pool: &Split, cfg: &AugmentConfig, rng: &mut impl
 pub const MASK_PATCH: usize = 4;
 
 /// Copies `src` into `out` with a random `ratio` of it hidden (zeroed): square patches for
-/// images, time segments for series, single features for tables. `mask` gets 1.0 where hidden, 0.0 elsewhere.
+/// images, time segments for series, single features for tables, byte spans for texts. `mask` gets 1.0 where hidden, 0.0 elsewhere.
 pub fn masked_view(
     src: &[f32],
     modality: &Modality,
@@ -100,6 +100,7 @@ pub fn masked_view(
         Modality::Series { channels, length } => {
             crate::data::augment_series::masked_series(src, *channels, *length, ratio, rng, out, mask)
         }
+        Modality::Text { .. } => crate::data::augment_text::masked_text_view(src, ratio, rng, out, mask),
         Modality::Table { .. } => {
             for i in 0..src.len() {
                 let m = rng.random::<f32>() < ratio;
@@ -119,6 +120,7 @@ pub fn view(src: &[f32], modality: &Modality, pool: &Split, cfg: &AugmentConfig,
         Modality::Series { channels, length } => {
             crate::data::augment_series::series_view(src, *channels, *length, &cfg.series, rng, out)
         }
+        Modality::Text { .. } => crate::data::augment_text::text_view(src, &cfg.text, rng, out),
     }
 }
 

@@ -24,6 +24,8 @@ pub struct AugmentConfig {
     /// Time series views (jitter, scaling, warps, crop, permutation).
     #[serde(default)]
     pub series: crate::data::augment_series::SeriesAugment,
+    /// Text views (crop, word dropout, character noise, span masking, SimCSE).
+    pub text: crate::data::augment_text::TextAugment,
 }
 
 impl Default for AugmentConfig {
@@ -37,6 +39,7 @@ impl Default for AugmentConfig {
             table_corruption: 0.6,
             mask_ratio: 0.5,
             series: Default::default(),
+            text: Default::default(),
         }
     }
 }

@@ -23,13 +23,8 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
         .map(str::to_string)
         .collect();
     let label_idx = match label_column {
-        Some(name) => Some(
-            headers
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| bad(format!("no column named '{name}' (columns: {})", headers.join(", "))))?,
-        ),
-        None => headers.iter().position(|h| LABEL_NAMES.contains(&h.to_ascii_lowercase().as_str())),
+        Some(name) => Some(column_index(path, &headers, name)?),
+        None => default_label_index(&headers),
     };
     let columns: Vec<String> =
         headers.iter().enumerate().filter(|(i, _)| Some(*i) != label_idx).map(|(_, h)| h.clone()).collect();
@@ -75,6 +70,18 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
     let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
     standardise(&mut ds);
     Ok(ds)
+}
+
+/// Position of the column called `name`, or an error naming the file and listing the columns.
+pub(crate) fn column_index(path: &Path, headers: &[String], name: &str) -> Result<usize> {
+    headers.iter().position(|h| h == name).ok_or_else(|| {
+        PretextError::bad_file(path, format!("no column named '{name}' (columns: {})", headers.join(", ")))
+    })
+}
+
+/// The label column when the user named none: one called label/class/target, if any.
+pub(crate) fn default_label_index(headers: &[String]) -> Option<usize> {
+    headers.iter().position(|h| LABEL_NAMES.contains(&h.to_ascii_lowercase().as_str()))
 }
 
 /// Labels as class indices; class names sorted (numerically when all labels are numbers).

@@ -16,7 +16,7 @@ pub fn is_image_file(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| PretextError::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -27,12 +27,21 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Files of the folder with their class index; classes are the sub-folders in name order.
 fn list(root: &Path) -> Result<(Vec<(PathBuf, Option<u32>)>, Vec<String>)> {
+    list_by_class(root, is_image_file)
+}
+
+/// Files that pass `keep` in the class sub-folders of `root` (sub-folders without any are not
+/// classes), or in `root` itself (unlabelled) when no sub-folder has one.
+pub(crate) fn list_by_class(
+    root: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<(Vec<(PathBuf, Option<u32>)>, Vec<String>)> {
     let entries = sorted_entries(root)?;
     let class_dirs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
     let mut files = Vec::new();
     let mut classes = Vec::new();
     for dir in &class_dirs {
-        let images: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| is_image_file(p)).collect();
+        let images: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| keep(p)).collect();
         if images.is_empty() {
             continue;
         }
@@ -41,7 +50,7 @@ fn list(root: &Path) -> Result<(Vec<(PathBuf, Option<u32>)>, Vec<String>)> {
         files.extend(images.into_iter().map(|p| (p, Some(label))));
     }
     if files.is_empty() {
-        files = entries.into_iter().filter(|p| is_image_file(p)).map(|p| (p, None)).collect();
+        files = entries.into_iter().filter(|p| keep(p)).map(|p| (p, None)).collect();
     }
     Ok((files, classes))
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::{csv_table, idx, image_folder, npy, series, Dataset};
+use crate::data::{csv_table, idx, image_folder, npy, series, text, Dataset};
 use crate::error::{PretextError, Result};
 
 /// How to read a dataset. Defaults fit the bundled sample.
@@ -11,6 +11,11 @@ use crate::error::{PretextError, Result};
 pub struct LoadOptions {
     /// CSV: the label column (else one called label/class/target, if any).
     pub label_column: Option<String>,
+    /// CSV: the column holding texts; set, the CSV is a text dataset instead of a table.
+    pub text_column: Option<String>,
+    /// Texts: bytes kept per item (longer ones are cut); default the longest text rounded
+    /// up to 16, at most `text::DEFAULT_MAX_LEN`.
+    pub text_max_len: Option<usize>,
     /// NPY: the labels file (else `<stem>_labels.npy` or `labels.npy` beside it).
     pub labels_path: Option<PathBuf>,
     /// Image folders: side of the square the images are resized to.
@@ -31,6 +36,8 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             label_column: None,
+            text_column: None,
+            text_max_len: None,
             labels_path: None,
             image_size: 32,
             skip_unreadable: true,
@@ -46,6 +53,8 @@ impl std::fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadOptions")
             .field("label_column", &self.label_column)
+            .field("text_column", &self.text_column)
+            .field("text_max_len", &self.text_max_len)
             .field("image_size", &self.image_size)
             .field("skip_unreadable", &self.skip_unreadable)
             .field("series", &self.series)
@@ -85,6 +94,9 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         if let Some(file) = series::archive_file_in(path)? {
             return series::load_file(&file, opts);
         }
+        if text::is_text_folder(path) {
+            return text::load_folder(path, opts.text_max_len, opts.test_fraction, opts.seed);
+        }
         return image_folder::load_folder(
             path,
             opts.image_size,
@@ -97,11 +109,22 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("").to_string();
     match ext.as_str() {
+        "csv" if opts.text_column.is_some() => text::load_csv(
+            path,
+            opts.text_column.as_deref().unwrap_or_default(),
+            opts.label_column.as_deref(),
+            opts.text_max_len,
+            opts.test_fraction,
+            opts.seed,
+        ),
+        // A .tsv is texts when its lines are label<TAB>text, a UCR series set when numbers.
+        "tsv" if text::is_text_tsv(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         "ts" | "tsv" => series::load_file(path, opts),
         "csv" | "npy" if opts.series => series::load_file(path, opts),
         "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
         "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
+        _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {
             // A single IDX image file: load its folder so the label file comes along.
             let dir = path.parent().unwrap_or(Path::new("."));
@@ -113,7 +136,7 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         )),
         _ => Err(PretextError::bad_file(
             path,
-            "unknown format (expected an IDX folder, an image folder, .csv, .npy, .ts or .tsv)",
+            "unknown format (expected an IDX folder, an image or text folder, .csv, .npy, .ts, .tsv or .txt)",
         )),
     }
 }

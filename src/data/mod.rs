@@ -1,7 +1,8 @@
-//! Datasets: what an item is (image, table row or time series), the loaders for each file
-//! format, augmentations, and synthetic sets for tests.
+//! Datasets: what an item is (image, table row, time series or text), the loaders for each
+//! file format, augmentations, and synthetic sets for tests.
 
 pub mod augment;
+pub mod augment_text;
 pub mod augment_config;
 pub mod augment_series;
 pub mod csv_table;
@@ -11,6 +12,7 @@ pub mod load;
 pub mod npy;
 pub mod series;
 pub mod synthetic;
+pub mod text;
 
 pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
@@ -27,6 +29,9 @@ pub enum Modality {
     /// Time series of `channels` variables over `length` steps, stored channel-major (C, T)
     /// per item; each channel of each series z-normalised at load.
     Series { channels: usize, length: usize },
+    /// Texts as `max_len` byte codes each (`text::encode`: byte + 1, 0 pads the tail); the
+    /// strings themselves are kept in `Split::texts` for display.
+    Text { max_len: usize },
 }
 
 impl Modality {
@@ -36,6 +41,7 @@ impl Modality {
             Modality::Image { channels, height, width } => channels * height * width,
             Modality::Table { columns } => columns.len(),
             Modality::Series { channels, length } => channels * length,
+            Modality::Text { max_len } => *max_len,
         }
     }
 
@@ -52,6 +58,7 @@ impl Modality {
             Modality::Table { columns } => format!("table, {} numeric columns", columns.len()),
             Modality::Series { channels: 1, length } => format!("time series, univariate, length {length}"),
             Modality::Series { channels, length } => format!("time series, {channels} channels, length {length}"),
+            Modality::Text { max_len } => format!("texts, up to {max_len} bytes"),
         }
     }
 }
@@ -62,12 +69,14 @@ pub struct Split {
     pub x: Vec<f32>,
     pub labels: Option<Vec<u32>>,
     pub len: usize,
+    /// Text datasets: the original string of each item (empty for other modalities).
+    pub texts: Vec<String>,
 }
 
 impl Split {
     pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
         let len = if item_len == 0 { 0 } else { x.len() / item_len };
-        Self { x, labels, len }
+        Self { x, labels, len, texts: Vec::new() }
     }
 
     pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
@@ -81,7 +90,8 @@ impl Split {
             x.extend_from_slice(self.item(i, item_len));
         }
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
-        Split { x, labels, len: indices.len() }
+        let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
+        Split { x, labels, len: indices.len(), texts }
     }
 }
 
@@ -192,6 +202,12 @@ impl Dataset {
         } else {
             self.test.labels.as_ref().map(|l| l[i - self.train.len])
         }
+    }
+
+    /// The original text of item `i` (train then test), for text datasets.
+    pub fn global_text(&self, i: usize) -> Option<&str> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.texts.get(j).map(String::as_str)
     }
 
     pub fn is_test(&self, i: usize) -> bool {

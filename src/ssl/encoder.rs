@@ -84,6 +84,7 @@ pub enum Backbone {
     Cnn(CnnEncoder),
     Mlp(Mlp),
     Series(SeriesEncoder),
+    Text(crate::ssl::encoder_text::TextCnn),
 }
 
 /// Backbone plus the heads the objective needs.
@@ -124,6 +125,11 @@ impl SslModel {
             Modality::Series { channels, length } => {
                 let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
                 (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
+            }
+            Modality::Text { max_len } => {
+                let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
+                let d = cnn.out_dim();
+                (Backbone::Text(cnn), d, vec![*max_len])
             }
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
@@ -175,6 +181,7 @@ impl SslModel {
             Backbone::Cnn(cnn) => cnn.forward_t(&x, train),
             Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
             Backbone::Series(enc) => enc.forward_t(&x, train),
+            Backbone::Text(cnn) => cnn.forward_t(&x, train),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod dense;
 pub(crate) mod cpu;
 pub mod encoder;
 pub mod encoder_series;
+pub mod encoder_text;
 pub mod evaluate;
 pub mod events;
 pub mod init;

@@ -98,6 +98,12 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 }
             }
         });
+    } else if matches!(ds.modality, crate::data::Modality::Text { .. }) {
+        for i in (0..ds.len()).step_by((ds.len() / 6).max(1)).take(6) {
+            let label = ds.global_label(i).map_or("", |l| ds.class_name(l));
+            let text = crate::app::ui::widgets::clip(ds.global_text(i).unwrap_or(""), 90);
+            ui.label(egui::RichText::new(format!("{label}: {text}")).small());
+        }
     } else if let crate::data::Modality::Table { columns } = &ds.modality {
         egui::ScrollArea::horizontal().id_salt("rows").show(ui, |ui| {
             egui::Grid::new("rows-grid").striped(true).show(ui, |ui| {

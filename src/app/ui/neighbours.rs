@@ -1,9 +1,9 @@
 //! Neighbours panel: the focused item's nearest items in embedding space (not on the 2D map),
-//! and query by file (an image, or one time series).
+//! and query by file (an image, or one time series) or by typed text (texts).
 
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
-use crate::app::ui::widgets::{feature_summary, item_button, label_text, labelled_text};
+use crate::app::ui::widgets::{clip, feature_summary, item_button, item_text, label_text, labelled_text};
 use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
 
@@ -12,7 +12,11 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if let Some(s) = &app.space {
         ui.label(egui::RichText::new(format!("Cosine similarity in the {}.", s.describe())).small().weak());
     }
-    query_by_file(app, ui);
+    if is_text(app) {
+        query_by_text(app, ui);
+    } else {
+        query_by_file(app, ui);
+    }
     ui.separator();
     let Some(row) = app.focus else {
         ui.label("Click a point on the map to see its nearest neighbours.");
@@ -32,7 +36,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 }
             }
             let features = feature_summary(app, item, 12);
-            if !features.is_empty() {
+            if item_text(app, item).is_some() {
+                ui.label(features);
+            } else if !features.is_empty() {
                 ui.label(egui::RichText::new(features).monospace().small());
             }
             let generative = app.trainer.as_ref().is_some_and(|t| t.config().objective.is_generative());
@@ -61,8 +67,16 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     gallery(app, ui, &neighbours[..k.min(neighbours.len())], "nb");
 }
 
+fn is_text(app: &PretextApp) -> bool {
+    app.data.as_ref().is_some_and(|d| matches!(d.dataset.modality, crate::data::Modality::Text { .. }))
+}
+
 fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysis::neighbors::Neighbor], key: &str) {
     let focus_label = app.focus.and_then(|r| app.item_of_row(r)).and_then(|i| app.data.as_ref()?.dataset.global_label(i));
+    if is_text(app) {
+        text_list(app, ui, neighbours, key, focus_label);
+        return;
+    }
     ui.horizontal_wrapped(|ui| {
         for (rank, n) in neighbours.iter().enumerate() {
             let Some(item) = app.item_of_row(n.index) else { continue };
@@ -85,6 +99,26 @@ fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysi
     });
 }
 
+/// Texts are read, not glanced at: one line per neighbour (rank, label, distance, the text
+/// clipped; hover for all of it).
+fn text_list(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysis::neighbors::Neighbor], key: &str, focus_label: Option<u32>) {
+    for (rank, n) in neighbours.iter().enumerate() {
+        let Some(item) = app.item_of_row(n.index) else { continue };
+        ui.horizontal(|ui| {
+            let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
+            let same = label.is_some() && label == focus_label;
+            let caption = format!("{}. #{item}", rank + 1);
+            ui.label(egui::RichText::new(&caption).small());
+            let text = egui::RichText::new(label_text(app, item)).small().strong();
+            ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
+            ui.label(egui::RichText::new(format!("d={:.3}", n.distance())).small().weak());
+        });
+        if item_button(ui, app, item, "", 60.0).clicked() {
+            app.command(Command::Focus(Some(n.index)));
+        }
+    }
+}
+
 fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
     let Some((r, views)) = &app.views else { return };
     if *r != row {
@@ -94,10 +128,37 @@ fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
     let modality = d.dataset.modality.clone();
     let views = views.clone();
     ui.label(egui::RichText::new("Augmented views (new random draws each time)").small());
+    if matches!(modality, crate::data::Modality::Text { .. }) {
+        for v in &views {
+            ui.label(egui::RichText::new(clip(&crate::data::text::decode(v), 160)).monospace().small());
+        }
+        return;
+    }
     ui.horizontal_wrapped(|ui| {
         for (i, v) in views.iter().enumerate() {
             if let Some(t) = app.thumbs.named(ui.ctx(), &format!("view-{row}-{i}-{}", v.len()), &modality, v) {
                 ui.add(egui::Image::new(&t).fit_to_exact_size(egui::vec2(56.0, 56.0)));
+            }
+        }
+    });
+}
+
+fn query_by_text(app: &mut PretextApp, ui: &mut egui::Ui) {
+    ui.collapsing("Search by text", |ui| {
+        let r = labelled_text(ui, "Text", &mut app.query_input, 220.0);
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Find similar texts").on_hover_text("Embed the text with the current model and list the nearest items").clicked() || enter {
+            let text = app.query_input.trim().to_string();
+            app.command(Command::QueryText(text));
+        }
+        let Some(q) = &app.query else { return };
+        let Some(text) = q.text.clone() else { return };
+        let neighbours = q.neighbours.clone();
+        ui.label(egui::RichText::new(format!("Nearest to \"{}\"", clip(&text, 60))).small());
+        match neighbours {
+            Some(n) => gallery(app, ui, &n, "query"),
+            None => {
+                ui.spinner();
             }
         }
     });

@@ -18,9 +18,27 @@ pub fn swatch(ui: &mut egui::Ui, color: Color32) {
     ui.painter().rect_filled(rect, 2.0, color);
 }
 
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", text[..at].trim_end()),
+        None => text.to_string(),
+    }
+}
+
+/// The string of a text item, when the dataset is texts.
+pub fn item_text(app: &PretextApp, item: usize) -> Option<String> {
+    app.data.as_ref()?.dataset.global_text(item).map(str::to_string)
+}
+
 /// A dataset item as a clickable thumbnail; `caption` is its accessible name (and what a
-/// screen reader or a kittest query finds it by). Tables get a text button instead.
+/// screen reader or a kittest query finds it by). Texts get a button showing the text
+/// (clipped), tables a text button with the caption.
 pub fn item_button(ui: &mut egui::Ui, app: &mut PretextApp, item: usize, caption: &str, size: f32) -> Response {
+    if let Some(text) = item_text(app, item) {
+        let clipped = clip(&text, (size * 1.5) as usize);
+        return ui.add(egui::Button::new(egui::RichText::new(clipped).small()).wrap()).on_hover_text(text);
+    }
     let tex: Option<TextureHandle> = app.data.as_ref().and_then(|d| app.thumbs.item(ui.ctx(), &d.dataset, item));
     match tex {
         Some(t) => {
@@ -34,9 +52,13 @@ pub fn item_button(ui: &mut egui::Ui, app: &mut PretextApp, item: usize, caption
     }
 }
 
-/// A compact readout of a table row: the first few features with their column names.
+/// A compact readout of an item: the first few features of a table row with their column
+/// names, or the text of a text item (clipped to `max` lines of about 60 characters).
 pub fn feature_summary(app: &PretextApp, item: usize, max: usize) -> String {
     let Some(d) = &app.data else { return String::new() };
+    if let Some(text) = d.dataset.global_text(item) {
+        return clip(text, max * 60);
+    }
     let crate::data::Modality::Table { columns } = &d.dataset.modality else { return String::new() };
     let values = d.dataset.global_item(item);
     let mut parts: Vec<String> = columns.iter().zip(values).take(max).map(|(c, v)| format!("{c} = {v:.3}")).collect();

@@ -87,6 +87,11 @@ impl Objective for DenoisingAutoencoder {
 
 /// Writes `src` with the denoising objective's corruption into `out`.
 pub fn noisy_copy(src: &[f32], ds: &Dataset, cfg: &TrainConfig, noise_std: f32, rng: &mut impl Rng, out: &mut [f32]) {
+    if matches!(ds.modality, Modality::Text { .. }) {
+        // Gaussian noise means nothing on byte codes: a text is damaged by its own views.
+        crate::data::augment_text::text_view(src, &cfg.augment.text, rng, out);
+        return;
+    }
     let d = src.len();
     let swap = matches!(ds.modality, Modality::Table { .. }) && ds.train.len > 0;
     for j in 0..d {
