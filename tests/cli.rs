@@ -174,3 +174,44 @@ fn every_flag_of_every_command_has_help_text() {
         assert!(help.contains(o.key()), "train --help does not name {}", o.key());
     }
 }
+
+#[test]
+fn scores_writes_one_row_per_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path());
+    let run = dir.path().join("run");
+    let (ok, _, err) = pretext(&["train", "--data", &data, "--epochs", "2", "--batch", "32", "--out", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let csv = dir.path().join("scores.csv");
+    let (ok, _, err) = pretext(&["scores", "--run", run.to_str().unwrap(), "--csv", csv.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 120);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.len(), 7);
+        assert_eq!(r[0], i.to_string());
+        assert!(r[1] == "left" || r[1] == "right");
+        for col in [2, 4, 5, 6] {
+            let v: f32 = r[col].parse().unwrap();
+            assert!((0.0..=1.0).contains(&v), "row {i} column {col}: {v}");
+        }
+    }
+}
+
+#[test]
+fn tables_train_with_the_masked_autoencoder_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path());
+    for (flags, expected) in [(vec![], "mae"), (vec!["--objective", "vicreg"], "vicreg")] {
+        let run = dir.path().join(format!("run-{expected}"));
+        let mut args = vec!["train", "--data", &data, "--epochs", "1", "--batch", "32", "--out", run.to_str().unwrap()];
+        args.extend(flags);
+        let (ok, _, err) = pretext(&args);
+        assert!(ok, "{err}");
+        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["train"]["objective"], expected);
+    }
+}

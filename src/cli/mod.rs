@@ -2,6 +2,7 @@
 
 mod compare;
 mod inspect;
+mod scores;
 mod train;
 
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub enum Command {
     Baseline(inspect::BaselineArgs),
     /// The nearest items to one item in a saved run's embedding space.
     Neighbors(inspect::NeighborsArgs),
+    /// Data-quality scores for every item of a saved run's dataset (uniqueness, near-duplicate
+    /// groups, likely label errors, representativeness, map disagreement), one CSV row each.
+    Scores(scores::ScoresArgs),
     /// Speed and quality benchmarks against the Python reference tools, measured in one run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -152,6 +156,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Compare(a) => compare::run(a),
         Command::Baseline(a) => inspect::baseline(a),
         Command::Neighbors(a) => inspect::neighbors(a),
+        Command::Scores(a) => scores::run(a),
         Command::Bench(BenchCommand::Train(a)) => {
             use crate::bench::train::{BenchModel, TrainBenchOptions};
             let mut opts = TrainBenchOptions { steps: a.steps, batch_size: a.batch, ..Default::default() };

@@ -9,6 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::DataArgs;
+use crate::data::Modality;
 use crate::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
 
 #[derive(Args, Debug)]
@@ -17,9 +18,9 @@ pub struct TrainArgs {
     pub data: DataArgs,
     /// Self-supervised objective: simclr, moco (contrastive); vicreg, barlow (redundancy
     /// reduction); byol (self-distillation); data2vec (predictive, in embedding space); mae,
-    /// denoise (generative).
-    #[arg(long, default_value = "simclr")]
-    pub objective: ObjectiveKind,
+    /// denoise (generative). Default: mae for tables, simclr for everything else.
+    #[arg(long)]
+    pub objective: Option<ObjectiveKind>,
     /// Epochs over the train split (default 5 unless --minutes is given).
     #[arg(long)]
     pub epochs: Option<f32>,
@@ -88,8 +89,9 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    fn config(&self) -> TrainConfig {
-        let mut cfg = TrainConfig { objective: self.objective, batch_size: self.batch, seed: self.seed, ..Default::default() };
+    fn config(&self, modality: &Modality) -> TrainConfig {
+        let objective = self.objective.unwrap_or_else(|| ObjectiveKind::default_for(modality));
+        let mut cfg = TrainConfig { objective, batch_size: self.batch, seed: self.seed, ..Default::default() };
         cfg.eval_every = self.eval_every;
         cfg.map_items = self.map_items;
         cfg.threads = self.threads;
@@ -98,7 +100,7 @@ impl TrainArgs {
             cfg.learning_rate = v;
         }
         if let Some(v) = self.temperature {
-            match self.objective {
+            match objective {
                 ObjectiveKind::Moco => cfg.objective_params.moco_temperature = v,
                 _ => cfg.temperature = v,
             }
@@ -157,7 +159,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.apply_budget(&mut cfg);
             Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
         }
-        _ => Trainer::spawn(ds.clone(), args.config(), None)?,
+        _ => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
     };
     eprintln!(
         "training {} on {} ({} train items), batch {}, seed {}",

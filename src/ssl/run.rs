@@ -361,3 +361,19 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
         Ok(None)
     }
 }
+
+/// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
+/// (train items, then test items).
+pub fn embed_all(dir: &Path, ds: &Dataset) -> Result<Matrix> {
+    let saved = load(dir)?;
+    saved.check_dataset(ds)?;
+    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
+    load_weights(&varmap, dir)?;
+    let device = candle_core::Device::Cpu;
+    let d = ds.item_len();
+    let mut all = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
+    let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    all.data.extend_from_slice(&test.data);
+    all.rows += test.rows;
+    Ok(all)
+}

@@ -11,6 +11,7 @@ mod reconstructions;
 mod runs;
 mod selection;
 mod series_settings;
+mod text_settings;
 mod top;
 mod training;
 pub mod widgets;

@@ -37,6 +37,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let modality = app.data.as_ref().map(|d| d.dataset.modality.clone());
     let is_image = modality.as_ref().is_none_or(|m| m.is_image());
     let is_series = matches!(modality, Some(crate::data::Modality::Series { .. }));
+    let is_text = matches!(modality, Some(crate::data::Modality::Text { .. }));
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
         for o in ObjectiveKind::ALL {
@@ -49,6 +50,8 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
         "Encoder: small CNN (images)"
     } else if is_series {
         "Encoder: dilated 1-D CNN, max-pooled over time (series)"
+    } else if is_text {
+        "Encoder: byte-level CNN, max-pooled over positions (texts)"
     } else {
         "Encoder: MLP (tables)"
     };
@@ -84,7 +87,11 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
             if objective == ObjectiveKind::Data2vec {
                 ui.add(slider(&mut a.mask_ratio, 0.0..=0.95).text("Mask ratio")).on_hover_text("Share of the student's view hidden (4×4 patches for images); the teacher sees the view whole.");
             }
-            view_augmentations(a, is_image, is_series, ui);
+            if is_text {
+                crate::app::ui::text_settings::augmentations(ui, &mut a.text);
+            } else {
+                view_augmentations(a, is_image, is_series, ui);
+            }
         }
     }
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
