@@ -88,7 +88,7 @@ fn compare_puts_runs_side_by_side_and_measures_what_is_missing() {
     let data = write_table(dir.path());
     let (a, b) = (dir.path().join("run-a"), dir.path().join("run-b"));
     for (run, seed, lr) in [(&a, "0", "0.002"), (&b, "1", "0.01")] {
-        let (ok, _, err) = pretext(&["train", "--data", &data, "--epochs", "2", "--batch", "32", "--seed", seed, "--lr", lr, "--out", run.to_str().unwrap()]);
+        let (ok, _, err) = pretext(&["train", "--data", &data, "--objective", "simclr", "--epochs", "2", "--batch", "32", "--seed", seed, "--lr", lr, "--out", run.to_str().unwrap()]);
         assert!(ok, "{err}");
     }
     // Run b lost its evaluation: compare measures it again and says so.
