@@ -1,6 +1,7 @@
 //! Views stay valid inputs, and each augmentation does what its setting says.
 
 use pretext::data::augment::{image_view, masked_view, table_view, MASK_PATCH};
+use pretext::data::augment_colour::ColourAugment;
 use pretext::data::{Modality, Split};
 use pretext::ssl::AugmentConfig;
 use rand::SeedableRng;
@@ -10,7 +11,8 @@ fn rng() -> rand::rngs::StdRng {
 }
 
 fn off() -> AugmentConfig {
-    AugmentConfig { crop_min_scale: 1.0, flip: false, brightness: 0.0, contrast: 0.0, noise_std: 0.0, ..Default::default() }
+    let colour = ColourAugment { enabled: false, ..Default::default() };
+    AugmentConfig { crop_min_scale: 1.0, flip: false, brightness: 0.0, contrast: 0.0, noise_std: 0.0, colour, ..Default::default() }
 }
 
 #[test]

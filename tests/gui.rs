@@ -401,18 +401,20 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     h.get_by_label("time series, univariate, length 150");
     let raw_layout = h.state().map.target().to_vec();
     h.get_by_label("Train").click();
-    step_until(&mut h, "a snapshot of the series encoder", |a| {
-        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.is_animating()
+    // The query by file embeds with the final model: wait for the last snapshot to settle.
+    step_until(&mut h, "training to finish and the map to settle", |a| {
+        a.log.status == pretext::app::state::TrainStatus::Finished
+            && a.space.as_ref().is_some_and(|s| s.step == Some(a.log.step))
+            && !a.busy()
+            && !a.map.is_animating()
     });
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
     assert_ne!(h.state().map.target(), raw_layout.as_slice(), "the map shows the embedding");
-    // Neighbours of a point, drawn as sparkline buttons named by rank and item.
-    let app = h.state();
-    let pos: Vec<egui::Pos2> = (0..200).map(|r| app.map_point_screen_pos(r).unwrap()).collect();
-    let isolation = |r: usize| pos.iter().enumerate().filter(|(j, _)| *j != r).map(|(_, p)| p.distance(pos[r])).fold(f32::INFINITY, f32::min);
-    let row = (0..200).max_by(|&a, &b| isolation(a).total_cmp(&isolation(b))).unwrap();
-    click_at(&mut h, pos[row]);
-    step_until(&mut h, "neighbours of the clicked series", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == row));
+    // Neighbours of a map row (focused as a click on its point does; clicking is covered by
+    // the image tests), drawn as sparkline buttons named by rank and item.
+    let row = 17;
+    h.state_mut().command(pretext::app::state::Command::Focus(Some(row)));
+    step_until(&mut h, "neighbours of the focused series", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == row) && !a.busy());
     let item = h.state().item_of_row(row).unwrap();
     h.get_by_label(&format!("Selected #{item}"));
     let first = h.state().neighbours.as_ref().unwrap().2[0].index;
@@ -456,6 +458,52 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
     step_until(&mut h, "a snapshot", |a| a.log.snapshots >= 1 && !a.busy());
     assert!(!h.state().log.teacher_momentum.is_empty());
     h.get_by_label_contains("Teacher momentum 0.");
+}
+
+#[test]
+fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
+    // A small colour image folder: two classes of flat-coloured 8×8 PNGs.
+    let dir = tempfile::tempdir().unwrap();
+    for (c, class) in ["warm", "cool"].iter().enumerate() {
+        let sub = dir.path().join(class);
+        std::fs::create_dir(&sub).unwrap();
+        for i in 0..12u8 {
+            let px = [200 - 10 * i, 40 + 10 * i, if c == 0 { 30 } else { 220 }];
+            let rgb: Vec<u8> = (0..64).flat_map(|_| px).collect();
+            image::save_buffer(sub.join(format!("{i}.png")), &rgb, 8, 8, image::ColorType::Rgb8).unwrap();
+        }
+    }
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().settings.left_tab = pretext::app::settings::LeftTab::Training;
+    h.step();
+    assert!(h.query_by_label("Colour distortion").is_none(), "the greyscale sample has no colour settings");
+    assert!(h.query_all_by_label("Brightness").next().is_some(), "greyscale images keep the plain jitter");
+    h.get_by_label("Dataset").click();
+    h.step();
+    h.state_mut().path_input = dir.path().display().to_string();
+    h.get_by_label("Open").click();
+    step_until(&mut h, "the colour folder", |a| {
+        a.data.as_ref().is_some_and(|d| matches!(d.dataset.modality, pretext::data::Modality::Image { channels: 3, .. })) && !a.busy()
+    });
+    h.state_mut().settings.left_tab = pretext::app::settings::LeftTab::Training;
+    h.step();
+    h.get_by_label("Colour distortion");
+    // The colour jitter replaces the plain brightness slider while it is on.
+    assert!(h.query_all_by_label("Brightness").next().is_none());
+    // The augmented views are colour views of the item, with its colours distorted.
+    h.state_mut().command(pretext::app::state::Command::ShowViews(0));
+    h.step();
+    let (source, views) = {
+        let a = h.state();
+        let d = a.data.as_ref().unwrap();
+        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.views.as_ref().unwrap().1.clone())
+    };
+    let plane = source.len() / 3;
+    let mean = |img: &[f32], c: usize| img[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
+    let ratio = |img: &[f32]| mean(img, 0) / mean(img, 2).max(1e-3);
+    assert!(views.iter().all(|v| v.len() == source.len()));
+    assert!(views.iter().any(|v| (ratio(v) - ratio(&source)).abs() > 0.2 * ratio(&source)), "some view's colour balance moved");
 }
 
 #[test]

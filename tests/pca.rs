@@ -98,3 +98,14 @@ fn explained_variance_ratio_is_against_total_variance() {
         assert!(sum < 0.95 && two[0] > two[1] && two[1] > 0.0, "{solver:?}: {two:?}");
     }
 }
+
+#[test]
+fn as_many_components_as_columns_on_few_rows_transforms_without_panicking() {
+    // The shape of the ItalyPowerDemand baseline: 67 rows of 24 values, 50 components asked.
+    let data: Vec<f32> = (0..67 * 24).map(|i| (((i * 7919) % 997) as f32 / 997.0) + (i % 24) as f32 * 0.01).collect();
+    let x = Matrix::new(data, 67, 24);
+    let pca = PcaModel::fit(&x, 50).unwrap();
+    let p = pca.transform(&x);
+    assert_eq!((p.rows, p.cols), (67, 24));
+    assert!(p.data.iter().all(|v| v.is_finite()));
+}

@@ -141,7 +141,7 @@ fn malformed_files_name_the_file_and_the_problem() {
         (write(d, "nodata.ts", "@problemName X\n"), "no @data line"),
         (write(d, "empty.ts", "@problemName X\n@data\n\n\n"), "no series after @data"),
         (write(d, "ragged.tsv", "1\t1\t2\t3\n2\t1\t2\n"), "line 2: 3 fields, line 1 has 4"),
-        (write(d, "empty.tsv", "\n\n"), "no series"),
+        (write(d, "empty.tsv", "\n\n"), "empty"),
         (write(d, "stamps.ts", "@timeStamps true\n@data\n"), "time-stamped"),
         (write(d, "Lonely_TRAIN.ts", &format!("{uni}1,2,3:a\n")), "Lonely_TEST.ts, is not beside it"),
     ];

@@ -113,12 +113,15 @@ fn fit_lobpcg(x: &Matrix, k: usize, stats: &ColumnStats) -> Option<PcaModel> {
     let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Pca::params(k).fit(&dataset))).ok()?.ok()?;
     // linfa 0.8.1's `explained_variance` divides σ² by (k − 1) instead of (n − 1); use σ.
     let variances: Vec<f64> = fitted.singular_values().iter().map(|s| s * s / (x.rows - 1) as f64).collect();
-    if !variances.iter().all(|v| v.is_finite()) {
+    let components: Vec<f32> = fitted.components().iter().map(|&v| v as f32).collect();
+    // LOBPCG can return fewer components than asked when k is close to the width (24 of 24
+    // columns on 67 rows gave fewer): the exact route then answers instead.
+    if !variances.iter().all(|v| v.is_finite()) || components.len() != k * x.cols {
         return None;
     }
     Some(PcaModel {
         mean: stats.mean.clone(),
-        components: fitted.components().iter().map(|&v| v as f32).collect(),
+        components,
         ratios: variances.iter().map(|&v| stats.ratio(v)).collect(),
         k,
         solver: PcaSolver::Lobpcg,

@@ -55,6 +55,12 @@ pub struct TrainArgs {
     /// Smallest random-crop side, as a fraction of the image side.
     #[arg(long)]
     pub crop_min_scale: Option<f32>,
+    /// Turn off the colour distortion of RGB images (colour jitter of brightness, contrast,
+    /// saturation and hue with p = 0.8, greyscale with p = 0.2, Gaussian blur with p = 0.5);
+    /// they then get the plain brightness/contrast jitter greyscale images get. No effect on
+    /// greyscale images.
+    #[arg(long)]
+    pub no_colour_augment: bool,
     /// Width of the first conv block (tables: MLP width / 8).
     #[arg(long)]
     pub width: Option<usize>,
@@ -126,6 +132,7 @@ impl TrainArgs {
         if let Some(v) = self.width {
             cfg.width = v;
         }
+        cfg.augment.colour.enabled = !self.no_colour_augment;
         cfg
     }
 

@@ -1,12 +1,13 @@
 //! Views for self-supervised objectives: image augmentations (random resized crop, flip,
-//! brightness/contrast jitter, Gaussian noise, as in SimCLR, Chen et al. 2020), table
-//! corruption from empirical marginals (SCARF, Bahri et al. 2022), text views
-//! (`augment_text`), and input masking for the masked autoencoder. All write into caller-owned buffers: no allocation per item.
+//! brightness/contrast jitter, Gaussian noise, as in SimCLR, Chen et al. 2020; colour
+//! distortion and blur for RGB images in `augment_colour`), table corruption from empirical
+//! marginals (SCARF, Bahri et al. 2022), text views (`augment_text`), and input masking for
+//! the masked autoencoder. All write into caller-owned buffers: no allocation per item.
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::data::{AugmentConfig, Modality, Split};
+use crate::data::{augment_colour, AugmentConfig, Modality, Split};
 
 /// Writes one augmented view of a C×H×W image in [0, 1] into `out` (same shape).
 pub fn image_view(src: &[f32], shape: (usize, usize, usize), cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {
@@ -42,6 +43,12 @@ pub fn image_view(src: &[f32], shape: (usize, usize, usize), cfg: &AugmentConfig
             }
         }
     }
+    if cfg.colour.applies_to(c) {
+        // Colour distortion takes the place of the plain jitter on RGB images.
+        augment_colour::distort(&cfg.colour, (h, w), rng, out);
+        add_noise(cfg.noise_std, rng, out);
+        return;
+    }
     // Photometric jitter on the whole image, then noise; clamp back to the pixel range.
     let brightness = if cfg.brightness > 0.0 { rng.random_range(-cfg.brightness..=cfg.brightness) } else { 0.0 };
     let contrast = if cfg.contrast > 0.0 { rng.random_range(1.0 - cfg.contrast..=1.0 + cfg.contrast) } else { 1.0 };
@@ -53,6 +60,15 @@ pub fn image_view(src: &[f32], shape: (usize, usize, usize), cfg: &AugmentConfig
             p += cfg.noise_std * z;
         }
         *v = p.clamp(0.0, 1.0);
+    }
+}
+
+fn add_noise(std: f32, rng: &mut impl Rng, out: &mut [f32]) {
+    if std > 0.0 {
+        for v in out.iter_mut() {
+            let z: f32 = StandardNormal.sample(rng);
+            *v = (*v + std * z).clamp(0.0, 1.0);
+        }
     }
 }
 

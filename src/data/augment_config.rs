@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::augment_colour::ColourAugment;
+
 /// How strongly views are perturbed. Image fields act on images, `table_corruption` on rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -11,9 +13,10 @@ pub struct AugmentConfig {
     pub crop_min_scale: f32,
     /// Mirror left-right with probability 0.5.
     pub flip: bool,
-    /// Brightness jitter: add a uniform offset in ±brightness.
+    /// Brightness jitter: add a uniform offset in ±brightness (greyscale images, and RGB
+    /// images when the colour distortion is off).
     pub brightness: f32,
-    /// Contrast jitter: scale around the mean by a factor in 1 ± contrast.
+    /// Contrast jitter: scale around the mean by a factor in 1 ± contrast (as brightness).
     pub contrast: f32,
     /// Standard deviation of added Gaussian pixel noise.
     pub noise_std: f32,
@@ -21,6 +24,8 @@ pub struct AugmentConfig {
     pub table_corruption: f32,
     /// Fraction of the input hidden from the masked autoencoder.
     pub mask_ratio: f32,
+    /// Colour jitter, random greyscale and blur for RGB images (greyscale images ignore it).
+    pub colour: ColourAugment,
     /// Time series views (jitter, scaling, warps, crop, permutation).
     #[serde(default)]
     pub series: crate::data::augment_series::SeriesAugment,
@@ -38,6 +43,7 @@ impl Default for AugmentConfig {
             noise_std: 0.05,
             table_corruption: 0.6,
             mask_ratio: 0.5,
+            colour: ColourAugment::default(),
             series: Default::default(),
             text: Default::default(),
         }

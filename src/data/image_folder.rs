@@ -1,5 +1,6 @@
 //! Image folders: `root/<class>/*.png|jpg|...` (label = folder name) or a flat folder of
-//! images (no labels). Decoded with `image`, resized to a square model input.
+//! images (no labels). Decoded with `image`, resized to a square model input; greyscale when
+//! every file is stored as greyscale, RGB otherwise.
 
 use std::path::{Path, PathBuf};
 
@@ -79,16 +80,15 @@ pub fn image_to_input(img: &image::DynamicImage, size: usize, channels: usize) -
     }
 }
 
-fn is_grayscale(path: &Path) -> bool {
-    image::ImageReader::open(path)
-        .ok()
-        .and_then(|r| r.with_guessed_format().ok())
-        .and_then(|r| r.into_decoder().ok())
-        .map(|d| {
-            use image::ImageDecoder;
-            matches!(d.color_type(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8)
-        })
-        .unwrap_or(false)
+fn is_grayscale(img: &image::DynamicImage) -> bool {
+    matches!(img.color(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8 | image::ColorType::La16)
+}
+
+/// Decodes one file to model input in its own colour: 1 channel if it is stored as
+/// greyscale, else 3.
+fn decode_native(path: &Path, size: usize) -> Result<Vec<f32>> {
+    let img = image::open(path).map_err(|e| PretextError::bad_file(path, format!("cannot decode image ({e})")))?;
+    Ok(image_to_input(&img, size, if is_grayscale(&img) { 1 } else { 3 }))
 }
 
 /// Loads the folder. Unreadable files are skipped and counted in `notes`, or are an error
@@ -105,12 +105,11 @@ pub fn load_folder(
     if files.is_empty() {
         return Err(PretextError::bad_file(root, "no images (png, jpg, bmp, gif, webp) in this folder or its sub-folders"));
     }
-    let channels = if files.iter().take(32).all(|(p, _)| is_grayscale(p)) { 1 } else { 3 };
     let done = std::sync::atomic::AtomicUsize::new(0);
     let decoded: Vec<(Result<Vec<f32>>, Option<u32>)> = files
         .par_iter()
         .map(|(path, label)| {
-            let r = decode_image(path, size, channels);
+            let r = decode_native(path, size);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if n % 64 == 0 {
                 progress(n as f32 / files.len() as f32);
@@ -118,13 +117,20 @@ pub fn load_folder(
             (r, *label)
         })
         .collect();
-    let mut x = Vec::with_capacity(files.len() * channels * size * size);
+    // Every decoded file is checked: one colour image makes the whole set RGB, and the
+    // greyscale ones are then repeated over three channels (what an RGB conversion gives).
+    let plane = size * size;
+    let channels = if decoded.iter().all(|(r, _)| r.as_ref().map_or(true, |p| p.len() == plane)) { 1 } else { 3 };
+    let mut x = Vec::with_capacity(files.len() * channels * plane);
     let mut labels = Vec::with_capacity(files.len());
     let mut skipped = Vec::new();
     for (result, label) in decoded {
         match result {
             Ok(pixels) => {
-                x.extend(pixels);
+                let copies = channels * plane / pixels.len();
+                for _ in 0..copies {
+                    x.extend_from_slice(&pixels);
+                }
                 labels.push(label.unwrap_or(0));
             }
             Err(e) if skip_unreadable => skipped.push(e.to_string()),

@@ -2,6 +2,7 @@
 //! file format, augmentations, and synthetic sets for tests.
 
 pub mod augment;
+pub mod augment_colour;
 pub mod augment_text;
 pub mod augment_config;
 pub mod augment_series;

@@ -1,6 +1,7 @@
 //! A small synthetic image set where the class is a shape drawn at a random position, size
 //! and contrast over noise. Raw pixels separate the classes poorly, a shape-aware encoder
-//! well: the test bed for "training helps".
+//! well: the test bed for "training helps". `colourise` turns it (or any greyscale set) into a
+//! colour set whose colours carry no class information.
 
 use rand::{Rng, SeedableRng};
 
@@ -75,6 +76,62 @@ pub fn blobs_dataset(per_class: usize, classes: usize, dim: usize, spread: f32, 
     let pool = Split::new(x, Some(labels), dim);
     let names = (0..classes).map(|c| format!("blob {c}")).collect();
     Dataset::from_pool("blobs".into(), "synthetic".into(), modality, names, pool, 0.2, seed)
+}
+
+/// Luma of an RGB triple (ITU-R 601 weights).
+fn rgb_luma(c: [f32; 3]) -> f32 {
+    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+}
+
+/// Least luma difference between a tinted item's ink and paper colours.
+const MIN_TINT_CONTRAST: f32 = 0.3;
+
+/// A colour version of a greyscale image set in which colour says nothing about the class:
+/// each item's intensity v becomes `v·ink + (1 − v)·paper`, with an ink and a paper colour
+/// drawn at random per item; the ink is the brighter of the two in luma, by at least 0.3, so
+/// the greyscale picture keeps its polarity and stays visible. Matching views by colour alone
+/// is then a shortcut that does not lead to the classes.
+pub fn colourise(ds: &Dataset, seed: u64) -> Dataset {
+    let Modality::Image { channels: 1, height, width } = ds.modality else {
+        return ds.clone();
+    };
+    let plane = height * width;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut tint = |split: &Split| -> Split {
+        let mut x = Vec::with_capacity(split.len * 3 * plane);
+        for i in 0..split.len {
+            let (ink, paper) = loop {
+                let ink: [f32; 3] = std::array::from_fn(|_| rng.random());
+                let paper: [f32; 3] = std::array::from_fn(|_| rng.random());
+                let contrast = rgb_luma(ink) - rgb_luma(paper);
+                if contrast.abs() >= MIN_TINT_CONTRAST {
+                    break if contrast > 0.0 { (ink, paper) } else { (paper, ink) };
+                }
+            };
+            // Stretched to the full range first, so every item gets the whole ink–paper contrast.
+            let item = split.item(i, plane);
+            let (lo, hi) = item.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let span = (hi - lo).max(1e-6);
+            for c in 0..3 {
+                x.extend(item.iter().map(|&v| {
+                    let t = (v - lo) / span;
+                    t * ink[c] + (1.0 - t) * paper[c]
+                }));
+            }
+        }
+        Split::new(x, split.labels.clone(), 3 * plane)
+    };
+    let (train, test) = (tint(&ds.train), tint(&ds.test));
+    Dataset {
+        name: format!("{} (colour)", ds.name),
+        source: ds.source.clone(),
+        modality: Modality::Image { channels: 3, height, width },
+        class_names: ds.class_names.clone(),
+        train,
+        test,
+        notes: ds.notes.clone(),
+        split_seed: ds.split_seed,
+    }
 }
 
 pub const WAVES: [&str; 3] = ["sine", "square", "bump"];

@@ -256,6 +256,9 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&a.mask_ratio) || !(0.0..=1.0).contains(&a.table_corruption) {
             return bad("mask ratio must be in [0, 1) and table corruption in [0, 1]");
         }
+        if let Some(msg) = a.colour.problem() {
+            return bad(msg);
+        }
         a.text.check().map_err(PretextError::InvalidConfig)?;
         if !(2..=MAX_VIEWS).contains(&self.views) {
             return bad(&format!("views per item must be between 2 and {MAX_VIEWS}"));

@@ -6,7 +6,7 @@
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::ssl::conv1d::ResidualConv1d;
+use crate::ssl::conv1d::{Conv1d, ResidualConv1d};
 
 /// Kernel size of every convolution.
 const KERNEL: usize = 3;
@@ -23,26 +23,29 @@ pub fn blocks_for(length: usize) -> usize {
 
 pub struct SeriesEncoder {
     blocks: Vec<ResidualConv1d>,
+    /// 1×1 convolution from the hidden width to the embedding size, before the pooling (a
+    /// full block at the embedding width cost 4× the rest of the encoder per step).
+    out: Conv1d,
     channels: usize,
     length: usize,
 }
 
 impl SeriesEncoder {
-    /// `width` channels in the hidden blocks, `out` channels in the last (the embedding size).
+    /// `width` channels in the blocks, `out` channels in the embedding.
     pub fn new(channels: usize, length: usize, width: usize, out: usize, vb: VarBuilder) -> Result<Self> {
         let n = blocks_for(length);
         let mut blocks = Vec::with_capacity(n);
         let mut c_in = channels;
         for i in 0..n {
-            let c_out = if i + 1 == n { out } else { width };
-            blocks.push(ResidualConv1d::new(c_in, c_out, KERNEL, 1 << i, vb.pp(format!("block{i}")))?);
-            c_in = c_out;
+            blocks.push(ResidualConv1d::new(c_in, width, KERNEL, 1 << i, vb.pp(format!("block{i}")))?);
+            c_in = width;
         }
-        Ok(Self { blocks, channels, length })
+        let out = Conv1d::new(width, out, 1, 1, vb.pp("out"))?;
+        Ok(Self { blocks, out, channels, length })
     }
 
     pub fn out_dim(&self) -> usize {
-        self.blocks.last().map_or(self.channels, ResidualConv1d::out_channels)
+        self.out.out_channels()
     }
 
     /// N × C × T (the dataset's channel-major items) → N × out, max-pooled over time.
@@ -55,6 +58,6 @@ impl SeriesEncoder {
         for block in &self.blocks {
             h = block.forward_t(&h, train)?;
         }
-        h.max(1)
+        self.out.forward(&h)?.max(1)
     }
 }

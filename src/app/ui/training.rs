@@ -7,6 +7,8 @@ use crate::app::state::{Command, TrainStatus};
 use crate::app::ui::widgets::labelled_text;
 use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
+use crate::data::augment_colour::ColourAugment;
+use crate::data::Modality;
 use crate::ssl::ObjectiveKind;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
@@ -37,6 +39,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let modality = app.data.as_ref().map(|d| d.dataset.modality.clone());
     let is_image = modality.as_ref().is_none_or(|m| m.is_image());
     let is_series = matches!(modality, Some(crate::data::Modality::Series { .. }));
+    let is_rgb = matches!(modality, Some(Modality::Image { channels: 3, .. }));
     let is_text = matches!(modality, Some(crate::data::Modality::Text { .. }));
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
@@ -90,7 +93,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
             if is_text {
                 crate::app::ui::text_settings::augmentations(ui, &mut a.text);
             } else {
-                view_augmentations(a, is_image, is_series, ui);
+                view_augmentations(a, is_image, is_series, is_rgb, ui);
             }
         }
     }
@@ -99,15 +102,21 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
 }
 
-/// The augmentations that make the two views of view-based objectives.
-fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, is_series: bool, ui: &mut egui::Ui) {
+/// The augmentations that make the two views of view-based objectives; the colour ones for
+/// RGB images only.
+fn view_augmentations(a: &mut crate::ssl::AugmentConfig, is_image: bool, is_series: bool, is_rgb: bool, ui: &mut egui::Ui) {
     if is_series {
         crate::app::ui::series_settings::augmentations(ui, &mut a.series);
     } else if is_image {
         ui.add(slider(&mut a.crop_min_scale, 0.1..=1.0).text("Min crop scale")).on_hover_text("Smallest random crop, as a fraction of the image side. Smaller crops make views harder to match.");
         ui.checkbox(&mut a.flip, "Horizontal flip").on_hover_text("Mirror each view left-right with probability 1/2.");
-        ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
-        ui.add(slider(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
+        if is_rgb {
+            colour_settings(ui, &mut a.colour);
+        }
+        if !(is_rgb && a.colour.enabled) {
+            ui.add(slider(&mut a.brightness, 0.0..=1.0).text("Brightness")).on_hover_text("Adds a random offset in ±brightness to every pixel.");
+            ui.add(slider(&mut a.contrast, 0.0..=1.0).text("Contrast")).on_hover_text("Scales pixels around the mean by a random factor in 1 ± contrast.");
+        }
         ui.add(slider(&mut a.noise_std, 0.0..=0.5).text("Noise")).on_hover_text("Standard deviation of Gaussian noise added to each pixel.");
     } else {
         ui.add(slider(&mut a.table_corruption, 0.0..=1.0).text("Feature corruption")).on_hover_text("Share of features replaced by the same feature of a random other row (SCARF).");
@@ -144,4 +153,20 @@ fn objective_settings(c: &mut crate::ssl::TrainConfig, ui: &mut egui::Ui) {
     if c.objective.has_teacher() {
         ui.add(slider(&mut p.momentum, 0.9..=0.9999).logarithmic(false).text("Teacher momentum")).on_hover_text("EMA momentum of the teacher at the start; it rises to 1 on a cosine schedule. Higher: a slower, steadier teacher.");
     }
+}
+
+/// The colour distortion of RGB images (SimCLR's colour jitter, random greyscale and blur).
+fn colour_settings(ui: &mut egui::Ui, c: &mut ColourAugment) {
+    ui.checkbox(&mut c.enabled, "Colour distortion").on_hover_text(
+        "Distort each view's colours so the encoder cannot match views by colour alone and has to learn shapes (SimCLR). Replaces the plain brightness/contrast jitter on colour images.",
+    );
+    ui.add_enabled_ui(c.enabled, |ui| {
+        ui.add(slider(&mut c.jitter_prob, 0.0..=1.0).text("Colour jitter chance")).on_hover_text("Probability that a view gets colour jitter: brightness, contrast, saturation and hue changes, in a random order.");
+        ui.add(slider(&mut c.brightness, 0.0..=1.0).text("Colour brightness")).on_hover_text("Multiplies the pixels by a random factor in 1 ± brightness.");
+        ui.add(slider(&mut c.contrast, 0.0..=1.0).text("Colour contrast")).on_hover_text("Moves the pixels towards or away from the image's mean grey by a random factor in 1 ± contrast.");
+        ui.add(slider(&mut c.saturation, 0.0..=1.0).text("Saturation")).on_hover_text("Moves each pixel towards or away from its own grey by a random factor in 1 ± saturation (0 is grey, above 1 more vivid).");
+        ui.add(slider(&mut c.hue, 0.0..=0.5).text("Hue")).on_hover_text("Rotates every hue by the same random amount, up to ± this fraction of the colour wheel (0.5: any colour).");
+        ui.add(slider(&mut c.greyscale_prob, 0.0..=1.0).text("Greyscale chance")).on_hover_text("Probability that a view loses its colour entirely.");
+        ui.add(slider(&mut c.blur_prob, 0.0..=1.0).text("Blur chance")).on_hover_text("Probability of a Gaussian blur (kernel about a tenth of the image side, sigma between 0.1 and 2 pixels).");
+    });
 }
