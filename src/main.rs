@@ -6,7 +6,7 @@ fn main() {
     let args = Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),
-        None => pretext::app::run_gui(args.data),
+        None => pretext::app::run_gui(args.data, args.run),
     };
     if let Err(e) = result {
         // One line for the user, causes joined; no backtrace.

@@ -83,6 +83,74 @@ fn baseline_reports_raw_and_pca_accuracy() {
 }
 
 #[test]
+fn compare_puts_runs_side_by_side_and_measures_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path());
+    let (a, b) = (dir.path().join("run-a"), dir.path().join("run-b"));
+    for (run, seed, lr) in [(&a, "0", "0.002"), (&b, "1", "0.01")] {
+        let (ok, _, err) = pretext(&["train", "--data", &data, "--objective", "simclr", "--epochs", "2", "--batch", "32", "--seed", seed, "--lr", lr, "--out", run.to_str().unwrap()]);
+        assert!(ok, "{err}");
+    }
+    // Run b lost its evaluation: compare measures it again and says so.
+    std::fs::remove_file(b.join("evaluation.json")).unwrap();
+    let (ok, out, err) = pretext(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("run-b") && err.contains("measuring"), "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("--json prints JSON");
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], "run-a");
+    assert_eq!(rows[1]["name"], "run-b");
+    assert_eq!(rows[0]["evaluation"], "saved");
+    assert_eq!(rows[1]["evaluation"], "computed");
+    assert!(b.join("evaluation.json").is_file(), "the measured evaluation is kept beside the run");
+    for (row, seed, lr) in [(&rows[0], 0, 0.002), (&rows[1], 1, 0.01)] {
+        assert_eq!(row["objective"], "simclr");
+        assert_eq!(row["batch"], 32);
+        assert_eq!(row["seed"], seed);
+        assert!((row["learning_rate"].as_f64().unwrap() - lr).abs() < 1e-12);
+        assert_eq!(row["steps"], 6, "96 train items in batches of 32 for 2 epochs");
+        assert!(row["train_minutes"].as_f64().unwrap() > 0.0, "training time is recorded");
+        for metric in ["knn_accuracy", "probe_1pct", "probe_100pct", "kmeans_nmi", "kmeans_ari", "effective_rank"] {
+            let v = row[metric].as_f64().unwrap_or_else(|| panic!("{metric} missing: {row}"));
+            assert!((0.0..=128.0).contains(&v), "{metric} = {v}");
+        }
+        assert!(row["probe_100pct"].as_f64().unwrap() > 0.9, "a linear probe separates two far-apart groups");
+    }
+    // The same measurement as `pretext eval`.
+    let (ok, out, err) = pretext(&["eval", "--run", b.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let eval: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(eval["knn_accuracy"], rows[1]["knn_accuracy"]);
+    assert_eq!(eval["probe_100pct"], rows[1]["probe_100pct"]);
+
+    let (ok, out, err) = pretext(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("run") && lines[0].contains("probe 1%") && lines[0].contains("train min"), "{out}");
+    assert!(lines[1].starts_with("run-a") && lines[2].starts_with("run-b"), "{out}");
+    let (ok, out, err) = pretext(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--csv"]);
+    assert!(ok, "{err}");
+    let mut csv = csv::Reader::from_reader(out.as_bytes());
+    assert!(csv.headers().unwrap().iter().any(|h| h == "knn_accuracy"));
+    assert_eq!(csv.records().count(), 2);
+
+    // A run of another dataset gets its own table; a folder that is no run is refused.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let other_data = write_table(&other);
+    std::fs::write(&other_data, std::fs::read_to_string(&other_data).unwrap() + "9,9,9,left\n").unwrap();
+    let c = dir.path().join("run-c");
+    let (ok, _, err) = pretext(&["train", "--data", &other_data, "--epochs", "1", "--batch", "32", "--out", c.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = pretext(&["compare", a.to_str().unwrap(), c.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("dataset ")).count(), 2, "{out}");
+    let (ok, _, err) = pretext(&["compare", a.to_str().unwrap(), dir.path().to_str().unwrap()]);
+    assert!(!ok && err.contains("not a pretext run folder"), "{err}");
+}
+
+#[test]
 fn every_flag_of_every_command_has_help_text() {
     use clap::CommandFactory;
     fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {

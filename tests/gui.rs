@@ -149,6 +149,7 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     h.get_by_label("Dataset").click();
     h.step();
     h.state_mut().path_input = bad.display().to_string();
+    h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the load error", |a| !a.errors.is_empty() && !a.busy());
     h.get_by_label_contains("broken.npy");
@@ -325,6 +326,65 @@ fn hdbscan_from_the_clusters_tab_assigns_every_point() {
     if c.noise {
         h.get_by_role_and_label(egui::accesskit::Role::Button, "Noise");
     }
+}
+
+/// A run made by `pretext train` on the bundled sample.
+fn cli_run(dir: &std::path::Path, name: &str, map_items: usize, seed: u64) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_pretext"))
+        .args(["train", "--epochs", "0.004", "--batch", "32", "--width", "8", "--eval-every", "1000", "--threads", "1"])
+        .args(["--map-items", &map_items.to_string(), "--seed", &seed.to_string(), "--out", out.to_str().unwrap()])
+        .output()
+        .expect("run pretext train");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    out
+}
+
+#[test]
+fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_table() {
+    let dir = tempfile::tempdir().unwrap();
+    // More map rows than the window's own subset (MAP_ITEMS), as `pretext train` makes by default.
+    let big = cli_run(dir.path(), "big", MAP_ITEMS * 2, 0);
+    let small = cli_run(dir.path(), "small", MAP_ITEMS / 2, 1);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(50_000)
+        .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), big.clone()).unwrap());
+    step_until(&mut h, "the run to open", |a| a.trainer.is_some() && a.map.len() == MAP_ITEMS * 2 && !a.busy());
+    let saved = pretext::ssl::run::load(&big).unwrap();
+    let app = h.state();
+    let data = app.data.as_ref().unwrap();
+    assert_eq!(data.map_indices.as_slice(), saved.indices.as_slice(), "the map shows the run's own rows");
+    assert_eq!(data.labels.as_ref(), saved.labels.as_ref(), "and their labels");
+    assert_eq!(app.space.as_ref().unwrap().matrix.rows, MAP_ITEMS * 2);
+    // Hovering the last row shows its item (thumbnail and label), past the window's own subset.
+    let last = MAP_ITEMS * 2 - 1;
+    let pos = h.state().map_point_screen_pos(last).expect("the last row is drawn");
+    h.hover_at(pos);
+    h.step();
+    h.step();
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert_eq!(h.state().runs.entries.len(), 1, "the opened run is in the runs table");
+
+    h.state_mut().command(pretext::app::state::Command::AddRun(small.clone()));
+    step_until(&mut h, "the second run in the table", |a| a.runs.entries.len() == 2 && !a.busy());
+    // Two rows in the runs table (the charts' legend names the runs too: not counted).
+    assert_eq!(table_rows(&h, "big (current)"), 1);
+    assert_eq!(table_rows(&h, "small"), 1);
+    h.get_all_by_label("small").find(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).unwrap().click();
+    step_until(&mut h, "the second run's map", |a| a.map.len() == MAP_ITEMS / 2 && !a.busy());
+    let second = pretext::ssl::run::load(&small).unwrap();
+    let app = h.state();
+    let data = app.data.as_ref().unwrap();
+    assert_eq!(data.map_indices.as_slice(), second.indices.as_slice());
+    assert_eq!(data.labels.as_ref(), second.labels.as_ref());
+    assert!(app.runs.entries.iter().all(|e| e.summary.knn_accuracy.is_some() && e.summary.probe_1pct.is_some()), "both rows are measured");
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+}
+
+/// Rows of the runs table named `name`.
+fn table_rows(h: &Harness<'static, PretextApp>, name: &str) -> usize {
+    h.get_all_by_label(name).filter(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).count()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::analysis::Matrix;
 use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
 use crate::app::settings::ClusterMethod;
-use crate::app::state::{Command, TrainStatus, TrainingLog};
+use crate::app::state::{Command, Snapshot, TrainStatus, TrainingLog};
 use crate::app::{work, FileQuery, PretextApp};
 use crate::ssl::{TrainCommand, Trainer};
 
@@ -23,6 +23,8 @@ impl PretextApp {
             Command::Stop => self.send(TrainCommand::Stop),
             Command::ResetModel => {
                 self.drop_trainer();
+                self.runs.current_dir = None;
+                self.runs.live = None;
                 self.log = TrainingLog::default();
                 self.status = "model reset; the next Train starts from scratch".into();
             }
@@ -34,6 +36,14 @@ impl PretextApp {
                 None => self.error("there is no model to save yet: press Train first"),
             },
             Command::OpenRun(dir) => self.open_run(dir),
+            Command::AddRun(dir) => self.add_run(dir),
+            Command::RemoveRun(dir) => {
+                if self.runs.is_current(&dir) {
+                    self.runs.current_dir = None;
+                }
+                self.runs.remove(&dir);
+            }
+            Command::ShowRun(dir) => self.show_run(dir),
             Command::Focus(row) => {
                 self.focus = row;
                 self.neighbours = None;
@@ -69,8 +79,9 @@ impl PretextApp {
             }
             Command::RunClustering => self.run_clustering(),
             Command::Reproject => {
-                if let Some(space) = &self.space {
-                    self.pending_snapshot = Some((space.step, space.matrix.clone()));
+                if let (Some(space), Some(data)) = (&self.space, &self.data) {
+                    let items = data.map_indices.clone();
+                    self.pending_snapshot = Some(Snapshot { step: space.step, matrix: space.matrix.clone(), items, run: space.run.clone() });
                     self.project_pending();
                 }
             }
@@ -98,6 +109,11 @@ impl PretextApp {
     }
 
     pub fn open_dataset(&mut self, path: PathBuf) {
+        self.open_dataset_split(path, 0);
+    }
+
+    /// Opens a dataset; one without a split of its own is split with `split_seed` (a run's).
+    pub(crate) fn open_dataset_split(&mut self, path: PathBuf, split_seed: u64) {
         if self.jobs.is_running("load") {
             self.error("a dataset is already loading; wait for it to finish");
             return;
@@ -111,7 +127,7 @@ impl PretextApp {
             waker();
         });
         let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
-        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, map_items, seed, method, report).map(Box::new)));
+        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, split_seed, map_items, seed, method, report).map(Box::new)));
     }
 
     fn train(&mut self) {
@@ -122,19 +138,25 @@ impl PretextApp {
         if self.trainer.is_none() {
             let waker_ctx = self.ctx.clone();
             let mut config = self.settings.train.clone();
-            // The map rows were chosen at load time; the trainer must snapshot the same rows.
+            // The trainer snapshots the rows the map shows (chosen at load time, or a run's).
             config.map_items = data.map_indices.len();
-            match Trainer::spawn(data.dataset.clone(), config, Some(Arc::new(move || waker_ctx.request_repaint()))) {
+            let rows = data.map_indices.to_vec();
+            match Trainer::spawn_with_rows(data.dataset.clone(), config, rows, Some(Arc::new(move || waker_ctx.request_repaint()))) {
                 Ok(t) => {
-                    if t.map_indices().as_slice() != data.map_indices.as_slice() {
-                        self.error("internal: the trainer's map rows differ from the shown ones");
-                    }
+                    self.runs.current_dir = None;
                     self.trainer = Some(t);
                 }
                 Err(e) => {
                     self.error(format!("cannot start training: {e}"));
                     return;
                 }
+            }
+        }
+        // Training shows the current model again.
+        if self.runs.shown.is_some() {
+            self.runs.shown = None;
+            if self.runs.live.is_some() {
+                self.show_run(None);
             }
         }
         match self.log.status {
@@ -153,11 +175,9 @@ impl PretextApp {
         let ds = data.dataset.clone();
         let ctx = self.ctx.clone();
         self.jobs.spawn("open-run", move || {
-            let trainer = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())));
-            JobResult::RunOpened(trainer.map_err(|e| e.to_string()).map(|t| {
-                let emb = crate::export::read_npy_matrix(&dir.join(crate::ssl::run::EMBEDDINGS)).ok();
-                (t, emb)
-            }))
+            let opened = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())))
+                .and_then(|t| Ok((t, Box::new(crate::ssl::run::load(&dir)?))));
+            JobResult::RunOpened(opened.map_err(|e| e.to_string()))
         });
     }
 
@@ -297,7 +317,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
         let d = rfd::FileDialog::new();
         let path = match purpose {
             DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
-            DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun => d.pick_folder(),
+            DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun | DialogPurpose::AddRun => d.pick_folder(),
             DialogPurpose::QueryImage => d
                 .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])
                 .add_filter("one time series", &["csv", "txt", "tsv", "npy"])

@@ -14,6 +14,7 @@ use crate::analysis::metrics::ClusterSummary;
 use crate::analysis::neighbors::Neighbor;
 use crate::analysis::Matrix;
 use crate::data::Dataset;
+use crate::ssl::run::{EvaluationSource, RunEvaluation, SavedRun};
 use crate::ssl::{Trainer, Waker};
 
 /// What a native file dialog was opened for.
@@ -24,6 +25,8 @@ pub enum DialogPurpose {
     QueryImage,
     SaveRun,
     OpenRun,
+    /// A run folder for the runs table.
+    AddRun,
     ExportDir,
     ExportSelection,
 }
@@ -58,7 +61,12 @@ pub enum JobResult {
     Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
     QueryNeighbours { generation: u64, request: u64, result: Result<Vec<Neighbor>, String> },
     KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
-    RunOpened(Result<(Trainer, Option<Matrix>), String>),
+    /// A run reopened as the current model, with what its folder holds.
+    RunOpened(Result<(Trainer, Box<SavedRun>), String>),
+    /// A run folder read for the runs table, with its evaluation when that is current.
+    RunAdded(Result<(Box<SavedRun>, Option<RunEvaluation>), String>),
+    /// Full-dataset metrics of a run in the runs table.
+    RunMeasured { dir: PathBuf, result: Result<(RunEvaluation, EvaluationSource), String> },
     /// A finished file operation: the message for the status line, or an error.
     Done(Result<String, String>),
     Dialog { purpose: DialogPurpose, path: Option<PathBuf> },

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::analysis::Matrix;
 use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
-use crate::app::state::{Command, Space, TrainingLog};
+use crate::app::state::{Command, Snapshot, Space, TrainingLog};
 use crate::app::{work, Loaded, PretextApp};
 use crate::ssl::{ObjectiveKind, TrainEvent};
 
@@ -44,8 +44,14 @@ impl PretextApp {
         self.log.record(&ev);
         match ev {
             TrainEvent::Snapshot { step, embeddings } => {
-                self.pending_snapshot = Some((Some(step), embeddings));
-                self.project_pending();
+                let Some(items) = self.trainer.as_ref().map(|t| t.map_indices()) else { return };
+                let snapshot = Snapshot { step: Some(step), matrix: embeddings, items, run: None };
+                self.runs.live = Some(snapshot.clone());
+                // While another run is on the map, the live snapshot waits for its row's click.
+                if self.runs.shown.is_none() {
+                    self.pending_snapshot = Some(snapshot);
+                    self.project_pending();
+                }
                 self.request_reconstructions();
             }
             TrainEvent::Reconstructed { request, pairs } => {
@@ -54,7 +60,10 @@ impl PretextApp {
             }
             TrainEvent::Started { .. } => self.status = "training".into(),
             TrainEvent::Finished { step, reason } => self.status = format!("training ended at step {step} ({reason:?})").to_lowercase(),
-            TrainEvent::Saved(dir) => self.status = format!("run saved to {}", dir.display()),
+            TrainEvent::Saved(dir) => {
+                self.status = format!("run saved to {}", dir.display());
+                self.current_run_is(dir);
+            }
             TrainEvent::Embedded { request, embeddings } => self.on_embedded(request, embeddings),
             TrainEvent::Error(msg) => self.error(msg),
             _ => {}
@@ -67,18 +76,51 @@ impl PretextApp {
         if self.projecting {
             return;
         }
-        let Some((step, matrix)) = self.pending_snapshot.take() else { return };
+        let Some(snapshot) = self.pending_snapshot.take() else { return };
+        let Some(shown_items) = self.data.as_ref().map(|d| d.map_indices.clone()) else { return };
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.space = Some(Space { matrix: matrix.clone(), step, generation });
+        let matrix = snapshot.matrix.clone();
+        let space = Space { matrix: matrix.clone(), step: snapshot.step, generation, run: snapshot.run };
         self.projecting = true;
         let reference = self.map.target().to_vec();
         let method = self.settings.projection;
-        self.jobs.spawn("projection", move || match work::project_with(&matrix, Some(&reference), method) {
-            Ok(layout) => JobResult::Projected { generation, layout },
-            Err(e) => JobResult::Done(Err(format!("projection failed: {e}"))),
+        let items = snapshot.items;
+        let same_rows = items == shown_items;
+        let job_items = items.clone();
+        self.jobs.spawn("projection", move || {
+            let items = job_items;
+            let reference = (reference.len() == shown_items.len()).then_some((reference.as_slice(), shown_items.as_slice()));
+            match work::project_onto(&matrix, &items, reference, method) {
+                Ok(layout) => JobResult::Projected { generation, layout },
+                Err(e) => JobResult::Done(Err(format!("projection failed: {e}"))),
+            }
         });
-        self.on_space_changed();
+        if same_rows {
+            self.space = Some(space);
+            self.on_space_changed();
+        } else {
+            self.incoming_rows = Some((generation, space, items));
+        }
+    }
+
+    /// The map shows other items (another run's subset): labels, selection and results
+    /// that name rows belong to the old rows and are dropped.
+    fn set_map_rows(&mut self, items: Arc<Vec<usize>>) {
+        let Some(data) = self.data.as_mut() else { return };
+        if data.map_indices == items {
+            return;
+        }
+        data.labels = work::map_labels(&data.dataset, &items);
+        self.selection = vec![false; items.len()];
+        data.map_indices = items;
+        self.selection_count = 0;
+        self.focus = None;
+        self.neighbours = None;
+        self.clusters = None;
+        self.knn_correct = None;
+        self.views = None;
+        self.style_version += 1;
     }
 
     /// A new embedding: results that depend on it are recomputed or marked stale.
@@ -105,7 +147,13 @@ impl PretextApp {
             }
             JobResult::Projected { generation, layout } => {
                 self.projecting = false;
-                if self.space.as_ref().is_some_and(|s| s.generation == generation) {
+                if let Some((_, space, items)) = self.incoming_rows.take_if(|(g, _, _)| *g == generation) {
+                    // Other rows: no point-for-point animation is possible.
+                    self.set_map_rows(items);
+                    self.space = Some(space);
+                    self.map.set_layout(layout, false, 0.0);
+                    self.on_space_changed();
+                } else if self.space.as_ref().is_some_and(|s| s.generation == generation) {
                     let now = self.ctx.input(|i| i.time);
                     self.map.set_layout(layout, self.settings.animate, now);
                 }
@@ -138,18 +186,23 @@ impl PretextApp {
                     self.style_version += 1;
                 }
             }
-            JobResult::RunOpened(Ok((trainer, embeddings))) => {
+            JobResult::RunOpened(Ok((trainer, saved))) => {
+                // The run's own map rows (its subset may differ from the window's default).
+                let snapshot = Snapshot { step: Some(saved.config.step), matrix: Arc::new(saved.embeddings.clone()), items: trainer.map_indices(), run: None };
                 if let Some(old) = self.trainer.replace(trainer) {
                     Jobs::drop_in_background(old);
                 }
                 self.log = TrainingLog::default();
                 self.status = "run opened; press Train to continue it".into();
-                if let Some(e) = embeddings {
-                    let step = self.trainer.as_ref().map(|t| t.start_step()).unwrap_or(0);
-                    self.pending_snapshot = Some((Some(step), Arc::new(e)));
-                    self.project_pending();
-                }
+                self.runs.live = Some(snapshot.clone());
+                self.runs.shown = None;
+                self.pending_snapshot = Some(snapshot);
+                self.project_pending();
+                self.current_run_is(saved.dir.clone());
             }
+            JobResult::RunAdded(Ok((saved, evaluation))) => self.on_run_added(*saved, evaluation),
+            JobResult::RunAdded(Err(e)) => self.error(format!("could not add the run: {e}")),
+            JobResult::RunMeasured { dir, result } => self.on_run_measured(dir, result),
             JobResult::RunOpened(Err(e)) => self.error(format!("could not open the run: {e}")),
             JobResult::Done(Ok(msg)) => self.status = msg,
             JobResult::Done(Err(e)) => {
@@ -173,6 +226,7 @@ impl PretextApp {
                 self.settings.run_dir = path.display().to_string();
                 Command::OpenRun(path)
             }
+            DialogPurpose::AddRun => Command::AddRun(path),
             DialogPurpose::ExportDir => {
                 self.settings.export_dir = path.display().to_string();
                 Command::Export(path)
@@ -199,7 +253,7 @@ impl PretextApp {
         }
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.space = Some(Space { matrix: data.raw.clone(), step: None, generation });
+        self.space = Some(Space { matrix: data.raw.clone(), step: None, generation, run: None });
         self.map.clear();
         self.map.set_layout(data.layout, false, 0.0);
         self.thumbs.clear();
@@ -214,6 +268,8 @@ impl PretextApp {
         self.selection_count = 0;
         self.hidden_classes.clear();
         self.pending_snapshot = None;
+        self.incoming_rows = None;
+        self.runs.clear();
         self.style_version += 1;
         self.data = Some(Loaded {
             path: data.path,
@@ -223,6 +279,9 @@ impl PretextApp {
             raw: data.raw,
             baseline_knn: data.baseline_knn,
         });
+        if let Some((dir, _)) = self.initial_run.take() {
+            self.commands.push(Command::OpenRun(dir));
+        }
     }
 
     pub(crate) fn drop_trainer(&mut self) {

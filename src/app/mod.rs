@@ -7,6 +7,7 @@ mod commands;
 mod logic;
 pub mod map;
 pub mod reconstructions;
+pub mod runs;
 pub mod settings;
 mod sparkline;
 pub mod state;
@@ -24,7 +25,8 @@ use crate::ssl::Trainer;
 use jobs::{ClusterResult, Jobs};
 use map::MapState;
 use settings::Settings;
-use state::{Command, Space, TrainingLog};
+use runs::RunsTable;
+use state::{Command, Snapshot, Space, TrainingLog};
 use thumbs::Thumbs;
 
 /// The dataset the window shows.
@@ -54,6 +56,7 @@ pub struct PretextApp {
     pub space: Option<Space>,
     pub trainer: Option<Trainer>,
     pub log: TrainingLog,
+    pub runs: RunsTable,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -75,7 +78,12 @@ pub struct PretextApp {
     pub path_input: String,
     pub query_input: String,
     /// A snapshot waiting for the projection job (only the newest is kept).
-    pending_snapshot: Option<(Option<usize>, Arc<crate::analysis::Matrix>)>,
+    pending_snapshot: Option<Snapshot>,
+    /// A space over other map rows (another run's subset), waiting for its layout: rows,
+    /// space and layout change together when the projection of this generation arrives.
+    incoming_rows: Option<(u64, Space, Arc<Vec<usize>>)>,
+    /// A run to open once the initial dataset has loaded (`pretext --run DIR`).
+    initial_run: Option<(PathBuf, u64)>,
     projecting: bool,
     next_generation: u64,
     next_request: u64,
@@ -115,6 +123,7 @@ impl PretextApp {
             space: None,
             trainer: None,
             log: TrainingLog::default(),
+            runs: RunsTable::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),
@@ -133,6 +142,8 @@ impl PretextApp {
             path_input,
             query_input: String::new(),
             pending_snapshot: None,
+            incoming_rows: None,
+            initial_run: None,
             projecting: false,
             next_generation: 1,
             next_request: 1,
@@ -147,6 +158,14 @@ impl PretextApp {
             frame_ms: Default::default(),
             frame_intervals: Vec::new(),
         }
+    }
+
+    /// The app opening `dir`, a saved run, on the dataset its config.json names.
+    pub fn with_run(ctx: egui::Context, settings: Settings, dir: PathBuf) -> crate::Result<Self> {
+        let config = crate::ssl::run::load_config(&dir)?;
+        let mut app = Self::with_settings(ctx, settings, Some(PathBuf::from(&config.dataset.source)));
+        app.initial_run = Some((dir, config.split_seed()));
+        Ok(app)
     }
 
     /// Queues a command as if a panel had emitted it (tests and drag-and-drop use this).
@@ -199,7 +218,7 @@ impl eframe::App for PretextApp {
         if !self.started {
             self.started = true;
             let path = self.initial.clone().unwrap_or_else(crate::data::load::sample_data_dir);
-            self.commands.push(Command::OpenDataset(path));
+            self.open_dataset_split(path, self.initial_run.as_ref().map_or(0, |(_, seed)| *seed));
         }
         self.drain();
         self.take_dropped_files(ui.ctx());
@@ -221,8 +240,13 @@ impl eframe::App for PretextApp {
     }
 }
 
-/// Opens the window (on `initial`, or on the bundled sample) and runs until it is closed.
-pub fn run_gui(initial: Option<PathBuf>) -> anyhow::Result<()> {
+/// Opens the window (on `initial`, or on the bundled sample; or on the saved run `run` and
+/// its dataset) and runs until it is closed.
+pub fn run_gui(initial: Option<PathBuf>, run: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(dir) = &run {
+        // A bad folder is a one-line error before any window opens.
+        crate::ssl::run::load_config(dir)?;
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("pretext")
@@ -235,7 +259,16 @@ pub fn run_gui(initial: Option<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "pretext",
         options,
-        Box::new(move |cc| Ok(Box::new(PretextApp::with_dataset(cc, initial)) as Box<dyn eframe::App>)),
+        Box::new(move |cc| {
+            let app = match run {
+                Some(dir) => {
+                    let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+                    PretextApp::with_run(cc.egui_ctx.clone(), settings, dir).map_err(|e| e.to_string())?
+                }
+                None => PretextApp::with_dataset(cc, initial),
+            };
+            Ok(Box::new(app) as Box<dyn eframe::App>)
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -23,6 +23,11 @@ pub enum Command {
     ResetModel,
     SaveRun(PathBuf),
     OpenRun(PathBuf),
+    /// Add a run folder to the runs table.
+    AddRun(PathBuf),
+    RemoveRun(PathBuf),
+    /// Show a run's saved embeddings on the map (None: the current model's).
+    ShowRun(Option<PathBuf>),
     /// Focus one map row (neighbours panel), or none.
     Focus(Option<usize>),
     Select(Vec<usize>),
@@ -51,15 +56,29 @@ pub struct Space {
     pub step: Option<usize>,
     /// Bumped on every new matrix; results computed on an older one are recognised by it.
     pub generation: u64,
+    /// The saved run the matrix comes from, when it is not the current model's.
+    pub run: Option<String>,
 }
 
 impl Space {
     pub fn describe(&self) -> String {
-        match self.step {
-            None => "raw features (before training)".into(),
-            Some(s) => format!("embedding at step {s}"),
+        match (self.step, &self.run) {
+            (None, _) => "raw features (before training)".into(),
+            (Some(s), None) => format!("embedding at step {s}"),
+            (Some(s), Some(run)) => format!("run {run}, embedding at step {s}"),
         }
     }
+}
+
+/// An embedding of some dataset items waiting to go on the map.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub step: Option<usize>,
+    pub matrix: Arc<Matrix>,
+    /// Global dataset index of each row.
+    pub items: Arc<Vec<usize>>,
+    /// The saved run it comes from, when it is not the current model's.
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +94,7 @@ pub struct TrainingLog {
     pub status: TrainStatus,
     pub loss: Vec<[f64; 2]>,
     pub loss_smooth: Vec<[f64; 2]>,
-    smooth: Option<f64>,
+    smooth: Ema,
     pub throughput: Vec<[f64; 2]>,
     pub knn: Vec<[f64; 2]>,
     pub embedding_std: Vec<[f64; 2]>,
@@ -99,7 +118,7 @@ impl Default for TrainingLog {
             status: TrainStatus::Idle,
             loss: Vec::new(),
             loss_smooth: Vec::new(),
-            smooth: None,
+            smooth: Ema::default(),
             throughput: Vec::new(),
             knn: Vec::new(),
             embedding_std: Vec::new(),
@@ -121,6 +140,22 @@ impl Default for TrainingLog {
 /// Weight of the newest loss in the smoothed curve (an exponential moving average).
 const SMOOTHING: f64 = 0.05;
 
+/// Exponential moving average with the start-up bias removed (as in Adam), so the smoothed
+/// curve does not hang at the first value for the first steps.
+#[derive(Default, Clone)]
+pub struct Ema {
+    value: f64,
+    count: i32,
+}
+
+impl Ema {
+    pub fn push(&mut self, x: f64) -> f64 {
+        self.value = self.value * (1.0 - SMOOTHING) + SMOOTHING * x;
+        self.count = self.count.saturating_add(1);
+        self.value / (1.0 - (1.0 - SMOOTHING).powi(self.count))
+    }
+}
+
 impl TrainingLog {
     /// Folds one event into the log (Snapshot, Saved, Embedded and Error are handled by the app).
     pub fn record(&mut self, ev: &TrainEvent) {
@@ -138,12 +173,7 @@ impl TrainingLog {
                 let x = *step as f64;
                 let l = *loss as f64;
                 self.loss.push([x, l]);
-                // Exponential moving average with the start-up bias removed (as in Adam), so
-                // the smoothed curve does not hang at the first loss for the first steps.
-                let ema = self.smooth.unwrap_or(0.0) * (1.0 - SMOOTHING) + SMOOTHING * l;
-                self.smooth = Some(ema);
-                let correction = 1.0 - (1.0 - SMOOTHING).powi(self.loss.len() as i32);
-                self.loss_smooth.push([x, ema / correction]);
+                self.loss_smooth.push([x, self.smooth.push(l)]);
                 if *items_per_sec > 0.0 {
                     self.throughput.push([x, *items_per_sec as f64]);
                 }

@@ -16,8 +16,10 @@ use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
 use crate::ssl::trainer::map_subset;
 
-pub fn load(path: &Path, map_items: usize, seed: u64, method: Projection, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
-    let opts = LoadOptions { progress: Some(progress), ..LoadOptions::default() };
+/// Reads a dataset (data without a split of its own is split with `split_seed`) and lays
+/// out a seeded map subset of its raw features.
+pub fn load(path: &Path, split_seed: u64, map_items: usize, seed: u64, method: Projection, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
+    let opts = LoadOptions { progress: Some(progress), seed: split_seed, ..LoadOptions::default() };
     let dataset = load_dataset(path, &opts).map_err(|e| e.to_string())?;
     if dataset.is_empty() {
         return Err(format!("{}: the dataset has no items", path.display()));
@@ -76,6 +78,17 @@ pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projecti
         Some(r) if r.len() == layout.len() => align::align_to(r, &layout),
         _ => align::normalise(&layout),
     })
+}
+
+/// 2D layout of `x` (rows are the dataset items `items`) aligned onto the layout on screen
+/// `(layout, its items)`: point for point when the items are the same, else through the
+/// items both show (another run's map subset).
+pub fn project_onto(x: &Matrix, items: &[usize], reference: Option<(&[[f32; 2]], &[usize])>, method: Projection) -> Result<Vec<[f32; 2]>, String> {
+    match reference {
+        Some((layout, shown)) if shown == items => project_with(x, Some(layout), method),
+        Some((layout, shown)) => Ok(align::align_on_shared(layout, shown, &project_with(x, None, method)?, items)),
+        None => project_with(x, None, method),
+    }
 }
 
 /// Projection onto the top two principal components by the exact covariance route (one

@@ -6,7 +6,8 @@ use anyhow::bail;
 use clap::Args;
 
 use crate::cli::DataArgs;
-use crate::ssl::run::{self, RunEvaluation};
+use crate::data::Dataset;
+use crate::ssl::run::{self, RunConfig, RunEvaluation};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -64,6 +65,7 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
     println!("1-NN accuracy       {}  (cosine, k=1; test vs train)", opt(e.nn1_accuracy.map(f64::from)));
     println!("k-means NMI / ARI   {} / {}  (test split, k = classes)", opt(e.kmeans_nmi), opt(e.kmeans_ari));
     println!("k-means purity      {}", opt(e.kmeans_purity.map(f64::from)));
+    println!("linear probe        {} (1 % of train labels) / {} (100 %)  (test split)", opt(e.probe_1pct), opt(e.probe_100pct));
     println!("effective rank      {:.1}", e.effective_rank);
     if throughput > 0.0 {
         println!("throughput          {throughput:.0} images/s (each view counted)");
@@ -72,7 +74,7 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
 
 /// The dataset a run was trained on, read as it was for training (`data` overrides the
 /// path recorded in the run).
-pub fn run_dataset(config: &run::RunConfig, data: Option<PathBuf>) -> anyhow::Result<crate::data::Dataset> {
+pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<Dataset> {
     let data = DataArgs {
         data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
         label_column: None,
@@ -89,7 +91,7 @@ pub fn run_dataset(config: &run::RunConfig, data: Option<PathBuf>) -> anyhow::Re
         strict: false,
         series: matches!(config.dataset.modality, crate::data::Modality::Series { .. }),
     };
-    data.load(config.train.seed)
+    data.load(config.split_seed())
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {

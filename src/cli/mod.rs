@@ -1,5 +1,6 @@
 //! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
 
+mod compare;
 mod inspect;
 mod scores;
 mod train;
@@ -18,6 +19,9 @@ pub struct Cli {
     /// Open this dataset in the app instead of the bundled sample.
     #[arg(long, global = false)]
     pub data: Option<PathBuf>,
+    /// Open the app on this saved run (and the dataset its config.json names).
+    #[arg(long, global = false, conflicts_with = "data")]
+    pub run: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,6 +30,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Measure a saved run on its whole dataset (kNN accuracy, k-means NMI/ARI).
     Eval(inspect::EvalArgs),
+    /// Compare saved runs in one table: settings, training time, kNN, linear probe, k-means, rank.
+    Compare(compare::CompareArgs),
     /// kNN accuracy of raw features and of PCA features: what a learned embedding must beat.
     Baseline(inspect::BaselineArgs),
     /// The nearest items to one item in a saved run's embedding space.
@@ -147,6 +153,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => inspect::eval(a),
+        Command::Compare(a) => compare::run(a),
         Command::Baseline(a) => inspect::baseline(a),
         Command::Neighbors(a) => inspect::neighbors(a),
         Command::Scores(a) => scores::run(a),

@@ -74,6 +74,11 @@ pub struct TrainArgs {
     /// their own) the train/test split: the same seed gives the same run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed of the 80/20 train/test split of data that has no split of its own (CSV, NPY,
+    /// image folders, a single IDX split). Fixed by default, as in the app, so runs with
+    /// different seeds are measured on the same test items and can be compared.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
     /// Threads for the training steps (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -151,16 +156,17 @@ fn say(bar: &ProgressBar, line: String) {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let ds = Arc::new(args.data.load(args.seed)?);
-    let trainer = match &args.resume {
-        Some(dir) => {
+    // A resumed run's items must be split as they were when it was trained.
+    let resumed = args.resume.as_deref().map(crate::ssl::run::load).transpose()?;
+    let ds = Arc::new(args.data.load(resumed.as_ref().map_or(args.split_seed, |s| s.config.split_seed()))?);
+    let trainer = match (&args.resume, resumed) {
+        (Some(dir), Some(saved)) => {
             // The saved settings stay; only the budget of this phase comes from the flags.
-            let saved = crate::ssl::run::load(dir)?;
             let mut cfg = saved.config.train.clone();
             args.apply_budget(&mut cfg);
             Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
         }
-        None => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
+        _ => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
     };
     eprintln!(
         "training {} on {} ({} train items), batch {}, seed {}",

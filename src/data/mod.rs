@@ -108,6 +108,9 @@ pub struct Dataset {
     pub test: Split,
     /// Things the user should know about the load (e.g. files skipped as unreadable).
     pub notes: Vec<String>,
+    /// Seed of the train/test split for data that came as one pool; None when the data
+    /// carries its own split. A run's item indices only name the same items under it.
+    pub split_seed: Option<u64>,
 }
 
 impl Dataset {
@@ -180,6 +183,7 @@ impl Dataset {
             modality,
             class_names,
             notes: Vec::new(),
+            split_seed: Some(seed),
         }
     }
 

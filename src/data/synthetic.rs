@@ -130,6 +130,7 @@ pub fn colourise(ds: &Dataset, seed: u64) -> Dataset {
         train,
         test,
         notes: ds.notes.clone(),
+        split_seed: ds.split_seed,
     }
 }
 

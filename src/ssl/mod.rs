@@ -18,6 +18,7 @@ pub mod optim;
 pub mod ops;
 pub mod pipeline;
 pub mod run;
+pub mod summary;
 pub mod trainer;
 
 pub use config::{AugmentConfig, ObjectiveKind, TrainConfig};

@@ -7,7 +7,8 @@
 //! embeddings.npy         backbone embeddings of the map subset (float32, rows × dim)
 //! indices.npy            dataset index of each row (int64; train items first, then test)
 //! labels.npy             label of each row (int64), when the dataset has labels
-//! metrics.json           evaluation history
+//! metrics.json           evaluation history and the loss of every step
+//! evaluation.json        full-dataset metrics (written by `pretext train` / `eval` / `compare`)
 //! ```
 //! AdamW's moment estimates are not saved: a resumed run restarts them, which perturbs only
 //! the first steps after resuming.
@@ -40,6 +41,10 @@ pub struct DatasetInfo {
     pub class_names: Vec<String>,
     pub train_items: usize,
     pub test_items: usize,
+    /// Seed of the train/test split (data without a split of its own). Runs saved before
+    /// it was recorded split with their training seed, as `pretext train` does.
+    #[serde(default)]
+    pub split_seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,11 +53,27 @@ pub struct RunConfig {
     pub train: TrainConfig,
     pub dataset: DatasetInfo,
     pub step: usize,
+    /// Wall-clock seconds spent training (evaluations included, pauses not); None for runs
+    /// saved before this was recorded, and for runs resumed from one of those.
+    #[serde(default)]
+    pub train_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct RunMetrics {
     pub history: Vec<EvalRecord>,
+    /// `[step, loss]` of every training step (empty for runs saved before it was recorded).
+    #[serde(default)]
+    pub losses: Vec<(usize, f32)>,
+}
+
+/// How far a run has got: what is saved beside its weights and embeddings.
+#[derive(Debug, Clone, Default)]
+pub struct RunProgress {
+    pub step: usize,
+    pub history: Vec<EvalRecord>,
+    pub losses: Vec<(usize, f32)>,
+    pub train_seconds: Option<f64>,
 }
 
 /// A run as read back from disk.
@@ -64,6 +85,28 @@ pub struct SavedRun {
     pub indices: Vec<usize>,
     pub labels: Option<Vec<u32>>,
     pub history: Vec<EvalRecord>,
+    pub losses: Vec<(usize, f32)>,
+}
+
+impl SavedRun {
+    /// The folder's name, which is how tables and legends name the run.
+    pub fn name(&self) -> String {
+        run_name(&self.dir)
+    }
+
+    pub fn progress(&self) -> RunProgress {
+        RunProgress {
+            step: self.config.step,
+            history: self.history.clone(),
+            losses: self.losses.clone(),
+            train_seconds: self.config.train_seconds,
+        }
+    }
+}
+
+/// The last component of a run folder's path (the whole path if it has none).
+pub fn run_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 impl SavedRun {
@@ -84,7 +127,23 @@ impl SavedRun {
                 info.source
             )));
         }
+        if let (Some(open), run) = (ds.split_seed, self.config.split_seed()) {
+            if open != run {
+                return Err(PretextError::BadData(format!(
+                    "this run split '{}' into train and test with seed {run} but the open dataset was split with seed {open}, so its item numbers name other items; open the run with `pretext --run {}`",
+                    info.name,
+                    self.dir.display()
+                )));
+            }
+        }
         Ok(())
+    }
+}
+
+impl RunConfig {
+    /// The seed the run's dataset was split with (its training seed for older runs).
+    pub fn split_seed(&self) -> u64 {
+        self.dataset.split_seed.unwrap_or(self.train.seed)
     }
 }
 
@@ -98,17 +157,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| PretextError::bad_file(path, format!("not a valid pretext file ({e})")))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn save(
-    dir: &Path,
-    ds: &Dataset,
-    cfg: &TrainConfig,
-    step: usize,
-    varmap: &VarMap,
-    indices: &[usize],
-    embeddings: &Matrix,
-    history: &[EvalRecord],
-) -> Result<()> {
+pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress, varmap: &VarMap, indices: &[usize], embeddings: &Matrix) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| PretextError::io(dir, e))?;
     let config = RunConfig {
         pretext_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -120,8 +169,10 @@ pub fn save(
             class_names: ds.class_names.clone(),
             train_items: ds.train.len,
             test_items: ds.test.len,
+            split_seed: ds.split_seed,
         },
-        step,
+        step: progress.step,
+        train_seconds: progress.train_seconds,
     };
     write_json(&dir.join(CONFIG), &config)?;
     let ckpt = dir.join(CHECKPOINT);
@@ -132,27 +183,41 @@ pub fn save(
         let labels: Vec<i64> = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
         write_npy_ints(&dir.join(LABELS), &labels)?;
     }
-    write_json(&dir.join(METRICS), &RunMetrics { history: history.to_vec() })
+    write_json(&dir.join(METRICS), &RunMetrics { history: progress.history.clone(), losses: progress.losses.clone() })
 }
 
-pub fn load(dir: &Path) -> Result<SavedRun> {
+/// The run's config.json alone (settings, dataset identity, step).
+pub fn load_config(dir: &Path) -> Result<RunConfig> {
     if !dir.join(CONFIG).is_file() {
         return Err(PretextError::bad_file(dir, "not a pretext run folder (no config.json)"));
     }
-    let config: RunConfig = read_json(&dir.join(CONFIG))?;
+    read_json(&dir.join(CONFIG))
+}
+
+pub fn load(dir: &Path) -> Result<SavedRun> {
+    let config = load_config(dir)?;
     let embeddings = read_npy_matrix(&dir.join(EMBEDDINGS))?;
     let indices: Vec<usize> = read_npy_ints(&dir.join(INDICES))?.into_iter().map(|i| i.max(0) as usize).collect();
     if indices.len() != embeddings.rows {
         return Err(PretextError::bad_file(dir, format!("{} embeddings but {} indices", embeddings.rows, indices.len())));
     }
+    if let Some(&bad) = indices.iter().find(|&&i| i >= config.dataset.train_items + config.dataset.test_items) {
+        return Err(PretextError::bad_file(
+            &dir.join(INDICES),
+            format!("item {bad} is outside the run's dataset ({} items)", config.dataset.train_items + config.dataset.test_items),
+        ));
+    }
     let labels_path = dir.join(LABELS);
-    let labels = if labels_path.is_file() {
+    let labels: Option<Vec<u32>> = if labels_path.is_file() {
         Some(read_npy_ints(&labels_path)?.into_iter().map(|l| l.max(0) as u32).collect())
     } else {
         None
     };
-    let history = if dir.join(METRICS).is_file() { read_json::<RunMetrics>(&dir.join(METRICS))?.history } else { Vec::new() };
-    Ok(SavedRun { dir: dir.to_path_buf(), config, embeddings, indices, labels, history })
+    if labels.as_ref().is_some_and(|l| l.len() != indices.len()) {
+        return Err(PretextError::bad_file(&labels_path, format!("{} labels for {} embeddings", labels.as_ref().map_or(0, |l| l.len()), indices.len())));
+    }
+    let metrics = if dir.join(METRICS).is_file() { read_json::<RunMetrics>(&dir.join(METRICS))? } else { RunMetrics::default() };
+    Ok(SavedRun { dir: dir.to_path_buf(), config, embeddings, indices, labels, history: metrics.history, losses: metrics.losses })
 }
 
 /// Loads the checkpoint's weights into an already-built model.
@@ -196,10 +261,50 @@ pub struct RunEvaluation {
     pub kmeans_ari: Option<f64>,
     pub kmeans_purity: Option<f32>,
     pub effective_rank: f32,
+    /// Linear probe (softmax regression on the frozen embeddings) trained on 1 % and on all of
+    /// the train labels, accuracy on the test split. Missing in evaluations saved before it
+    /// was measured.
+    #[serde(default)]
+    pub probe_1pct: Option<f64>,
+    #[serde(default)]
+    pub probe_100pct: Option<f64>,
+}
+
+impl RunEvaluation {
+    /// Whether this evaluation measures the run as saved now, with every metric this
+    /// version reports (so a run resumed and saved again, or measured by an older version,
+    /// is measured again).
+    pub fn is_current_for(&self, config: &RunConfig) -> bool {
+        let labelled = !config.dataset.class_names.is_empty();
+        self.step == config.step && (!labelled || (self.probe_1pct.is_some() && self.probe_100pct.is_some()))
+    }
+}
+
+/// Where a run's full-dataset metrics came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvaluationSource {
+    /// Read from the run's evaluation.json.
+    Saved,
+    /// Measured now (and written to evaluation.json when the folder is writable).
+    Computed,
+}
+
+/// The run's saved evaluation when it is current, else a new one measured on `ds` and
+/// written beside the run (a read-only folder only loses the cache).
+pub fn current_evaluation(dir: &Path, ds: &Dataset) -> Result<(RunEvaluation, EvaluationSource)> {
+    let config = load_config(dir)?;
+    if let Some(saved) = load_evaluation(dir)?.filter(|e| e.is_current_for(&config)) {
+        return Ok((saved, EvaluationSource::Saved));
+    }
+    let fresh = evaluate_run(dir, ds)?;
+    let _ = save_evaluation(dir, &fresh);
+    Ok((fresh, EvaluationSource::Computed))
 }
 
 /// Embeds the whole dataset with the run's checkpoint and measures it.
 pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+    use crate::analysis::probe::{linear_probe, ProbeParams};
     use crate::analysis::{kmeans, knn, metrics};
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
@@ -210,6 +315,7 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
     let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
     let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
     let (mut knn_accuracy, mut nn1_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None, None);
+    let (mut probe_1pct, mut probe_100pct) = (None, None);
     if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
         knn_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?);
         nn1_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::NEAREST)?);
@@ -219,6 +325,10 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
         kmeans_nmi = Some(metrics::nmi(&clusters, &truth));
         kmeans_ari = Some(metrics::ari(&clusters, &truth));
         kmeans_purity = Some(metrics::purity(&clusters, test_labels, k));
+        let params = ProbeParams { fractions: vec![0.01, 1.0], seed: saved.config.train.seed, ..ProbeParams::default() };
+        let probes = linear_probe(&train, train_labels, &test, test_labels, &params)?;
+        probe_1pct = probes.first().map(|p| p.test_accuracy);
+        probe_100pct = probes.get(1).map(|p| p.test_accuracy);
     }
     let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
     Ok(RunEvaluation {
@@ -232,6 +342,8 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
         kmeans_ari,
         kmeans_purity,
         effective_rank: metrics::effective_rank(&test.select_rows(&sample).l2_normalized()),
+        probe_1pct,
+        probe_100pct,
     })
 }
 

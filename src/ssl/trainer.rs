@@ -23,7 +23,7 @@ use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
 use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
-use crate::ssl::run::{self, SavedRun};
+use crate::ssl::run::{self, RunProgress, SavedRun};
 
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -48,11 +48,20 @@ pub fn map_subset(total: usize, count: usize, seed: u64) -> Vec<usize> {
 impl Trainer {
     /// A fresh model for `dataset`. Nothing trains until `TrainCommand::Start`.
     pub fn spawn(dataset: Arc<Dataset>, config: TrainConfig, wake: Option<Waker>) -> Result<Self> {
+        let indices = map_subset(dataset.len(), config.map_items, config.seed);
+        Self::spawn_with_rows(dataset, config, indices, wake)
+    }
+
+    /// A fresh model whose snapshots embed the given items (global indices), e.g. the rows
+    /// a window already shows.
+    pub fn spawn_with_rows(dataset: Arc<Dataset>, config: TrainConfig, indices: Vec<usize>, wake: Option<Waker>) -> Result<Self> {
         config.check()?;
         if dataset.train.len < 2 {
             return Err(PretextError::BadData(format!("the train split has {} item(s); at least 2 are needed", dataset.train.len)));
         }
-        let indices = map_subset(dataset.len(), config.map_items, config.seed);
+        if let Some(&bad) = indices.iter().find(|&&i| i >= dataset.len()) {
+            return Err(PretextError::BadData(format!("map item {bad} is outside the dataset ({} items)", dataset.len())));
+        }
         Self::launch(dataset, config, indices, None, wake)
     }
 
@@ -71,12 +80,12 @@ impl Trainer {
         let map_indices = Arc::new(indices);
         let device = Device::Cpu;
         let (varmap, model) = SslModel::build(&dataset.modality, &config)?;
-        let (mut step, mut history) = (0, Vec::new());
+        let mut progress = RunProgress { train_seconds: Some(0.0), ..RunProgress::default() };
         if let Some(saved) = &saved {
             run::load_weights(&varmap, &saved.dir)?;
-            step = saved.config.step;
-            history = saved.history.clone();
+            progress = saved.progress();
         }
+        let step = progress.step;
         // A teacher starts as a copy of the (possibly reloaded) student, then takes its own
         // saved weights when the run has them.
         let objective = build_objective(&config, &dataset.modality, &varmap)?;
@@ -98,7 +107,9 @@ impl Trainer {
             optimizer,
             device,
             step,
-            history,
+            history: progress.history,
+            losses: progress.losses,
+            train_seconds: progress.train_seconds,
             map_indices: map_indices.clone(),
             events: ev_tx,
             wake,
@@ -164,6 +175,10 @@ struct Worker {
     device: Device,
     step: usize,
     history: Vec<EvalRecord>,
+    /// `(step, loss)` of every step, saved with the run.
+    losses: Vec<(usize, f32)>,
+    /// Wall-clock seconds of training so far (None: resumed from a run that did not record it).
+    train_seconds: Option<f64>,
     map_indices: Arc<Vec<usize>>,
     events: Sender<TrainEvent>,
     wake: Option<Waker>,
@@ -276,6 +291,9 @@ impl Worker {
                 reason = FinishReason::TimeBudget;
                 break;
             }
+            // Training time: every iteration from here (waiting for the batch, the step, the
+            // evaluation), not the command check above, where a pause waits.
+            let iteration = Instant::now();
             let Ok((_, batch)) = producer.batches.recv() else { break };
             // Cosine decay after a linear warm-up, over steps or over the time budget.
             let done = (self.step - from) as f64;
@@ -294,6 +312,7 @@ impl Worker {
                 }
             };
             self.step += 1;
+            self.losses.push((self.step, loss));
             let items_per_sec = rate.tick(batch.images());
             let epoch = self.step as f32 / per_epoch as f32;
             let teacher_momentum = self.objective.teacher_momentum(progress);
@@ -302,9 +321,12 @@ impl Worker {
                 self.evaluate_and_snapshot();
                 rate.restart(); // evaluation time is not training time
             }
+            self.add_train_time(iteration.elapsed());
         }
         drop(producer);
+        let last = Instant::now();
         self.evaluate_and_snapshot();
+        self.add_train_time(last.elapsed());
         self.emit(TrainEvent::Finished { step: self.step, reason });
         Flow::Continue
     }
@@ -322,6 +344,12 @@ impl Worker {
         self.optimizer.backward_step(&loss).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
         self.objective.after_step(&self.varmap, progress).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
         Ok(value)
+    }
+
+    fn add_train_time(&mut self, d: Duration) {
+        if let Some(s) = self.train_seconds.as_mut() {
+            *s += d.as_secs_f64();
+        }
     }
 
     fn map_embeddings(&self) -> Result<Matrix> {
@@ -351,7 +379,8 @@ impl Worker {
 
     fn save(&self, dir: &Path) -> Result<()> {
         let emb = self.map_embeddings()?;
-        run::save(dir, &self.ds, &self.cfg, self.step, &self.varmap, &self.map_indices, &emb, &self.history)?;
+        let progress = RunProgress { step: self.step, history: self.history.clone(), losses: self.losses.clone(), train_seconds: self.train_seconds };
+        run::save(dir, &self.ds, &self.cfg, &progress, &self.varmap, &self.map_indices, &emb)?;
         match self.objective.teacher_weights() {
             Some(teacher) => run::save_teacher(teacher, dir),
             None => Ok(()),

@@ -17,9 +17,22 @@ fn plot(id: &str, height: f32) -> Plot<'static> {
         .x_axis_label("step")
 }
 
+/// Colour of the i-th run in the runs table (the live run keeps the orange and green).
+fn run_color(i: usize) -> Color32 {
+    crate::app::map::colors::category(i + 3)
+}
+
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     let log = &app.log;
-    if log.loss.is_empty() && log.knn.is_empty() {
+    // Runs in the runs table share the loss and kNN charts, one colour each.
+    let others: Vec<(String, Color32, Vec<[f64; 2]>, Vec<[f64; 2]>)> = app
+        .runs
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.summary.name.clone(), run_color(i), e.loss.clone(), e.knn.clone()))
+        .collect();
+    if log.loss.is_empty() && log.knn.is_empty() && others.is_empty() {
         ui.vertical_centered(|ui| {
             ui.add_space(20.0);
             ui.label("Charts appear here once training starts: loss, kNN accuracy, throughput and collapse signals.");
@@ -37,9 +50,15 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             None => "Loss".into(),
         });
         let (raw, smooth) = (log.loss.clone(), log.loss_smooth.clone());
+        let others_loss = others.clone();
         plot("loss-plot", height).show(&mut cols[0], |p| {
-            p.line(Line::new("raw", PlotPoints::from(raw)).color(Color32::from_gray(150)).width(1.0));
-            p.line(Line::new("smoothed", PlotPoints::from(smooth)).color(Color32::from_rgb(240, 120, 40)).width(2.0));
+            if !raw.is_empty() {
+                p.line(Line::new("raw", PlotPoints::from(raw)).color(Color32::from_gray(150)).width(1.0));
+                p.line(Line::new("smoothed", PlotPoints::from(smooth)).color(Color32::from_rgb(240, 120, 40)).width(2.0));
+            }
+            for (name, color, loss, _) in others_loss {
+                p.line(Line::new(name, PlotPoints::from(loss)).color(color).width(1.5));
+            }
         });
         let knn_title = match (last(&log.knn), baseline) {
             (Some(a), Some(b)) => format!("kNN accuracy {:.1}% (raw {:.1}%)", a * 100.0, b * 100.0),
@@ -57,6 +76,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             // Evaluations are sparse: markers keep a single one visible.
             p.add(Points::new("encoder", PlotPoints::from(knn.clone())).color(Color32::from_rgb(60, 160, 90)).radius(2.5));
             p.line(Line::new("encoder", PlotPoints::from(knn)).color(Color32::from_rgb(60, 160, 90)).width(2.0));
+            for (name, color, _, knn) in others {
+                p.add(Points::new(name.clone(), PlotPoints::from(knn.clone())).color(color).radius(2.0));
+                p.line(Line::new(name, PlotPoints::from(knn)).color(color).width(1.5));
+            }
             if let Some(b) = baseline {
                 p.add(HLine::new("raw features", b as f64).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
             }

@@ -8,6 +8,7 @@ mod export;
 mod map_panel;
 mod neighbours;
 mod reconstructions;
+mod runs;
 mod selection;
 mod series_settings;
 mod text_settings;
@@ -20,6 +21,9 @@ use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     egui::Panel::top("top").show(ui, |ui| top::show(app, ui));
+    if app.runs.open {
+        egui::Panel::bottom("runs").resizable(true).default_size(150.0).min_size(90.0).show(ui, |ui| runs::show(app, ui));
+    }
     egui::Panel::bottom("charts").resizable(true).default_size(200.0).min_size(170.0).show(ui, |ui| charts::show(app, ui));
     egui::Panel::left("left").resizable(true).default_size(320.0).min_size(240.0).show(ui, |ui| {
         ui.horizontal(|ui| {

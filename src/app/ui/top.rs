@@ -43,6 +43,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 ui.label("paused — the map can still be explored");
             }
         }
+        let runs = format!("Runs ({})", app.runs.entries.len());
+        if ui.selectable_label(app.runs.open, runs).on_hover_text("Compare runs of this dataset: settings, metrics, curves and maps").clicked() {
+            app.runs.open = !app.runs.open;
+        }
         if app.jobs.is_running("load") {
             ui.add(egui::ProgressBar::new(app.jobs.progress()).text("loading").desired_width(160.0).animate(true));
         } else if app.busy() {

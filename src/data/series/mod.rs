@@ -301,6 +301,7 @@ fn assemble(
                 train: train_split,
                 test: to_split(&t.series, test_codes),
                 notes: Vec::new(),
+                split_seed: None,
             }
         }
         None => Dataset::from_pool(name, source, modality, class_names, train_split, opts.test_fraction, opts.seed),
