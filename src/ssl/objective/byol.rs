@@ -3,7 +3,6 @@
 //! No negatives: the predictor and the slowly moving teacher keep it from collapsing.
 
 use candle_core::{Device, Result, Tensor};
-use candle_nn::VarMap;
 use rand::rngs::StdRng;
 
 use super::teacher::Teacher;
@@ -36,16 +35,8 @@ impl Objective for Byol {
         mean_over_pairs(p.len(), |i, j| (byol_loss(&p[i], &t[j])? + byol_loss(&p[j], &t[i])?)? * 0.5)
     }
 
-    fn after_step(&self, student: &VarMap, progress: f64) -> Result<()> {
-        self.teacher.update(student, self.teacher.momentum(progress))
-    }
-
-    fn teacher_momentum(&self, progress: f64) -> Option<f64> {
-        Some(self.teacher.momentum(progress))
-    }
-
-    fn teacher_weights(&self) -> Option<&VarMap> {
-        Some(self.teacher.weights())
+    fn teacher(&self) -> Option<&Teacher> {
+        Some(&self.teacher)
     }
 }
 

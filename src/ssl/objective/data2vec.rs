@@ -4,7 +4,6 @@
 //! standardised per item (data2vec normalises its targets), so their scale cannot shrink to 0.
 
 use candle_core::{Device, Result, Tensor};
-use candle_nn::VarMap;
 use rand::rngs::StdRng;
 
 use super::teacher::Teacher;
@@ -43,16 +42,8 @@ impl Objective for Data2vec {
         (prediction - normalised_target(&target)?)?.sqr()?.mean_all()
     }
 
-    fn after_step(&self, student: &VarMap, progress: f64) -> Result<()> {
-        self.teacher.update(student, self.teacher.momentum(progress))
-    }
-
-    fn teacher_momentum(&self, progress: f64) -> Option<f64> {
-        Some(self.teacher.momentum(progress))
-    }
-
-    fn teacher_weights(&self) -> Option<&VarMap> {
-        Some(self.teacher.weights())
+    fn teacher(&self) -> Option<&Teacher> {
+        Some(&self.teacher)
     }
 }
 

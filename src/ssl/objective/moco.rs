@@ -65,6 +65,10 @@ impl Objective for MoCo {
         Ok(loss)
     }
 
+    fn teacher(&self) -> Option<&Teacher> {
+        Some(&self.teacher)
+    }
+
     fn after_step(&self, student: &VarMap, progress: f64) -> Result<()> {
         self.teacher.update(student, self.teacher.momentum(progress))?;
         let mut state = self.lock()?;
@@ -72,14 +76,6 @@ impl Objective for MoCo {
             enqueue(&mut state, &keys)?;
         }
         Ok(())
-    }
-
-    fn teacher_momentum(&self, progress: f64) -> Option<f64> {
-        Some(self.teacher.momentum(progress))
-    }
-
-    fn teacher_weights(&self) -> Option<&VarMap> {
-        Some(self.teacher.weights())
     }
 }
 

@@ -51,18 +51,25 @@ pub trait Objective: Send + Sync {
     /// Runs on the batch producer's thread, ahead of the step.
     fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch;
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor>;
-    /// After each optimiser step, with `progress` in [0, 1] through training: momentum
-    /// teachers follow the student, queues take the new keys.
-    fn after_step(&self, _student: &VarMap, _progress: f64) -> Result<()> {
-        Ok(())
+    /// The momentum teacher, for objectives that keep one.
+    fn teacher(&self) -> Option<&teacher::Teacher> {
+        None
+    }
+    /// After each optimiser step, with `progress` in [0, 1] through training: a momentum
+    /// teacher follows the student (objectives with queues also take the new keys).
+    fn after_step(&self, student: &VarMap, progress: f64) -> Result<()> {
+        match self.teacher() {
+            Some(t) => t.update(student, t.momentum(progress)),
+            None => Ok(()),
+        }
     }
     /// The teacher's EMA momentum at `progress`, for objectives that keep a teacher.
-    fn teacher_momentum(&self, _progress: f64) -> Option<f64> {
-        None
+    fn teacher_momentum(&self, progress: f64) -> Option<f64> {
+        self.teacher().map(|t| t.momentum(progress))
     }
     /// The teacher's weights, to save with a run (so a resumed run keeps its teacher).
     fn teacher_weights(&self) -> Option<&VarMap> {
-        None
+        self.teacher().map(|t| t.weights())
     }
     /// Generative objectives: writes the damaged copy of `src` the model learns to restore
     /// (`None` for objectives that do not reconstruct).
