@@ -326,7 +326,7 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
     let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
     Ok(RunEvaluation {
         step: saved.config.step,
-        embedding_dim: model.embed_dim,
+        embedding_dim: train.cols,
         train_items: ds.train.len,
         test_items: ds.test.len,
         knn_accuracy,
