@@ -28,7 +28,7 @@ for s in sets:
         b = json.loads(subprocess.run([P, 'baseline', '--data', path, '--seed', str(seed), '--json'], capture_output=True, text=True).stdout)
         row.setdefault('raw', []).append(b['raw_knn_accuracy'])
         for o in objs:
-            out = subprocess.run([P, 'train', '--data', path, '--objective', o, '--batch', '64', '--epochs', str(epochs), '--seed', str(seed), '--eval-every', '100000', '--threads', '1', '--out', f'{tmp}/runs/{s}-{o}-{seed}', '--json'], capture_output=True, text=True)
+            out = subprocess.run([P, 'train', '--data', path, '--objective', o, '--batch', '64', '--epochs', str(epochs), '--seed', str(seed), '--split-seed', str(seed), '--eval-every', '100000', '--threads', '1', '--out', f'{tmp}/runs/{s}-{o}-{seed}', '--json'], capture_output=True, text=True)
             try:
                 j = json.loads(out.stdout)
                 row.setdefault(o, []).append(j['knn_accuracy'])

@@ -482,6 +482,8 @@ fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
     h.get_by_label("Dataset").click();
     h.step();
     h.state_mut().path_input = dir.path().display().to_string();
+    // One more frame so the panel is laid out with the typed path before the click lands.
+    h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the colour folder", |a| {
         a.data.as_ref().is_some_and(|d| matches!(d.dataset.modality, pretext::data::Modality::Image { channels: 3, .. })) && !a.busy()

@@ -306,14 +306,7 @@ pub fn current_evaluation(dir: &Path, ds: &Dataset) -> Result<(RunEvaluation, Ev
 pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
     use crate::analysis::probe::{linear_probe, ProbeParams};
     use crate::analysis::{kmeans, knn, metrics};
-    let saved = load(dir)?;
-    saved.check_dataset(ds)?;
-    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
-    load_weights(&varmap, dir)?;
-    let device = candle_core::Device::Cpu;
-    let d = ds.item_len();
-    let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
-    let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    let (saved, train, test) = embed_splits(dir, ds)?;
     let (mut knn_accuracy, mut nn1_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None, None);
     let (mut probe_1pct, mut probe_100pct) = (None, None);
     if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
@@ -333,7 +326,7 @@ pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
     let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
     Ok(RunEvaluation {
         step: saved.config.step,
-        embedding_dim: model.embed_dim,
+        embedding_dim: train.cols,
         train_items: ds.train.len,
         test_items: ds.test.len,
         knn_accuracy,
@@ -362,17 +355,23 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
     }
 }
 
-/// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
-/// (train items, then test items).
-pub fn embed_all(dir: &Path, ds: &Dataset) -> Result<Matrix> {
+/// Backbone embeddings of the train and the test split with a saved run's weights.
+fn embed_splits(dir: &Path, ds: &Dataset) -> Result<(SavedRun, Matrix, Matrix)> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
     load_weights(&varmap, dir)?;
     let device = candle_core::Device::Cpu;
     let d = ds.item_len();
-    let mut all = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
+    let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
     let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
+    Ok((saved, train, test))
+}
+
+/// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
+/// (train items, then test items).
+pub fn embed_all(dir: &Path, ds: &Dataset) -> Result<Matrix> {
+    let (_, mut all, test) = embed_splits(dir, ds)?;
     all.data.extend_from_slice(&test.data);
     all.rows += test.rows;
     Ok(all)
