@@ -3,12 +3,10 @@
 //! No negatives: the predictor and the slowly moving teacher keep it from collapsing.
 
 use candle_core::{Device, Result, Tensor};
-use rand::rngs::StdRng;
 
 use super::teacher::Teacher;
-use super::{l2_normalise, mean_over_pairs, split_views, stacked_views, two_views, Batch, Objective};
-use crate::data::Dataset;
-use crate::ssl::config::{ObjectiveKind, TrainConfig};
+use super::{l2_normalise, mean_over_pairs, split_views, stacked_views, Batch, Objective};
+use crate::ssl::config::ObjectiveKind;
 use crate::ssl::encoder::SslModel;
 
 pub struct Byol {
@@ -18,10 +16,6 @@ pub struct Byol {
 impl Objective for Byol {
     fn kind(&self) -> ObjectiveKind {
         ObjectiveKind::Byol
-    }
-
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
-        two_views(ds, items, cfg, rng)
     }
 
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor> {

@@ -6,12 +6,10 @@ use std::sync::Mutex;
 
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarMap;
-use rand::rngs::StdRng;
 
 use super::teacher::Teacher;
-use super::{l2_normalise, mean_over_pairs, project_views, split_views, stacked_views, two_views, Batch, Objective};
-use crate::data::Dataset;
-use crate::ssl::config::{ObjectiveKind, TrainConfig};
+use super::{l2_normalise, mean_over_pairs, project_views, split_views, stacked_views, Batch, Objective};
+use crate::ssl::config::ObjectiveKind;
 use crate::ssl::encoder::SslModel;
 
 pub struct MoCo {
@@ -32,7 +30,7 @@ impl MoCo {
     /// The queue starts with random unit vectors, as MoCo's does.
     pub fn new(teacher: Teacher, queue_size: usize, dim: usize, temperature: f32, seed: u64) -> crate::Result<Self> {
         let device = Device::Cpu;
-        let mut rng = <StdRng as rand::SeedableRng>::seed_from_u64(seed ^ 0x4D6F_436F);
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ 0x4D6F_436F);
         let random: Vec<f32> = (0..queue_size * dim).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
         let queue = l2_normalise(&Tensor::from_vec(random, (queue_size, dim), &device)?)?;
         Ok(Self { teacher, temperature, state: Mutex::new(QueueState { queue, head: 0, pending: None }) })
@@ -46,10 +44,6 @@ impl MoCo {
 impl Objective for MoCo {
     fn kind(&self) -> ObjectiveKind {
         ObjectiveKind::Moco
-    }
-
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
-        two_views(ds, items, cfg, rng)
     }
 
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor> {

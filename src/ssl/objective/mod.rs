@@ -48,8 +48,11 @@ impl Batch {
 
 pub trait Objective: Send + Sync {
     fn kind(&self) -> ObjectiveKind;
-    /// Runs on the batch producer's thread, ahead of the step.
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch;
+    /// Runs on the batch producer's thread, ahead of the step. By default `cfg.views`
+    /// augmented views of each item, the batch of every view-based objective.
+    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
+        augmented_views(ds, items, cfg, rng)
+    }
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor>;
     /// The momentum teacher, for objectives that keep one.
     fn teacher(&self) -> Option<&teacher::Teacher> {
@@ -130,7 +133,7 @@ pub(crate) fn to_tensor(data: &[f32], n: usize, device: &Device) -> Result<Tenso
 }
 
 /// `cfg.views` augmented views of each item (the batch of every view-based objective).
-pub fn two_views(ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
+pub fn augmented_views(ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
     let d = ds.item_len();
     let mut views = vec![vec![0.0; items.len() * d]; cfg.views.max(2)];
     for view in views.iter_mut() {

@@ -3,11 +3,9 @@
 //! MFLOP against a step's GFLOPs, so a fused op would buy nothing measurable.
 
 use candle_core::{Device, Result, Tensor};
-use rand::rngs::StdRng;
 
-use super::{mean_over_pairs, project_views, two_views, Batch, Objective};
-use crate::data::Dataset;
-use crate::ssl::config::{ObjectiveKind, TrainConfig};
+use super::{mean_over_pairs, project_views, Batch, Objective};
+use crate::ssl::config::ObjectiveKind;
 use crate::ssl::encoder::SslModel;
 
 /// VICReg (Bardes et al. 2022): invariance (MSE between the views), variance (a hinge keeping
@@ -45,10 +43,6 @@ impl Objective for VicReg {
         ObjectiveKind::Vicreg
     }
 
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
-        two_views(ds, items, cfg, rng)
-    }
-
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor> {
         let zs = project_views(model, batch, device)?;
         mean_over_pairs(zs.len(), |i, j| {
@@ -84,10 +78,6 @@ fn standardise(z: &Tensor) -> Result<Tensor> {
 impl Objective for BarlowTwins {
     fn kind(&self) -> ObjectiveKind {
         ObjectiveKind::Barlow
-    }
-
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
-        two_views(ds, items, cfg, rng)
     }
 
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor> {

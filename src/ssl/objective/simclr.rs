@@ -1,11 +1,9 @@
 //! SimCLR (Chen et al. 2020): two augmented views per item, NT-Xent on the projections.
 
 use candle_core::{Device, Result, Tensor};
-use rand::rngs::StdRng;
 
-use super::{mean_over_pairs, project_views, two_views, Batch, Objective};
-use crate::data::Dataset;
-use crate::ssl::config::{ObjectiveKind, TrainConfig};
+use super::{mean_over_pairs, project_views, Batch, Objective};
+use crate::ssl::config::ObjectiveKind;
 use crate::ssl::encoder::SslModel;
 
 pub struct SimClr {
@@ -15,10 +13,6 @@ pub struct SimClr {
 impl Objective for SimClr {
     fn kind(&self) -> ObjectiveKind {
         ObjectiveKind::Simclr
-    }
-
-    fn make_batch(&self, ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
-        two_views(ds, items, cfg, rng)
     }
 
     fn loss(&self, model: &SslModel, batch: &Batch, device: &Device) -> Result<Tensor> {
