@@ -1,5 +1,5 @@
 //! Texts end to end: the loaders on good and malformed files, the byte codes, the views,
-//! TF-IDF on a case checked by hand, and a few training steps of the byte-level CNN.
+//! TF-IDF on a case checked by hand, and a few training steps of each text encoder.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use pretext::analysis::tfidf::Tfidf;
 use pretext::data::augment_text::{text_view, TextAugment};
 use pretext::data::text::{decode, encode, MASK, PAD};
 use pretext::data::{load_dataset, Dataset, LoadOptions, Modality};
-use pretext::ssl::{ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
+use pretext::ssl::{ObjectiveKind, TextEncoder, TrainCommand, TrainConfig, TrainEvent, Trainer};
 use rand::SeedableRng;
 
 fn load(path: &Path) -> pretext::Result<Dataset> {
@@ -232,9 +232,10 @@ fn tiny_text_dataset(dir: &Path) -> Dataset {
 fn text_encoder_trains_a_few_steps_with_finite_loss_under_every_objective() {
     let dir = tempfile::tempdir().unwrap();
     let ds = Arc::new(tiny_text_dataset(dir.path()));
-    // Every objective: they all take their views from `augment::view` (or mask, or damage).
-    for objective in ObjectiveKind::ALL {
-        let cfg = TrainConfig { objective, width: 4, batch_size: 16, epochs: 3.0, eval_every: 1000, ..Default::default() };
+    // Every objective: they all take their views from `augment::view` (or mask, or damage),
+    // with each text encoder.
+    for (objective, text_encoder) in ObjectiveKind::ALL.into_iter().flat_map(|o| TextEncoder::ALL.map(|e| (o, e))) {
+        let cfg = TrainConfig { objective, text_encoder, width: 4, batch_size: 16, epochs: 3.0, eval_every: 1000, ..Default::default() };
         let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
         trainer.send(TrainCommand::Start);
         let mut losses = Vec::new();
@@ -248,10 +249,33 @@ fn text_encoder_trains_a_few_steps_with_finite_loss_under_every_objective() {
                 _ => {}
             }
         }
-        assert!(losses.len() >= 6, "{objective:?}: {} steps", losses.len());
-        assert!(losses.iter().all(|l| l.is_finite()), "{objective:?}: {losses:?}");
+        assert!(losses.len() >= 6, "{objective:?} {text_encoder:?}: {} steps", losses.len());
+        assert!(losses.iter().all(|l| l.is_finite()), "{objective:?} {text_encoder:?}: {losses:?}");
         let emb = snapshot.expect("a snapshot at the end");
         assert_eq!((emb.rows, emb.cols), (ds.len(), 32), "8 × width channels per item");
         assert!(emb.data.iter().all(|v| v.is_finite()));
     }
+}
+
+#[test]
+fn runs_saved_before_the_encoder_choice_reopen_with_the_cnn() {
+    let mut json = serde_json::to_value(TrainConfig::default()).unwrap();
+    assert_eq!(json["text_encoder"], "bag", "new runs use the n-gram bag");
+    json.as_object_mut().unwrap().remove("text_encoder");
+    let old: TrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.text_encoder, TextEncoder::Cnn);
+}
+
+#[test]
+fn text_defaults_follow_the_data_unless_changed() {
+    let text = Modality::Text { max_len: 64 };
+    let table = Modality::Table { columns: vec!["a".into()] };
+    let mut cfg = TrainConfig::default();
+    cfg.follow_modality(None, &text);
+    assert_eq!((cfg.temperature, cfg.learning_rate), (0.1, 1e-2));
+    cfg.follow_modality(Some(&text), &table);
+    assert_eq!((cfg.objective, cfg.temperature), (ObjectiveKind::Mae, TrainConfig::default().temperature));
+    cfg.learning_rate = 5e-4;
+    cfg.follow_modality(Some(&table), &text);
+    assert_eq!((cfg.objective, cfg.learning_rate), (ObjectiveKind::Simclr, 5e-4), "a rate the user set stays");
 }

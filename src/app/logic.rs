@@ -7,7 +7,7 @@ use crate::analysis::Matrix;
 use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
 use crate::app::state::{Command, Snapshot, Space, TrainingLog};
 use crate::app::{work, Loaded, PretextApp};
-use crate::ssl::{ObjectiveKind, TrainEvent};
+use crate::ssl::TrainEvent;
 
 impl PretextApp {
     /// Drains the trainer's events and the jobs' results (start of every frame).
@@ -238,12 +238,8 @@ impl PretextApp {
 
     fn on_loaded(&mut self, data: crate::app::jobs::LoadedData) {
         self.drop_trainer();
-        // An objective still at the previous modality's default follows the new one's; one
-        // the user picked stays.
-        let previous = self.data.as_ref().map(|d| ObjectiveKind::default_for(&d.dataset.modality)).unwrap_or(ObjectiveKind::Simclr);
-        if self.settings.train.objective == previous {
-            self.settings.train.objective = ObjectiveKind::default_for(&data.dataset.modality);
-        }
+        let previous = self.data.as_ref().map(|d| d.dataset.modality.clone());
+        self.settings.train.follow_modality(previous.as_ref(), &data.dataset.modality);
         let labels = work::map_labels(&data.dataset, &data.map_indices);
         self.settings.remember(data.path.clone());
         self.path_input = data.path.display().to_string();

@@ -61,9 +61,13 @@ pub struct TrainArgs {
     /// greyscale images.
     #[arg(long)]
     pub no_colour_augment: bool,
-    /// Width of the first conv block (tables: MLP width / 8).
+    /// Width of the first conv block (tables: MLP width / 8; texts: embedding / 8).
     #[arg(long)]
     pub width: Option<usize>,
+    /// Texts: the encoder, bag (mean of learned vectors of hashed words, word pairs and
+    /// character trigrams, as fastText) or cnn (byte-level CNN) [default: bag].
+    #[arg(long)]
+    pub text_encoder: Option<crate::ssl::TextEncoder>,
     /// Evaluate and snapshot every N steps.
     #[arg(long, default_value_t = 100)]
     pub eval_every: usize,
@@ -96,8 +100,11 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     fn config(&self, modality: &Modality) -> TrainConfig {
-        let objective = self.objective.unwrap_or_else(|| ObjectiveKind::default_for(modality));
-        let mut cfg = TrainConfig { objective, batch_size: self.batch, seed: self.seed, ..Default::default() };
+        let mut cfg = TrainConfig { batch_size: self.batch, seed: self.seed, ..TrainConfig::for_modality(modality) };
+        if let Some(objective) = self.objective {
+            cfg.objective = objective;
+        }
+        let objective = cfg.objective;
         cfg.eval_every = self.eval_every;
         cfg.map_items = self.map_items;
         cfg.threads = self.threads;
@@ -131,6 +138,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.width {
             cfg.width = v;
+        }
+        if let Some(v) = self.text_encoder {
+            cfg.text_encoder = v;
         }
         cfg.augment.colour.enabled = !self.no_colour_augment;
         cfg

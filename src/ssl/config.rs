@@ -123,6 +123,56 @@ impl std::str::FromStr for ObjectiveKind {
     }
 }
 
+/// Which encoder reads texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextEncoder {
+    /// Mean of learned vectors of hashed words, word bigrams and character trigrams (fastText).
+    Bag,
+    /// Byte-level CNN, max-pooled over positions.
+    Cnn,
+}
+
+impl TextEncoder {
+    pub const ALL: [TextEncoder; 2] = [TextEncoder::Bag, TextEncoder::Cnn];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TextEncoder::Bag => "bag",
+            TextEncoder::Cnn => "cnn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TextEncoder::Bag => "bag of hashed n-grams",
+            TextEncoder::Cnn => "byte-level CNN",
+        }
+    }
+
+    pub fn summary(self) -> &'static str {
+        match self {
+            TextEncoder::Bag => "Averages learned vectors of the text's words, word pairs and character trigrams, hashed into a fixed table (fastText). Fast; words are given, the objective learns which belong together.",
+            TextEncoder::Cnn => "Three 1-D convolutions over the bytes, max-pooled over positions (character-level CNN). Learns words from bytes; slower and needs more text.",
+        }
+    }
+
+    /// Runs saved before there was a choice used the CNN.
+    fn saved_before_choice() -> Self {
+        TextEncoder::Cnn
+    }
+}
+
+impl std::str::FromStr for TextEncoder {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        TextEncoder::ALL
+            .into_iter()
+            .find(|e| e.key().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown text encoder '{s}' (expected bag or cnn)"))
+    }
+}
+
 /// Settings of particular objectives; each says which objective reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -168,6 +218,9 @@ pub struct TrainConfig {
     pub width: usize,
     /// Output size of the MLP encoder (tables). The CNN's embedding is its pooled conv output.
     pub embed_dim: usize,
+    /// Texts: which encoder reads them.
+    #[serde(default = "TextEncoder::saved_before_choice")]
+    pub text_encoder: TextEncoder,
     /// Output size of the projection head the loss sees.
     pub proj_dim: usize,
     /// Augmented views per item for the view-based objectives (2 is the classic pair; more
@@ -200,6 +253,7 @@ impl Default for TrainConfig {
             objective: ObjectiveKind::Simclr,
             width: 32,
             embed_dim: 128,
+            text_encoder: TextEncoder::Bag,
             proj_dim: 128,
             views: 2,
             batch_size: 256,
@@ -214,6 +268,37 @@ impl Default for TrainConfig {
             map_items: 10_000,
             seed: 0,
             threads: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The defaults for a kind of data: its objective (`ObjectiveKind::default_for`), and for
+    /// texts a lower temperature and a higher learning rate. Measured on the fortunes sample
+    /// with the n-gram bag, one minute of SimCLR: kNN 0.49 at T = 0.5 and lr 2e-3, 0.55 at
+    /// T = 0.1 and lr 1e-2 (T = 0.05 and lr 3e-2 were worse; SimCSE also uses a low T).
+    pub fn for_modality(modality: &crate::data::Modality) -> TrainConfig {
+        let mut cfg = TrainConfig { objective: ObjectiveKind::default_for(modality), ..TrainConfig::default() };
+        if matches!(modality, crate::data::Modality::Text { .. }) {
+            cfg.temperature = 0.1;
+            cfg.learning_rate = 1e-2;
+        }
+        cfg
+    }
+
+    /// Moves the settings that are still at the defaults of the data opened before (`from`,
+    /// none at start-up) to the defaults of `to`; a setting the user changed stays.
+    pub fn follow_modality(&mut self, from: Option<&crate::data::Modality>, to: &crate::data::Modality) {
+        let old = from.map_or_else(TrainConfig::default, TrainConfig::for_modality);
+        let new = TrainConfig::for_modality(to);
+        if self.objective == old.objective {
+            self.objective = new.objective;
+        }
+        if self.temperature == old.temperature {
+            self.temperature = new.temperature;
+        }
+        if self.learning_rate == old.learning_rate {
+            self.learning_rate = new.learning_rate;
         }
     }
 }

@@ -85,6 +85,7 @@ pub enum Backbone {
     Mlp(Mlp),
     Series(SeriesEncoder),
     Text(crate::ssl::encoder_text::TextCnn),
+    TextBag(crate::ssl::encoder_text_bag::TextBag),
 }
 
 /// Backbone plus the heads the objective needs.
@@ -126,11 +127,18 @@ impl SslModel {
                 let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
                 (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
             }
-            Modality::Text { max_len } => {
-                let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
-                let d = cnn.out_dim();
-                (Backbone::Text(cnn), d, vec![*max_len])
-            }
+            Modality::Text { max_len } => match cfg.text_encoder {
+                crate::ssl::TextEncoder::Cnn => {
+                    let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
+                    let d = cnn.out_dim();
+                    (Backbone::Text(cnn), d, vec![*max_len])
+                }
+                crate::ssl::TextEncoder::Bag => {
+                    let bag = crate::ssl::encoder_text_bag::TextBag::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
+                    let d = bag.out_dim();
+                    (Backbone::TextBag(bag), d, vec![*max_len])
+                }
+            },
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
         let head_out = match cfg.objective {
@@ -182,6 +190,7 @@ impl SslModel {
             Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
             Backbone::Series(enc) => enc.forward_t(&x, train),
             Backbone::Text(cnn) => cnn.forward_t(&x, train),
+            Backbone::TextBag(bag) => bag.forward_t(&x, train),
         }
     }
 }

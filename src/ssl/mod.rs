@@ -10,6 +10,7 @@ pub(crate) mod cpu;
 pub mod encoder;
 pub mod encoder_series;
 pub mod encoder_text;
+pub mod encoder_text_bag;
 pub mod evaluate;
 pub mod events;
 pub mod init;
@@ -21,7 +22,7 @@ pub mod run;
 pub mod summary;
 pub mod trainer;
 
-pub use config::{AugmentConfig, ObjectiveKind, TrainConfig};
+pub use config::{AugmentConfig, ObjectiveKind, TextEncoder, TrainConfig};
 pub use events::{FinishReason, TrainCommand, TrainEvent};
 
 pub use trainer::{Trainer, Waker};

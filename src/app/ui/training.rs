@@ -53,12 +53,20 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
         "Encoder: small CNN (images)"
     } else if is_series {
         "Encoder: dilated 1-D CNN, max-pooled over time (series)"
-    } else if is_text {
-        "Encoder: byte-level CNN, max-pooled over positions (texts)"
     } else {
         "Encoder: MLP (tables)"
     };
-    ui.label(encoder);
+    if is_text {
+        egui::ComboBox::from_label("Encoder").selected_text(c.text_encoder.label()).show_ui(ui, |ui| {
+            for e in crate::ssl::TextEncoder::ALL {
+                ui.selectable_value(&mut c.text_encoder, e, e.label()).on_hover_text(e.summary());
+            }
+        })
+        .response
+        .on_hover_text(c.text_encoder.summary());
+    } else {
+        ui.label(encoder);
+    }
     ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or the series encoder's hidden channels. Wider learns more, trains slower.");
     if !is_image {
         ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP output, or channels of the series encoder's last block).");
