@@ -215,3 +215,28 @@ fn tables_train_with_the_masked_autoencoder_unless_told_otherwise() {
         assert_eq!(config["train"]["objective"], expected);
     }
 }
+
+#[test]
+fn a_run_on_a_csv_text_column_reopens_without_naming_the_column_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("notes.csv");
+    let mut csv = String::from("kind,body,id\n");
+    for i in 0..60 {
+        csv += &format!("{},\"{} number {i}\",{i}\n", ["fruit", "tool"][i % 2], ["apple pear plum fig", "hammer saw drill wrench"][i % 2]);
+    }
+    std::fs::write(&data, csv).unwrap();
+    let run = dir.path().join("run");
+    let (ok, out, err) = pretext(&[
+        "train", "--data", data.to_str().unwrap(), "--text-column", "body", "--label-column", "kind",
+        "--epochs", "2", "--batch", "16", "--out", run.to_str().unwrap(), "--json",
+    ]);
+    assert!(ok, "{err}");
+    let trained: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["dataset"]["columns"]["text_column"], "body");
+    std::fs::remove_file(run.join("evaluation.json")).unwrap();
+    let (ok, out, err) = pretext(&["eval", "--run", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "eval reads the CSV as texts again: {err}");
+    let again: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(again["knn_accuracy"], trained["knn_accuracy"], "measured on the same texts and labels");
+}

@@ -559,3 +559,51 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     assert_eq!(app.data.as_ref().unwrap().dataset.global_text(found), app.data.as_ref().unwrap().dataset.global_text(item), "item {found} for {item}");
     assert!(best.distance() < 1e-4, "distance {}", best.distance());
 }
+
+#[test]
+fn csv_read_options_open_a_text_column_and_series_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("notes.csv");
+    let mut csv = String::from("id,label,body\n");
+    for i in 0..40 {
+        csv += &format!("{i},{},\"{} item number {i}\"\n", ["fruit", "tool"][i % 2], ["apple pear plum", "hammer saw drill"][i % 2]);
+    }
+    std::fs::write(&texts, csv).unwrap();
+    let series = dir.path().join("waves.csv");
+    let rows: Vec<String> = (0..30).map(|i| (0..24).map(|t| format!("{:.3}", ((t * (1 + i % 3)) as f32 * 0.3).sin())).collect::<Vec<_>>().join(",")).collect();
+    std::fs::write(&series, rows.join("\n")).unwrap();
+
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.get_by_label("Dataset").click();
+    h.step();
+    h.get_by_label("How to read CSV / NPY").click();
+    h.step();
+    h.get_by_label("Text column").click();
+    h.step();
+    h.get_by_label("Text column").type_text("body");
+    h.step();
+    assert_eq!(h.state().read_options.text_column, "body", "typed into the field");
+    h.state_mut().path_input = texts.display().to_string();
+    h.step();
+    h.get_by_label("Open").click();
+    step_until(&mut h, "the CSV of texts", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("notes")) && !a.busy());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    let ds = &app.data.as_ref().unwrap().dataset;
+    assert!(matches!(ds.modality, pretext::data::Modality::Text { .. }), "{:?}", ds.modality);
+    assert_eq!((ds.len(), ds.class_names.len()), (40, 2));
+
+    h.state_mut().read_options.text_column.clear();
+    h.get_by_label("Rows are time series").click();
+    h.step();
+    h.state_mut().path_input = series.display().to_string();
+    h.step();
+    h.get_by_label("Open").click();
+    step_until(&mut h, "the CSV of series", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("waves")) && !a.busy());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    let ds = &app.data.as_ref().unwrap().dataset;
+    assert_eq!(ds.modality, pretext::data::Modality::Series { channels: 1, length: 24 });
+    assert_eq!(ds.len(), 30);
+}

@@ -127,7 +127,8 @@ impl PretextApp {
             waker();
         });
         let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
-        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, split_seed, map_items, seed, method, report).map(Box::new)));
+        let read = self.read_options.clone();
+        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, &read, split_seed, map_items, seed, method, report).map(Box::new)));
     }
 
     fn train(&mut self) {

@@ -6,6 +6,7 @@ pub mod jobs;
 mod commands;
 mod logic;
 pub mod map;
+pub mod read_options;
 pub mod reconstructions;
 pub mod runs;
 pub mod settings;
@@ -84,6 +85,8 @@ pub struct PretextApp {
     incoming_rows: Option<(u64, Space, Arc<Vec<usize>>)>,
     /// A run to open once the initial dataset has loaded (`pretext --run DIR`).
     initial_run: Option<(PathBuf, u64)>,
+    /// CSV columns and series rows: how the next dataset is read.
+    pub read_options: read_options::ReadOptions,
     projecting: bool,
     next_generation: u64,
     next_request: u64,
@@ -144,6 +147,7 @@ impl PretextApp {
             pending_snapshot: None,
             incoming_rows: None,
             initial_run: None,
+            read_options: Default::default(),
             projecting: false,
             next_generation: 1,
             next_request: 1,
@@ -165,6 +169,7 @@ impl PretextApp {
         let config = crate::ssl::run::load_config(&dir)?;
         let mut app = Self::with_settings(ctx, settings, Some(PathBuf::from(&config.dataset.source)));
         app.initial_run = Some((dir, config.split_seed()));
+        app.read_options = read_options::ReadOptions::of_run(&config.dataset.columns, &config.dataset.modality);
         Ok(app)
     }
 

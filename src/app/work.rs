@@ -18,8 +18,17 @@ use crate::ssl::trainer::map_subset;
 
 /// Reads a dataset (data without a split of its own is split with `split_seed`) and lays
 /// out a seeded map subset of its raw features.
-pub fn load(path: &Path, split_seed: u64, map_items: usize, seed: u64, method: Projection, progress: Arc<dyn Fn(f32) + Send + Sync>) -> Result<LoadedData, String> {
-    let opts = LoadOptions { progress: Some(progress), seed: split_seed, ..LoadOptions::default() };
+#[allow(clippy::too_many_arguments)]
+pub fn load(
+    path: &Path,
+    read: &crate::app::read_options::ReadOptions,
+    split_seed: u64,
+    map_items: usize,
+    seed: u64,
+    method: Projection,
+    progress: Arc<dyn Fn(f32) + Send + Sync>,
+) -> Result<LoadedData, String> {
+    let opts = read.apply(LoadOptions { progress: Some(progress), seed: split_seed, ..LoadOptions::default() });
     let dataset = load_dataset(path, &opts).map_err(|e| e.to_string())?;
     if dataset.is_empty() {
         return Err(format!("{}: the dataset has no items", path.display()));

@@ -77,8 +77,8 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
 pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<Dataset> {
     let data = DataArgs {
         data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
-        label_column: None,
-        text_column: None,
+        label_column: config.dataset.columns.label_column.clone(),
+        text_column: config.dataset.columns.text_column.clone(),
         max_len: match config.dataset.modality {
             crate::data::Modality::Text { max_len } => Some(max_len),
             _ => None,

@@ -151,7 +151,7 @@ pub fn load_folder(dir: &Path, test_fraction: f32, seed: u64) -> Result<Dataset>
                 return Err(PretextError::bad_file(dir, "one split has a labels file and the other does not"));
             }
             let modality = Modality::Image { channels: 1, height: h, width: w };
-            Ok(Dataset { name, source, modality, class_names, train, test, notes: Vec::new(), split_seed: None })
+            Ok(Dataset { name, source, modality, class_names, train, test, notes: Vec::new(), split_seed: None, columns: Default::default() })
         }
         (Some((pool, h, w)), None) | (None, Some((pool, h, w))) => {
             let modality = Modality::Image { channels: 1, height: h, width: w };

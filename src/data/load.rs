@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::{csv_table, idx, image_folder, npy, series, text, Dataset};
+use crate::data::{csv_table, idx, image_folder, npy, series, text, Dataset, ReadColumns};
 use crate::error::{PretextError, Result};
 
 /// How to read a dataset. Defaults fit the bundled sample.
@@ -76,6 +76,14 @@ pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 /// Opens a dataset from a folder (IDX set, UCR/UEA archive pair, image folder) or a file
 /// (CSV, NPY, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let mut ds = load_any(path, opts)?;
+    if path.is_file() {
+        ds.columns = ReadColumns { label_column: opts.label_column.clone(), text_column: opts.text_column.clone() };
+    }
+    Ok(ds)
+}
+
+fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let progress = |f: f32| {
         if let Some(p) = &opts.progress {
             p(f)

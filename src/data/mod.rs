@@ -111,6 +111,17 @@ pub struct Dataset {
     /// Seed of the train/test split for data that came as one pool; None when the data
     /// carries its own split. A run's item indices only name the same items under it.
     pub split_seed: Option<u64>,
+    /// The columns a CSV was read with, so a saved run reopens its data the same way.
+    pub columns: ReadColumns,
+}
+
+/// Columns named when a CSV was read (none for other formats or defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReadColumns {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_column: Option<String>,
 }
 
 impl Dataset {
@@ -184,6 +195,7 @@ impl Dataset {
             class_names,
             notes: Vec::new(),
             split_seed: Some(seed),
+            columns: Default::default(),
         }
     }
 

@@ -131,6 +131,7 @@ pub fn colourise(ds: &Dataset, seed: u64) -> Dataset {
         test,
         notes: ds.notes.clone(),
         split_seed: ds.split_seed,
+        columns: ds.columns.clone(),
     }
 }
 

@@ -45,6 +45,10 @@ pub struct DatasetInfo {
     /// it was recorded split with their training seed, as `pretext train` does.
     #[serde(default)]
     pub split_seed: Option<u64>,
+    /// CSV columns named when the data was read (runs saved before they were recorded
+    /// reopen with the defaults).
+    #[serde(default)]
+    pub columns: crate::data::ReadColumns,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +174,7 @@ pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress,
             train_items: ds.train.len,
             test_items: ds.test.len,
             split_seed: ds.split_seed,
+            columns: ds.columns.clone(),
         },
         step: progress.step,
         train_seconds: progress.train_seconds,

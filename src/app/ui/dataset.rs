@@ -9,7 +9,7 @@ use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, or a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair). You can also drop it on the window.");
+    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair), or texts (a .txt or label<TAB>text .tsv with one item per line, or a folder of .txt files by class). You can also drop it on the window.");
     let r = labelled_text(ui, "Path", &mut app.path_input, 210.0);
     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
@@ -27,6 +27,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.command(Command::OpenDataset(crate::data::load::sample_data_dir()));
         }
     });
+    crate::app::ui::read_options::show(ui, &mut app.read_options);
     ui.add(slider(&mut app.settings.train.map_items, 500..=100_000).logarithmic(true).text("Points on the map"))
         .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
     if app.jobs.is_running("load") {

@@ -7,6 +7,7 @@ mod dataset;
 mod export;
 mod map_panel;
 mod neighbours;
+mod read_options;
 mod reconstructions;
 mod runs;
 mod selection;

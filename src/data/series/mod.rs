@@ -302,6 +302,7 @@ fn assemble(
                 test: to_split(&t.series, test_codes),
                 notes: Vec::new(),
                 split_seed: None,
+                columns: Default::default(),
             }
         }
         None => Dataset::from_pool(name, source, modality, class_names, train_split, opts.test_fraction, opts.seed),
