@@ -312,3 +312,32 @@ fn generative_objectives_answer_with_reconstructions_and_view_objectives_with_no
         assert!(matches!(trainer.recv_timeout(Duration::from_secs(60)), Some(TrainEvent::Error(_))), "{objective:?}");
     }
 }
+
+#[test]
+fn training_goes_on_while_a_snapshot_is_embedded_and_the_last_one_comes_before_finished() {
+    // Many map items and a small batch: each snapshot takes several steps' time, so with a
+    // snapshot requested after every step, steps must keep coming while one is embedded.
+    let ds = Arc::new(shapes_dataset(750, 24, 5));
+    let cfg = TrainConfig { batch_size: 16, epochs: 0.05, eval_every: 1, map_items: 3000, ..tiny_config() };
+    let trainer = Trainer::spawn(ds, cfg, None).unwrap();
+    let events = run_phase(&trainer);
+    let mut last_step = 0;
+    let mut snapshot_steps = Vec::new();
+    let mut overtaken = false;
+    for ev in &events {
+        match ev {
+            TrainEvent::Step { step, .. } => last_step = *step,
+            TrainEvent::Snapshot { step, .. } => {
+                overtaken |= *step < last_step;
+                snapshot_steps.push(*step);
+            }
+            TrainEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    }
+    assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })));
+    assert!(overtaken, "some snapshot arrived after later steps (snapshots at {snapshot_steps:?})");
+    assert!(snapshot_steps.windows(2).all(|w| w[0] < w[1]), "newest first never goes back: {snapshot_steps:?}");
+    assert_eq!(snapshot_steps.last(), Some(&last_step), "the final state is snapshotted before Finished");
+    assert!(snapshot_steps.len() < last_step, "a newer request replaces a waiting one: {} snapshots for {last_step} steps", snapshot_steps.len());
+}

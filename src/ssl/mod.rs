@@ -11,6 +11,7 @@ pub mod encoder;
 pub mod encoder_series;
 pub mod encoder_text;
 pub mod encoder_text_bag;
+mod snapshotter;
 pub mod evaluate;
 pub mod events;
 pub mod init;

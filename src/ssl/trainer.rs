@@ -18,12 +18,13 @@ use crate::data::Dataset;
 use crate::error::{PretextError, Result};
 use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
-use crate::ssl::evaluate::{embed_dataset, embed_items, evaluate, EvalRecord};
+use crate::ssl::evaluate::{embed_dataset, embed_items};
 use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
 use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, RunProgress, SavedRun};
+use crate::ssl::snapshotter::{Context as SnapshotContext, Snapshotter};
 
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -98,6 +99,10 @@ impl Trainer {
             varmap.all_vars(),
             ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
         )?;
+        let snapshots = Snapshotter::start(
+            SnapshotContext { ds: dataset.clone(), cfg: config.clone(), map_indices: map_indices.clone(), events: ev_tx.clone(), wake: wake.clone() },
+            progress.history,
+        )?;
         let mut worker = Worker {
             objective,
             ds: dataset,
@@ -107,7 +112,7 @@ impl Trainer {
             optimizer,
             device,
             step,
-            history: progress.history,
+            snapshots,
             losses: progress.losses,
             train_seconds: progress.train_seconds,
             map_indices: map_indices.clone(),
@@ -174,7 +179,8 @@ struct Worker {
     optimizer: AdamW,
     device: Device,
     step: usize,
-    history: Vec<EvalRecord>,
+    /// Embeds and evaluates copies of the weights on its own threads.
+    snapshots: Snapshotter,
     /// `(step, loss)` of every step, saved with the run.
     losses: Vec<(usize, f32)>,
     /// Wall-clock seconds of training so far (None: resumed from a run that did not record it).
@@ -318,14 +324,14 @@ impl Worker {
             let teacher_momentum = self.objective.teacher_momentum(progress);
             self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr, teacher_momentum });
             if self.step % self.cfg.eval_every == 0 && self.step < to {
-                self.evaluate_and_snapshot();
-                rate.restart(); // evaluation time is not training time
+                self.snapshot();
             }
             self.add_train_time(iteration.elapsed());
         }
         drop(producer);
         let last = Instant::now();
-        self.evaluate_and_snapshot();
+        self.snapshot();
+        self.snapshots.wait_idle();
         self.add_train_time(last.elapsed());
         self.emit(TrainEvent::Finished { step: self.step, reason });
         Flow::Continue
@@ -356,30 +362,16 @@ impl Worker {
         embed_dataset(&self.model, &self.ds, &self.map_indices, &self.device)
     }
 
-    fn evaluate_and_snapshot(&mut self) {
-        let result = self.map_embeddings().and_then(|emb| {
-            let record = evaluate(&self.ds, &self.map_indices, &emb, self.step)?;
-            Ok((emb, record))
-        });
-        match result {
-            Ok((emb, rec)) => {
-                self.emit(TrainEvent::Snapshot { step: self.step, embeddings: Arc::new(emb) });
-                self.emit(TrainEvent::Eval {
-                    step: rec.step,
-                    knn_accuracy: rec.knn_accuracy,
-                    embedding_std: rec.embedding_std,
-                    effective_rank: rec.effective_rank,
-                });
-                self.history.retain(|r| r.step != rec.step);
-                self.history.push(rec);
-            }
-            Err(e) => self.emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
+    /// Hands a copy of the weights to the snapshot worker; training goes on at once.
+    fn snapshot(&self) {
+        if let Err(e) = self.snapshots.submit(self.step, &self.varmap) {
+            self.emit(TrainEvent::Error(format!("evaluation failed: {e}")));
         }
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
         let emb = self.map_embeddings()?;
-        let progress = RunProgress { step: self.step, history: self.history.clone(), losses: self.losses.clone(), train_seconds: self.train_seconds };
+        let progress = RunProgress { step: self.step, history: self.snapshots.history(), losses: self.losses.clone(), train_seconds: self.train_seconds };
         run::save(dir, &self.ds, &self.cfg, &progress, &self.varmap, &self.map_indices, &emb)?;
         match self.objective.teacher_weights() {
             Some(teacher) => run::save_teacher(teacher, dir),
@@ -404,9 +396,5 @@ impl RateMeter {
         }
         self.last = Some(now);
         self.rate.unwrap_or(0.0)
-    }
-
-    fn restart(&mut self) {
-        self.last = None;
     }
 }

@@ -1,0 +1,201 @@
+//! Snapshots off the training thread. The trainer hands over a copy of the weights and goes
+//! on stepping; this worker loads them into a model of its own, embeds the map items,
+//! evaluates them and sends `Snapshot` and `Eval` on the trainer's event stream.
+//!
+//! A newer copy replaces one still waiting, so a slow snapshot never builds a queue: the
+//! map shows the latest state the worker could reach. Its threads run at the lowest
+//! scheduling priority (Linux), so on a busy machine they take the cores only when the
+//! training threads leave them idle.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
+use crossbeam_channel::Sender;
+
+use crate::data::Dataset;
+use crate::error::{PretextError, Result};
+use crate::ssl::config::TrainConfig;
+use crate::ssl::encoder::SslModel;
+use crate::ssl::evaluate::{embed_dataset, evaluate, EvalRecord};
+use crate::ssl::events::TrainEvent;
+use crate::ssl::trainer::Waker;
+
+/// The weights of one step, copied out of the training model.
+struct Request {
+    step: usize,
+    weights: Vec<(String, Tensor)>,
+}
+
+#[derive(Default)]
+struct Slot {
+    pending: Option<Request>,
+    busy: bool,
+    shutdown: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    changed: Condvar,
+    /// Every evaluation so far, in step order (saved with the run).
+    history: Mutex<Vec<EvalRecord>>,
+}
+
+pub(crate) struct Snapshotter {
+    shared: Arc<Shared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// What the worker needs besides the weights.
+pub(crate) struct Context {
+    pub ds: Arc<Dataset>,
+    pub cfg: TrainConfig,
+    pub map_indices: Arc<Vec<usize>>,
+    pub events: Sender<TrainEvent>,
+    pub wake: Option<Waker>,
+}
+
+impl Snapshotter {
+    pub fn start(ctx: Context, history: Vec<EvalRecord>) -> Result<Self> {
+        let (varmap, model) = SslModel::build(&ctx.ds.modality, &ctx.cfg)?;
+        let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), history: Mutex::new(history) });
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(ctx.cfg.threads)
+            .thread_name(|i| format!("pretext-snapshot-{i}"))
+            .start_handler(|_| lowest_priority())
+            .build()
+            .map_err(|e| PretextError::BadData(format!("cannot start the snapshot threads: {e}")))?;
+        let worker_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("pretext-snapshots".into())
+            .spawn(move || {
+                lowest_priority();
+                pool.install(|| work(&worker_shared, &ctx, &varmap, &model))
+            })
+            .map_err(|e| PretextError::BadData(format!("cannot start the snapshot thread: {e}")))?;
+        Ok(Self { shared, handle: Some(handle) })
+    }
+
+    /// Queues a snapshot of `varmap` at `step`, replacing one not yet started.
+    pub fn submit(&self, step: usize, varmap: &VarMap) -> Result<()> {
+        let weights = copy_weights(varmap)?;
+        let mut slot = self.shared.slot.lock().map_err(|_| poisoned())?;
+        slot.pending = Some(Request { step, weights });
+        self.shared.changed.notify_all();
+        Ok(())
+    }
+
+    /// Blocks until every submitted snapshot has been sent (the end of a training phase,
+    /// so its last snapshot comes before `Finished`).
+    pub fn wait_idle(&self) {
+        let Ok(mut slot) = self.shared.slot.lock() else { return };
+        while slot.pending.is_some() || slot.busy {
+            match self.shared.changed.wait(slot) {
+                Ok(s) => slot = s,
+                Err(_) => return,
+            }
+        }
+    }
+
+    pub fn history(&self) -> Vec<EvalRecord> {
+        self.shared.history.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Snapshotter {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.shutdown = true;
+            slot.pending = None;
+            self.shared.changed.notify_all();
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn poisoned() -> PretextError {
+    PretextError::BadData("the snapshot worker stopped unexpectedly".into())
+}
+
+/// A deep copy of every weight (the optimiser updates the training model's in place).
+fn copy_weights(varmap: &VarMap) -> Result<Vec<(String, Tensor)>> {
+    let data = varmap.data().lock().map_err(|_| poisoned())?;
+    data.iter().map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?))).collect()
+}
+
+fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
+    loop {
+        let request = {
+            let Ok(mut slot) = shared.slot.lock() else { return };
+            loop {
+                if slot.shutdown {
+                    return;
+                }
+                if let Some(r) = slot.pending.take() {
+                    slot.busy = true;
+                    break r;
+                }
+                slot = match shared.changed.wait(slot) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+            }
+        };
+        let result = snapshot(ctx, varmap, model, request);
+        let emit = |ev: TrainEvent| {
+            let _ = ctx.events.send(ev);
+            if let Some(w) = &ctx.wake {
+                w();
+            }
+        };
+        match result {
+            Ok((embeddings, record)) => {
+                emit(TrainEvent::Snapshot { step: record.step, embeddings: Arc::new(embeddings) });
+                emit(TrainEvent::Eval {
+                    step: record.step,
+                    knn_accuracy: record.knn_accuracy,
+                    embedding_std: record.embedding_std,
+                    effective_rank: record.effective_rank,
+                });
+                if let Ok(mut history) = shared.history.lock() {
+                    history.retain(|r| r.step != record.step);
+                    let at = history.partition_point(|r| r.step < record.step);
+                    history.insert(at, record);
+                }
+            }
+            Err(e) => emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
+        }
+        let Ok(mut slot) = shared.slot.lock() else { return };
+        slot.busy = false;
+        shared.changed.notify_all();
+    }
+}
+
+fn snapshot(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> Result<(crate::analysis::Matrix, EvalRecord)> {
+    {
+        let data = varmap.data().lock().map_err(|_| poisoned())?;
+        for (name, weight) in &request.weights {
+            if let Some(var) = data.get(name) {
+                var.set(weight)?;
+            }
+        }
+    }
+    let embeddings = embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)?;
+    let record = evaluate(&ctx.ds, &ctx.map_indices, &embeddings, request.step)?;
+    Ok((embeddings, record))
+}
+
+/// Lowers the calling thread to the lowest scheduling priority (nice 19) on Linux, where
+/// a thread's nice value is its own; elsewhere the thread keeps its priority.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id; failure leaves the priority as
+    // it was, which is harmless.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
