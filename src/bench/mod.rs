@@ -1,6 +1,7 @@
 //! Benchmarks behind `pretext bench`, printed as tables against the reference tools.
 
 pub mod analysis;
+pub mod app;
 pub mod analysis_data;
 pub mod analysis_peers;
 pub mod sysinfo;

@@ -50,6 +50,30 @@ pub enum BenchCommand {
     Train(TrainBenchArgs),
     /// t-SNE, UMAP, HNSW, PCA and k-means on Fashion-MNIST, vs openTSNE, umap-learn, hnswlib, scikit-learn.
     Analysis(crate::bench::analysis::BenchArgs),
+    /// Training rate with live snapshots and re-layouts (as in the window) against without
+    /// (as `pretext train`), same data and settings; time to the first map; peak memory.
+    App(AppBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AppBenchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Timed steps per mode (after 5 untimed warm-up steps).
+    #[arg(long, default_value_t = 60)]
+    pub steps: usize,
+    /// Items per step.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Steps between snapshots in the live mode (the window's default).
+    #[arg(long, default_value_t = 10)]
+    pub eval_every: usize,
+    /// Items on the live map (default: the whole dataset, as the window shows).
+    #[arg(long)]
+    pub map_items: Option<usize>,
+    /// Projection of each snapshot: pca, umap or tsne.
+    #[arg(long, default_value = "pca")]
+    pub projection: String,
 }
 
 #[derive(Args, Debug)]
@@ -173,6 +197,26 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 opts.peers = None;
             }
             println!("{}", crate::bench::train::run(&opts)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::App(a)) => {
+            use crate::app::settings::Projection;
+            let projection = match a.projection.to_ascii_lowercase().as_str() {
+                "pca" => Projection::Pca,
+                "umap" => Projection::Umap,
+                "tsne" | "t-sne" => Projection::Tsne,
+                other => anyhow::bail!("unknown projection '{other}' (expected pca, umap or tsne)"),
+            };
+            let ds = std::sync::Arc::new(a.data.load(0)?);
+            let opts = crate::bench::app::AppBenchOptions {
+                steps: a.steps,
+                batch_size: a.batch,
+                eval_every: a.eval_every,
+                map_items: a.map_items,
+                projection,
+                ..Default::default()
+            };
+            print!("{}", crate::bench::app::run(ds, &opts)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Analysis(a)) => {
