@@ -607,3 +607,44 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     assert_eq!(ds.modality, pretext::data::Modality::Series { channels: 1, length: 24 });
     assert_eq!(ds.len(), 30);
 }
+
+#[test]
+fn the_timeline_slider_shows_an_earlier_snapshot_and_a_saved_run_keeps_its_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut settings = tiny_settings();
+    settings.train.epochs = 0.05; // 13 steps, a snapshot asked for every 2
+    let mut h = harness_on(settings, None);
+    wait_for_sample(&mut h);
+    h.get_by_label("Train").click();
+    step_until(&mut h, "training to finish with two laid-out snapshots", |a| {
+        a.log.status == pretext::app::state::TrainStatus::Finished && !a.busy() && a.timeline.frames().len() >= 2 && !a.map.is_animating()
+    });
+    let frames = h.state().timeline.frames().to_vec();
+    let latest = h.state().map.target().to_vec();
+    assert_eq!(latest.as_slice(), frames.last().unwrap().layout.as_slice(), "live: the map shows the newest frame");
+    assert_ne!(frames[0].layout, frames.last().unwrap().layout);
+
+    h.get_by_label_contains("Timeline: step").set_value_accesskit(0.0);
+    step_until(&mut h, "the map to go back", |a| a.timeline.position == Some(0));
+    assert_eq!(h.state().map.target(), frames[0].layout.as_slice(), "the map shows the first snapshot");
+    h.get_by_label_contains(&format!("Timeline: step {}", frames[0].step));
+    h.get_by_label("Live").click();
+    step_until(&mut h, "live again", |a| a.timeline.position.is_none());
+    assert_eq!(h.state().map.target(), latest.as_slice());
+
+    h.state_mut().settings.run_dir = run.display().to_string();
+    h.get_by_label("Save run").click();
+    step_until(&mut h, "the run to be saved", |a| a.status.starts_with("run saved"));
+    assert!(run.join("timeline.npy").is_file());
+    h.get_by_label("Reset model").click();
+    h.step();
+    h.step();
+    assert!(h.state().timeline.frames().is_empty(), "a reset model has no history");
+    h.get_by_label("Open run").click();
+    step_until(&mut h, "the run to reopen", |a| a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy());
+    let reopened: Vec<usize> = h.state().timeline.frames().iter().map(|f| f.step).collect();
+    assert!(reopened.len() >= frames.len(), "the saved frames come back: {reopened:?}");
+    assert!(frames.iter().all(|f| reopened.contains(&f.step)));
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+}

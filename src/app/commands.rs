@@ -23,6 +23,7 @@ impl PretextApp {
             Command::Stop => self.send(TrainCommand::Stop),
             Command::ResetModel => {
                 self.drop_trainer();
+                self.timeline.clear();
                 self.runs.current_dir = None;
                 self.runs.live = None;
                 self.log = TrainingLog::default();

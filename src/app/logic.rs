@@ -62,6 +62,9 @@ impl PretextApp {
             TrainEvent::Finished { step, reason } => self.status = format!("training ended at step {step} ({reason:?})").to_lowercase(),
             TrainEvent::Saved(dir) => {
                 self.status = format!("run saved to {}", dir.display());
+                if let Err(e) = self.timeline.save(&dir) {
+                    self.error(format!("the run was saved but not its timeline: {e}"));
+                }
                 self.current_run_is(dir);
             }
             TrainEvent::Embedded { request, embeddings } => self.on_embedded(request, embeddings),
@@ -101,6 +104,13 @@ impl PretextApp {
             self.on_space_changed();
         } else {
             self.incoming_rows = Some((generation, space, items));
+        }
+    }
+
+    /// Keeps the layout of a live snapshot (not another run's map) on the timeline.
+    fn record_frame(&mut self, space: &Space, layout: &[[f32; 2]]) {
+        if let (Some(step), None) = (space.step, &space.run) {
+            self.timeline.record(step, layout);
         }
     }
 
@@ -150,12 +160,17 @@ impl PretextApp {
                 if let Some((_, space, items)) = self.incoming_rows.take_if(|(g, _, _)| *g == generation) {
                     // Other rows: no point-for-point animation is possible.
                     self.set_map_rows(items);
+                    self.record_frame(&space, &layout);
                     self.space = Some(space);
                     self.map.set_layout(layout, false, 0.0);
                     self.on_space_changed();
-                } else if self.space.as_ref().is_some_and(|s| s.generation == generation) {
-                    let now = self.ctx.input(|i| i.time);
-                    self.map.set_layout(layout, self.settings.animate, now);
+                } else if let Some(space) = self.space.clone().filter(|s| s.generation == generation) {
+                    self.record_frame(&space, &layout);
+                    // While the timeline shows an earlier step, new frames are only recorded.
+                    if self.timeline.position.is_none() {
+                        let now = self.ctx.input(|i| i.time);
+                        self.map.set_layout(layout, self.settings.animate, now);
+                    }
                 }
                 self.project_pending();
             }
@@ -194,6 +209,13 @@ impl PretextApp {
                 }
                 self.log = TrainingLog::default();
                 self.status = "run opened; press Train to continue it".into();
+                self.timeline = match crate::app::timeline::Timeline::load(&saved.dir, saved.indices.len()) {
+                    Ok(t) => t.unwrap_or_default(),
+                    Err(e) => {
+                        self.error(format!("the run's timeline could not be read: {e}"));
+                        Default::default()
+                    }
+                };
                 self.runs.live = Some(snapshot.clone());
                 self.runs.shown = None;
                 self.pending_snapshot = Some(snapshot);
@@ -238,6 +260,7 @@ impl PretextApp {
 
     fn on_loaded(&mut self, data: crate::app::jobs::LoadedData) {
         self.drop_trainer();
+        self.timeline.clear();
         let previous = self.data.as_ref().map(|d| d.dataset.modality.clone());
         self.settings.train.follow_modality(previous.as_ref(), &data.dataset.modality);
         let labels = work::map_labels(&data.dataset, &data.map_indices);

@@ -13,6 +13,7 @@ pub mod settings;
 mod sparkline;
 pub mod state;
 pub mod thumbs;
+pub mod timeline;
 mod ui;
 pub mod work;
 
@@ -72,6 +73,8 @@ pub struct PretextApp {
     pub query: Option<FileQuery>,
     pub views: Option<(usize, Vec<Vec<f32>>)>,
     pub reconstructions: reconstructions::Reconstructions,
+    /// Every laid-out snapshot of the current training, for scrubbing and replay.
+    pub timeline: timeline::Timeline,
     /// Readable messages shown at the top of the window until dismissed.
     pub errors: Vec<String>,
     pub status: String,
@@ -140,6 +143,7 @@ impl PretextApp {
             query: None,
             views: None,
             reconstructions: Default::default(),
+            timeline: Default::default(),
             errors: Vec::new(),
             status: String::new(),
             path_input,

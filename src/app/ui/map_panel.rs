@@ -11,6 +11,7 @@ use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     toolbar(app, ui);
+    crate::app::ui::timeline::show(app, ui);
     if app.data.is_none() || app.map.is_empty() {
         ui.centered_and_justified(|ui| {
             if app.jobs.is_running("load") {

@@ -13,6 +13,7 @@ mod runs;
 mod selection;
 mod series_settings;
 mod text_settings;
+mod timeline;
 mod top;
 mod training;
 pub mod widgets;
