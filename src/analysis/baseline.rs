@@ -22,9 +22,10 @@ pub struct BaselineReport {
     pub pca_dim: usize,
     pub pca_knn_accuracy: f32,
     pub pca_seconds: f32,
-    /// The default encoder with its seeded random initial weights (no training).
-    pub untrained_dim: usize,
-    pub untrained_knn_accuracy: f32,
+    /// The default encoder with its seeded random initial weights (no training); filled in
+    /// by `ssl::untrained`, since this layer knows matrices, not models.
+    pub untrained_dim: Option<usize>,
+    pub untrained_knn_accuracy: Option<f32>,
 }
 
 pub fn split_matrix(split: &crate::data::Split, d: usize) -> Matrix {
@@ -52,8 +53,8 @@ pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
     Matrix::new(data, indices.len(), d)
 }
 
-/// Raw-feature, PCA-`pca_dim` (fitted on the train split only) and untrained-encoder kNN accuracy.
-pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<BaselineReport> {
+/// Raw-feature and PCA-`pca_dim` (fitted on the train split only) kNN accuracy.
+pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
     let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) else {
         return Err(PretextError::BadData(format!("'{}' has no labels, so there is no accuracy to measure", ds.name)));
     };
@@ -73,12 +74,6 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<Basel
     let (train_p, test_p) = (pca.transform(&train), pca.transform(&test));
     let pca_seconds = started.elapsed().as_secs_f32();
     let projected = knn::accuracy(&train_p, train_labels, &test_p, test_labels, protocol)?;
-    let cfg = crate::ssl::TrainConfig { seed: ds_seed, ..Default::default() };
-    let (_weights, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
-    let device = candle_core::Device::Cpu;
-    let train_u = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, &device)?;
-    let test_u = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, &device)?;
-    let untrained = knn::accuracy(&train_u, train_labels, &test_u, test_labels, protocol)?;
     Ok(BaselineReport {
         train_items: train.rows,
         test_items: test.rows,
@@ -89,7 +84,7 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize, ds_seed: u64) -> Result<Basel
         pca_dim: pca.k,
         pca_knn_accuracy: projected,
         pca_seconds,
-        untrained_dim: model.embed_dim,
-        untrained_knn_accuracy: untrained,
+        untrained_dim: None,
+        untrained_knn_accuracy: None,
     })
 }

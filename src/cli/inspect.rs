@@ -104,14 +104,16 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let ds = args.data.load(args.seed)?;
-    let r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim, args.seed)?;
+    let mut r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim)?;
+    let (dim, accuracy) = crate::ssl::untrained::knn_accuracy(&ds, args.seed)?;
+    (r.untrained_dim, r.untrained_knn_accuracy) = (Some(dim), Some(accuracy));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
         println!("{} ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_features, r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
-        println!("untrained encoder ({}-d)  {:.4}  (default encoder, seed {})", r.untrained_dim, r.untrained_knn_accuracy, args.seed);
+        println!("untrained encoder ({dim}-d)  {accuracy:.4}  (default encoder, seed {})", args.seed);
     }
     Ok(())
 }

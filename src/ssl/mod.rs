@@ -12,6 +12,7 @@ pub mod encoder_series;
 pub mod encoder_text;
 pub mod encoder_text_bag;
 mod snapshotter;
+pub mod untrained;
 pub mod evaluate;
 pub mod events;
 pub mod init;
