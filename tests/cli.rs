@@ -240,3 +240,29 @@ fn a_run_on_a_csv_text_column_reopens_without_naming_the_column_again() {
     let again: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(again["knn_accuracy"], trained["knn_accuracy"], "measured on the same texts and labels");
 }
+
+#[test]
+fn probe_reports_accuracy_per_label_budget_with_a_confusion_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path());
+    let run = dir.path().join("run");
+    let (ok, _, err) = pretext(&["train", "--data", &data, "--epochs", "2", "--batch", "32", "--out", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = pretext(&["probe", "--run", run.to_str().unwrap(), "--labels", "1-per-class,50%,100%", "--json"]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let probes = r["probes"].as_array().unwrap();
+    assert_eq!(probes.iter().map(|p| p["labels"].as_str().unwrap()).collect::<Vec<_>>(), ["1-per-class", "50%", "100%"]);
+    let classes = r["classes"].as_array().unwrap().len();
+    assert_eq!(probes[0]["train_items"], classes, "one labelled item per class");
+    for p in probes {
+        let confusion: Vec<Vec<u64>> = serde_json::from_value(p["confusion"].clone()).unwrap();
+        let total: u64 = confusion.iter().flatten().sum();
+        let diagonal: u64 = (0..confusion.len()).map(|i| confusion[i][i]).sum();
+        assert_eq!(total, r["test_items"].as_u64().unwrap());
+        assert!((p["test_accuracy"].as_f64().unwrap() - diagonal as f64 / total as f64).abs() < 1e-9, "accuracy is the confusion's diagonal");
+    }
+    assert!(probes[2]["test_accuracy"].as_f64().unwrap() > 0.9, "two far-apart groups");
+    let (ok, _, err) = pretext(&["probe", "--run", run.to_str().unwrap(), "--labels", "150%"]);
+    assert!(!ok && err.contains("150%"), "{err}");
+}

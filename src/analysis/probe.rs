@@ -35,6 +35,120 @@ pub struct ProbeResult {
     pub test_accuracy: f64,
 }
 
+/// How many train labels a probe may use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LabelBudget {
+    /// This share of the train split, in (0, 1].
+    Fraction(f64),
+    /// This many items of each class (fewer when a class has fewer).
+    PerClass(usize),
+}
+
+impl std::str::FromStr for LabelBudget {
+    type Err = String;
+    /// `1%`, `10%`, `100%`, `0.05`, or `N-per-class`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let t = s.trim();
+        let bad = || format!("'{s}' is not a label budget (expected e.g. 1%, 10%, 100%, 0.05 or 5-per-class)");
+        let budget = if let Some(n) = t.strip_suffix("-per-class") {
+            LabelBudget::PerClass(n.trim().parse().map_err(|_| bad())?)
+        } else if let Some(p) = t.strip_suffix('%') {
+            LabelBudget::Fraction(p.trim().parse::<f64>().map_err(|_| bad())? / 100.0)
+        } else {
+            LabelBudget::Fraction(t.parse().map_err(|_| bad())?)
+        };
+        match budget {
+            LabelBudget::Fraction(f) if !(f > 0.0 && f <= 1.0) => Err(format!("label share {s} is not in (0, 100 %]")),
+            LabelBudget::PerClass(0) => Err("at least one label per class is needed".into()),
+            b => Ok(b),
+        }
+    }
+}
+
+impl std::fmt::Display for LabelBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelBudget::Fraction(x) => write!(f, "{}%", (x * 1e4).round() / 100.0),
+            LabelBudget::PerClass(n) => write!(f, "{n}-per-class"),
+        }
+    }
+}
+
+/// A probe's test accuracy with its confusion matrix (rows: true class, columns: predicted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetResult {
+    pub budget: LabelBudget,
+    pub train_size: usize,
+    pub test_accuracy: f64,
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// Trains one probe per budget and reports accuracy and confusion on `test`. The items are
+/// taken in one seeded shuffled order, so a smaller budget's items are among a larger one's.
+pub fn probe_budgets(
+    train: &Matrix,
+    train_labels: &[u32],
+    test: &Matrix,
+    test_labels: &[u32],
+    budgets: &[LabelBudget],
+    params: &ProbeParams,
+) -> Result<Vec<BudgetResult>> {
+    check_shapes(train, train_labels, test, test_labels)?;
+    let classes = train_labels.iter().chain(test_labels).max().map_or(0, |&m| m as usize + 1);
+    let (train, test) = standardised(train, test);
+    let mut order: Vec<usize> = (0..train.rows).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(params.seed));
+    budgets
+        .iter()
+        .map(|&budget| {
+            let subset: Vec<usize> = match budget {
+                LabelBudget::Fraction(f) => {
+                    let take = ((train.rows as f64 * f).round() as usize).clamp(1, train.rows);
+                    order[..take].to_vec()
+                }
+                LabelBudget::PerClass(n) => {
+                    let mut taken = vec![0usize; classes];
+                    order.iter().copied().filter(|&i| {
+                        let c = train_labels[i] as usize;
+                        taken[c] += 1;
+                        taken[c] <= n
+                    }).collect()
+                }
+            };
+            let y: Vec<u32> = subset.iter().map(|&i| train_labels[i]).collect();
+            let w = fit_softmax(&train.select_rows(&subset), &y, classes, params);
+            let predicted: Vec<u32> = (0..test.rows).into_par_iter().map(|i| predict(&w, test.row(i), classes)).collect();
+            let mut confusion = vec![vec![0usize; classes]; classes];
+            for (&p, &t) in predicted.iter().zip(test_labels) {
+                confusion[t as usize][p as usize] += 1;
+            }
+            let correct = predicted.iter().zip(test_labels).filter(|(p, t)| p == t).count();
+            Ok(BudgetResult { budget, train_size: subset.len(), test_accuracy: correct as f64 / test.rows as f64, confusion })
+        })
+        .collect()
+}
+
+fn check_shapes(train: &Matrix, train_labels: &[u32], test: &Matrix, test_labels: &[u32]) -> Result<()> {
+    if train.rows != train_labels.len() || test.rows != test_labels.len() || train.cols != test.cols {
+        return Err(PretextError::Analysis("linear probe: rows, labels and widths must match".into()));
+    }
+    if train.rows == 0 || test.rows == 0 {
+        return Err(PretextError::Analysis("linear probe needs training and test rows".into()));
+    }
+    Ok(())
+}
+
+/// Both matrices standardised with the train matrix's column statistics.
+fn standardised(train: &Matrix, test: &Matrix) -> (Matrix, Matrix) {
+    let (mean, std) = column_stats(train);
+    let standardise = |m: &Matrix| {
+        let mut out = m.clone();
+        out.data.chunks_mut(m.cols).for_each(|r| r.iter_mut().enumerate().for_each(|(j, v)| *v = (*v - mean[j]) / std[j]));
+        out
+    };
+    (standardise(train), standardise(test))
+}
+
 /// Trains one probe per fraction of `train` and reports accuracy on `test`.
 pub fn linear_probe(
     train: &Matrix,
@@ -43,38 +157,16 @@ pub fn linear_probe(
     test_labels: &[u32],
     params: &ProbeParams,
 ) -> Result<Vec<ProbeResult>> {
-    if train.rows != train_labels.len() || test.rows != test_labels.len() || train.cols != test.cols {
-        return Err(PretextError::Analysis("linear probe: rows, labels and widths must match".into()));
+    if let Some(bad) = params.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
+        return Err(PretextError::InvalidConfig(format!("probe fraction {bad} is not in (0, 1]")));
     }
-    if train.rows == 0 || test.rows == 0 {
-        return Err(PretextError::Analysis("linear probe needs training and test rows".into()));
-    }
-    let classes = train_labels.iter().chain(test_labels).max().map_or(0, |&m| m as usize + 1);
-    let (mean, std) = column_stats(train);
-    let standardise = |m: &Matrix| {
-        let mut out = m.clone();
-        out.data.chunks_mut(m.cols).for_each(|r| r.iter_mut().enumerate().for_each(|(j, v)| *v = (*v - mean[j]) / std[j]));
-        out
-    };
-    let (train, test) = (standardise(train), standardise(test));
-    let mut order: Vec<usize> = (0..train.rows).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(params.seed));
-    params
-        .fractions
-        .iter()
-        .map(|&fraction| {
-            if !(fraction > 0.0 && fraction <= 1.0) {
-                return Err(PretextError::InvalidConfig(format!("probe fraction {fraction} is not in (0, 1]")));
-            }
-            let take = ((train.rows as f64 * fraction).round() as usize).clamp(1, train.rows);
-            let subset = &order[..take];
-            let x = train.select_rows(subset);
-            let y: Vec<u32> = subset.iter().map(|&i| train_labels[i]).collect();
-            let w = fit_softmax(&x, &y, classes, params);
-            let correct = (0..test.rows).into_par_iter().filter(|&i| predict(&w, test.row(i), classes) == test_labels[i]).count();
-            Ok(ProbeResult { fraction, train_size: take, test_accuracy: correct as f64 / test.rows as f64 })
-        })
-        .collect()
+    let budgets: Vec<LabelBudget> = params.fractions.iter().map(|&f| LabelBudget::Fraction(f)).collect();
+    let results = probe_budgets(train, train_labels, test, test_labels, &budgets, params)?;
+    Ok(results
+        .into_iter()
+        .zip(&params.fractions)
+        .map(|(r, &fraction)| ProbeResult { fraction, train_size: r.train_size, test_accuracy: r.test_accuracy })
+        .collect())
 }
 
 fn column_stats(m: &Matrix) -> (Vec<f32>, Vec<f32>) {

@@ -2,6 +2,7 @@
 
 mod compare;
 mod inspect;
+mod probe;
 mod scores;
 mod train;
 
@@ -39,6 +40,8 @@ pub enum Command {
     /// Data-quality scores for every item of a saved run's dataset (uniqueness, near-duplicate
     /// groups, likely label errors, representativeness, map disagreement), one CSV row each.
     Scores(scores::ScoresArgs),
+    /// Linear probes on a run's frozen embeddings with a few labels (1%, 10%, 100%, N per class).
+    Probe(probe::ProbeArgs),
     /// Speed and quality benchmarks against the Python reference tools, measured in one run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -181,6 +184,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Baseline(a) => inspect::baseline(a),
         Command::Neighbors(a) => inspect::neighbors(a),
         Command::Scores(a) => scores::run(a),
+        Command::Probe(a) => probe::run(a),
         Command::Bench(BenchCommand::Train(a)) => {
             use crate::bench::train::{BenchModel, TrainBenchOptions};
             let mut opts = TrainBenchOptions { steps: a.steps, batch_size: a.batch, ..Default::default() };

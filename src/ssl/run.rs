@@ -361,7 +361,7 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
 }
 
 /// Backbone embeddings of the train and the test split with a saved run's weights.
-fn embed_splits(dir: &Path, ds: &Dataset) -> Result<(SavedRun, Matrix, Matrix)> {
+pub fn embed_splits(dir: &Path, ds: &Dataset) -> Result<(SavedRun, Matrix, Matrix)> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
