@@ -2,6 +2,7 @@
 //! the background jobs' results, draws the panels (`ui/`), then applies the commands the
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
+pub mod collapse;
 pub mod jobs;
 mod commands;
 mod logic;

@@ -11,6 +11,11 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if app.timeline.playing {
         ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(crate::app::timeline::PLAY_SECONDS_PER_FRAME / 2.0));
     }
+    if let Some(warning) = crate::app::collapse::warning(&app.log.effective_rank, &app.log.embedding_std) {
+        ui.colored_label(ui.visuals().warn_fg_color, warning).on_hover_text(
+            "The effective rank or the spread of the embeddings dropped below half of its best value: the objective may be collapsing. Try a lower learning rate, stronger augmentations or another objective.",
+        );
+    }
     let count = app.timeline.frames().len();
     if count < 2 {
         return;

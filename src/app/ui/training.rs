@@ -75,7 +75,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.add(slider(&mut c.batch_size, 8..=1024).logarithmic(true).text("Batch size")).on_hover_text("Items per step. Contrastive learning gets more negatives from larger batches.");
     ui.add(slider(&mut c.learning_rate, 1e-5..=1e-1).logarithmic(true).text("Learning rate")).on_hover_text("Peak AdamW step size (linear warm-up, then cosine decay).");
     ui.add(slider(&mut c.epochs, 0.1..=100.0).logarithmic(true).text("Epochs")).on_hover_text("Passes over the train split per press of Train.");
-    ui.add(slider(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot every (steps)")).on_hover_text("How often the map, kNN accuracy and collapse signals are refreshed. Each snapshot embeds the map items, so very frequent snapshots slow training.");
+    ui.add(slider(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot every (steps)")).on_hover_text("How often the map, kNN accuracy and collapse signals are refreshed. A snapshot worker embeds the map items at low priority while training goes on; when it falls behind, the newest snapshot replaces the ones waiting.");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let all_cores = |v: f64, _: std::ops::RangeInclusive<usize>| if v == 0.0 { "all".to_string() } else { format!("{v}") };
     ui.add(slider(&mut c.threads, 0..=cores).custom_formatter(all_cores).text("Training threads")).on_hover_text("Cores the training steps use (0: all). Leave one free to keep projections and clustering quick while training runs.");
