@@ -284,3 +284,24 @@ fn the_full_fashion_mnist_set_loads_when_installed() {
     assert_eq!(ds.class_counts(), vec![7_000; 10]);
     assert!(ds.train.x.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+#[test]
+fn every_listed_image_extension_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let extensions = ["png", "jpg", "jpeg", "bmp", "gif", "webp"];
+    for ext in extensions {
+        std::fs::create_dir(dir.path().join(ext)).unwrap();
+        for i in 0..2 {
+            image::RgbImage::from_pixel(12, 12, image::Rgb([200, 40, 90])).save(dir.path().join(ext).join(format!("{i}.{ext}"))).unwrap();
+        }
+    }
+    // Strict: a file that does not decode fails the load instead of being skipped.
+    let ds = load_dataset(dir.path(), &LoadOptions { image_size: 8, skip_unreadable: false, ..opts() }).unwrap();
+    assert_eq!(ds.len(), 2 * extensions.len());
+    assert_eq!(ds.class_counts().iter().sum::<usize>(), ds.len());
+    assert_eq!(ds.modality, Modality::Image { channels: 3, height: 8, width: 8 });
+    for i in 0..ds.len() {
+        // Red plane ~200/255 whatever the format (JPEG within its loss).
+        assert!((ds.global_item(i)[0] - 200.0 / 255.0).abs() < 0.05, "item {i}: {}", ds.global_item(i)[0]);
+    }
+}
