@@ -74,3 +74,16 @@ fn collapse_signals_tell_collapse_from_spread() {
     assert!((effective_rank(&spread) - d as f32).abs() < 1e-2, "{}", effective_rank(&spread));
     assert!(mean_dimension_std(&spread) > 0.3);
 }
+
+#[test]
+fn top_k_results_hold_k_entries_not_one_per_bank_row() {
+    // Each query's list must not keep room for the whole bank: at 10,000 queries against
+    // 60,000 rows that room was 9.6 GB.
+    let bank = Matrix::new((0..2000 * 4).map(|i| ((i * 7919) % 101) as f32 - 50.0).collect(), 2000, 4);
+    let queries = bank.select_rows(&[0, 1, 2]);
+    for row in top_k_cosine(&bank, &queries, 5, None).unwrap() {
+        assert_eq!(row.len(), 5);
+        assert!(row.capacity() <= 5, "capacity {} for 5 neighbours", row.capacity());
+        assert!(row.windows(2).all(|w| w[0].similarity >= w[1].similarity), "nearest first");
+    }
+}

@@ -57,9 +57,12 @@ fn top_k_row(sims: &[f32], k: usize, skip: Option<usize>) -> Vec<Neighbor> {
     if k < cand.len() && k > 0 {
         cand.select_nth_unstable_by(k - 1, by_sim);
     }
-    cand.truncate(k);
-    cand.sort_by(by_sim);
-    cand
+    // A fresh k-long vector: truncating `cand` would keep its capacity of one entry per bank
+    // row, and the kNN evaluation of 10,000 test items against 60,000 train items then held
+    // 9.6 GB (measured: `pretext eval` peaked at 10.3 GB resident, 4.0 GB after).
+    let mut best = cand[..k].to_vec();
+    best.sort_by(by_sim);
+    best
 }
 
 /// Neighbours of one row of `x` among the other rows.
