@@ -23,7 +23,8 @@ pub struct TextAugment {
     pub span_mask: f32,
     /// SimCSE: no augmentation; the two views differ only by the encoder's dropout.
     pub simcse: bool,
-    /// Dropout in the text encoder while training (what SimCSE views rely on).
+    /// Dropout in the text encoder while training (what SimCSE views rely on): n-grams left
+    /// out by the bag, activations zeroed by the CNN.
     pub dropout: f32,
 }
 

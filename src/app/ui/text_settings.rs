@@ -7,7 +7,7 @@ pub fn augmentations(ui: &mut egui::Ui, a: &mut TextAugment) {
     ui.checkbox(&mut a.simcse, "SimCSE views")
         .on_hover_text("Both views are the text itself; only the encoder's dropout tells them apart (SimCSE). Turns the augmentations below off.");
     ui.add(slider(&mut a.dropout, 0.0..=0.5).text("Encoder dropout"))
-        .on_hover_text("Share of the text encoder's activations zeroed at random while training (what SimCSE views rely on).");
+        .on_hover_text("While training, the n-gram bag leaves out this share of a text's n-grams and the byte CNN zeroes this share of its activations, at random (what SimCSE views rely on).");
     ui.add_enabled_ui(!a.simcse, |ui| {
         ui.add(slider(&mut a.crop_min, 0.2..=1.0).text("Min crop"))
             .on_hover_text("Each view keeps a random run of consecutive words, at least this share of them (1: no crop).");
