@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use crossbeam_channel::Sender;
 
 use crate::data::Dataset;
 use crate::error::{PretextError, Result};
@@ -20,7 +19,7 @@ use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, evaluate, EvalRecord};
 use crate::ssl::events::TrainEvent;
-use crate::ssl::trainer::Waker;
+use crate::ssl::trainer::EventSink;
 
 /// The weights of one step, copied out of the training model.
 struct Request {
@@ -52,8 +51,7 @@ pub(crate) struct Context {
     pub ds: Arc<Dataset>,
     pub cfg: TrainConfig,
     pub map_indices: Arc<Vec<usize>>,
-    pub events: Sender<TrainEvent>,
-    pub wake: Option<Waker>,
+    pub sink: EventSink,
 }
 
 impl Snapshotter {
@@ -144,14 +142,8 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
                 };
             }
         };
-        let result = snapshot(ctx, varmap, model, request);
-        let emit = |ev: TrainEvent| {
-            let _ = ctx.events.send(ev);
-            if let Some(w) = &ctx.wake {
-                w();
-            }
-        };
-        match result {
+        let emit = |ev: TrainEvent| ctx.sink.emit(ev);
+        match snapshot(ctx, varmap, model, request) {
             Ok((embeddings, record)) => {
                 emit(TrainEvent::Snapshot { step: record.step, embeddings: Arc::new(embeddings) });
                 emit(TrainEvent::Eval {

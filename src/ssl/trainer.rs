@@ -29,6 +29,23 @@ use crate::ssl::snapshotter::{Context as SnapshotContext, Snapshotter};
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// The sending end of the event stream: the training thread and the snapshot worker both
+/// send through it, each event followed by a wake-up of the front end.
+#[derive(Clone)]
+pub(crate) struct EventSink {
+    events: Sender<TrainEvent>,
+    wake: Option<Waker>,
+}
+
+impl EventSink {
+    pub fn emit(&self, ev: TrainEvent) {
+        let _ = self.events.send(ev);
+        if let Some(w) = &self.wake {
+            w();
+        }
+    }
+}
+
 pub struct Trainer {
     commands: Sender<TrainCommand>,
     events: Receiver<TrainEvent>,
@@ -99,8 +116,9 @@ impl Trainer {
             varmap.all_vars(),
             ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
         )?;
+        let sink = EventSink { events: ev_tx, wake };
         let snapshots = Snapshotter::start(
-            SnapshotContext { ds: dataset.clone(), cfg: config.clone(), map_indices: map_indices.clone(), events: ev_tx.clone(), wake: wake.clone() },
+            SnapshotContext { ds: dataset.clone(), cfg: config.clone(), map_indices: map_indices.clone(), sink: sink.clone() },
             progress.history,
         )?;
         let mut worker = Worker {
@@ -116,8 +134,7 @@ impl Trainer {
             losses: progress.losses,
             train_seconds: progress.train_seconds,
             map_indices: map_indices.clone(),
-            events: ev_tx,
-            wake,
+            sink,
         };
         // The steps' parallel work (conv GEMMs, im2col, element-wise passes) runs in this
         // pool, sized by the setting, not in the global one other jobs share.
@@ -186,8 +203,7 @@ struct Worker {
     /// Wall-clock seconds of training so far (None: resumed from a run that did not record it).
     train_seconds: Option<f64>,
     map_indices: Arc<Vec<usize>>,
-    events: Sender<TrainEvent>,
-    wake: Option<Waker>,
+    sink: EventSink,
 }
 
 /// What the command check inside the training loop decided.
@@ -199,10 +215,7 @@ enum Flow {
 
 impl Worker {
     fn emit(&self, ev: TrainEvent) {
-        let _ = self.events.send(ev);
-        if let Some(w) = &self.wake {
-            w();
-        }
+        self.sink.emit(ev)
     }
 
     fn run(&mut self, commands: Receiver<TrainCommand>) {
