@@ -341,3 +341,62 @@ fn training_goes_on_while_a_snapshot_is_embedded_and_the_last_one_comes_before_f
     assert_eq!(snapshot_steps.last(), Some(&last_step), "the final state is snapshotted before Finished");
     assert!(snapshot_steps.len() < last_step, "a newer request replaces a waiting one: {} snapshots for {last_step} steps", snapshot_steps.len());
 }
+
+/// Trains until the first step is reported, pauses, saves into `dir` and closes the trainer;
+/// returns the step it paused at.
+fn pause_and_save(trainer: Trainer, dir: &std::path::Path) -> usize {
+    trainer.send(TrainCommand::Start);
+    let mut paused_at = None;
+    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(120)) {
+        match ev {
+            TrainEvent::Step { .. } => trainer.send(TrainCommand::Pause),
+            TrainEvent::Paused { step } => {
+                paused_at = Some(step);
+                break;
+            }
+            TrainEvent::Finished { .. } | TrainEvent::Error(_) => panic!("the run ended before it paused: {ev:?}"),
+            _ => {}
+        }
+    }
+    let paused_at = paused_at.expect("paused");
+    trainer.send(TrainCommand::Save(dir.to_path_buf()));
+    loop {
+        match trainer.recv_timeout(Duration::from_secs(60)) {
+            Some(TrainEvent::Saved(_)) => break,
+            Some(TrainEvent::Error(e)) => panic!("{e}"),
+            Some(_) => {}
+            None => panic!("no answer to Save"),
+        }
+    }
+    paused_at
+}
+
+#[test]
+fn a_run_paused_saved_and_resumed_continues_exactly_as_an_uninterrupted_run() {
+    let ds = Arc::new(shapes_dataset(60, 16, 5));
+    for objective in [ObjectiveKind::Simclr, ObjectiveKind::Moco] {
+        let mut cfg = TrainConfig { epochs: 6.0, batch_size: 16, objective, ..tiny_config() };
+        cfg.objective_params.queue_size = 64;
+        let whole = run_phase(&Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap());
+        let whole_losses = losses(&whole);
+
+        let dir = tempfile::tempdir().unwrap();
+        let paused_at = pause_and_save(Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap(), dir.path());
+        assert!(paused_at >= 1 && paused_at + 10 < whole_losses.len(), "{objective:?}: paused at {paused_at} of {}", whole_losses.len());
+
+        let rest = run_phase(&Trainer::open_run(dir.path(), ds.clone(), None, None).unwrap());
+        match rest.first() {
+            Some(TrainEvent::Started { start_step, total_steps, .. }) => {
+                assert_eq!((*start_step, *total_steps), (paused_at, whole_losses.len()), "{objective:?}: the same phase goes on")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(losses(&rest), whole_losses[paused_at..], "{objective:?}: every loss after resuming is the uninterrupted run's");
+        assert_eq!(last_snapshot(&rest), last_snapshot(&whole), "{objective:?}: same final embeddings");
+
+        // Without the optimizer's moments (and MoCo's queue) the resumed run leaves the trajectory.
+        std::fs::remove_file(dir.path().join(pretext::ssl::run::TRAINING_STATE)).unwrap();
+        let fresh = run_phase(&Trainer::open_run(dir.path(), ds.clone(), None, None).unwrap());
+        assert_ne!(losses(&fresh), whole_losses[paused_at..], "{objective:?}: the saved state is what keeps it exact");
+    }
+}

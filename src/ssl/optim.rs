@@ -9,6 +9,7 @@
 //!
 //! Parameters that are not f32 on the CPU are left to candle-nn's `AdamW`.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
@@ -121,6 +122,51 @@ impl InplaceOp2 for Update<'_> {
                 .zip(v.par_chunks_mut(CHUNK))
                 .zip(grad.par_chunks(CHUNK))
                 .for_each(|(((t, m), v), g)| run(t, m, v, g));
+        }
+        Ok(())
+    }
+}
+
+/// Names of the step counter and of each parameter's moments in a saved optimizer state.
+const STEP_KEY: &str = "adamw.step";
+fn moment_keys(name: &str) -> (String, String) {
+    (format!("adamw.m.{name}"), format!("adamw.v.{name}"))
+}
+
+impl AdamW {
+    /// The step counter and both moments of every parameter that has taken a step, keyed by
+    /// the parameter's name in `names` (a VarMap's), so a resumed run continues the same
+    /// trajectory instead of restarting the moments at zero.
+    pub fn state(&self, names: &HashMap<String, Var>) -> Result<HashMap<String, Tensor>> {
+        let device = candle_core::Device::Cpu;
+        let mut out = HashMap::new();
+        out.insert(STEP_KEY.to_string(), Tensor::new(&[self.step_t as i64], &device)?);
+        for (name, var) in names {
+            let Some((_, slot)) = self.slots.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) else { continue };
+            let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+            if guard.m.is_empty() {
+                continue; // no step yet: the moments are zero
+            }
+            let (m_key, v_key) = moment_keys(name);
+            out.insert(m_key, Tensor::from_slice(&guard.m, guard.m.len(), &device)?);
+            out.insert(v_key, Tensor::from_slice(&guard.v, guard.v.len(), &device)?);
+        }
+        Ok(out)
+    }
+
+    /// Restores what [`AdamW::state`] saved. Parameters it does not name keep zero moments.
+    pub fn restore(&mut self, names: &HashMap<String, Var>, state: &HashMap<String, Tensor>) -> Result<()> {
+        let step = state.get(STEP_KEY).ok_or_else(|| candle_core::Error::Msg("the optimizer state has no step counter".into()))?;
+        self.step_t = step.flatten_all()?.to_vec1::<i64>()?.first().map_or(0, |&t| t.max(0) as usize);
+        for (name, var) in names {
+            let (m_key, v_key) = moment_keys(name);
+            let (Some(m), Some(v)) = (state.get(&m_key), state.get(&v_key)) else { continue };
+            let Some((_, slot)) = self.slots.iter().find(|(s, _)| s.as_tensor().id() == var.as_tensor().id()) else { continue };
+            let (m, v) = (m.flatten_all()?.to_vec1::<f32>()?, v.flatten_all()?.to_vec1::<f32>()?);
+            if m.len() != var.elem_count() || v.len() != var.elem_count() {
+                candle_core::bail!("the saved optimizer moments of '{name}' have {} values for a parameter of {}", m.len(), var.elem_count());
+            }
+            *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Moments { m, v };
         }
         Ok(())
     }

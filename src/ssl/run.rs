@@ -9,9 +9,13 @@
 //! labels.npy             label of each row (int64), when the dataset has labels
 //! metrics.json           evaluation history and the loss of every step
 //! evaluation.json        full-dataset metrics (written by `pretext train` / `eval` / `compare`)
+//! training_state.safetensors  AdamW's step counter and moments, and the objective's own
+//!                        state (MoCo's queue), so a resumed run continues exactly
 //! ```
-//! AdamW's moment estimates are not saved: a resumed run restarts them, which perturbs only
-//! the first steps after resuming.
+//! Batches need no saved state: the items and augmentations of a step are drawn from the seed
+//! and the step number alone (`ssl::pipeline`). A run saved in the middle of a training phase
+//! also records the phase (`RunConfig::phase`), so resuming finishes the same learning-rate
+//! schedule rather than starting a new one.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,16 @@ pub const EMBEDDINGS: &str = "embeddings.npy";
 pub const INDICES: &str = "indices.npy";
 pub const LABELS: &str = "labels.npy";
 pub const METRICS: &str = "metrics.json";
+pub const TRAINING_STATE: &str = "training_state.safetensors";
+
+/// A training phase that was interrupted (paused or stopped, then saved): its first and its
+/// last step, and the time it had run, which a time budget counts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainingPhase {
+    pub from_step: usize,
+    pub to_step: usize,
+    pub elapsed_seconds: f64,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatasetInfo {
@@ -61,6 +75,9 @@ pub struct RunConfig {
     /// saved before this was recorded, and for runs resumed from one of those.
     #[serde(default)]
     pub train_seconds: Option<f64>,
+    /// The unfinished phase the run was saved in (None when it was saved between phases).
+    #[serde(default)]
+    pub phase: Option<TrainingPhase>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -78,6 +95,7 @@ pub struct RunProgress {
     pub history: Vec<EvalRecord>,
     pub losses: Vec<(usize, f32)>,
     pub train_seconds: Option<f64>,
+    pub phase: Option<TrainingPhase>,
 }
 
 /// A run as read back from disk.
@@ -104,6 +122,7 @@ impl SavedRun {
             history: self.history.clone(),
             losses: self.losses.clone(),
             train_seconds: self.config.train_seconds,
+            phase: self.config.phase,
         }
     }
 }
@@ -178,6 +197,7 @@ pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress,
         },
         step: progress.step,
         train_seconds: progress.train_seconds,
+        phase: progress.phase,
     };
     write_json(&dir.join(CONFIG), &config)?;
     let ckpt = dir.join(CHECKPOINT);
@@ -230,6 +250,24 @@ pub fn load_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
     let ckpt = dir.join(CHECKPOINT);
     let mut vm = varmap.clone();
     vm.load(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("checkpoint does not fit this model ({e})")))
+}
+
+/// Writes the optimizer's and the objective's state beside the checkpoint.
+pub fn save_training_state(dir: &Path, state: &std::collections::HashMap<String, candle_core::Tensor>) -> Result<()> {
+    let path = dir.join(TRAINING_STATE);
+    candle_core::safetensors::save(state, &path).map_err(|e| PretextError::bad_file(&path, format!("cannot write the training state ({e})")))
+}
+
+/// The saved optimizer and objective state; None for runs saved without it (they resume with
+/// fresh moments).
+pub fn load_training_state(dir: &Path) -> Result<Option<std::collections::HashMap<String, candle_core::Tensor>>> {
+    let path = dir.join(TRAINING_STATE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    candle_core::safetensors::load(&path, &candle_core::Device::Cpu)
+        .map(Some)
+        .map_err(|e| PretextError::bad_file(&path, format!("not a valid training state ({e})")))
 }
 
 /// Writes a momentum teacher's weights beside the checkpoint.

@@ -23,7 +23,7 @@ use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
 use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
-use crate::ssl::run::{self, RunProgress, SavedRun};
+use crate::ssl::run::{self, RunProgress, SavedRun, TrainingPhase};
 use crate::ssl::snapshotter::{Context as SnapshotContext, Snapshotter};
 
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
@@ -112,10 +112,21 @@ impl Trainer {
         }
         let (cmd_tx, cmd_rx) = unbounded();
         let (ev_tx, ev_rx) = unbounded();
-        let optimizer = AdamW::new(
+        let mut optimizer = AdamW::new(
             varmap.all_vars(),
             ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
         )?;
+        let mut phase = None;
+        if let Some(saved) = &saved {
+            if let Some(state) = run::load_training_state(&saved.dir)? {
+                let names = var_names(&varmap)?;
+                let bad = |e: candle_core::Error| PretextError::bad_file(&saved.dir.join(run::TRAINING_STATE), e.to_string());
+                optimizer.restore(&names, &state).map_err(bad)?;
+                objective.restore_state(&state).map_err(bad)?;
+            }
+            // An interrupted phase is finished on the same schedule, unless the schedule changed.
+            phase = progress.phase.filter(|_| same_schedule(&saved.config.train, &config));
+        }
         let sink = EventSink { events: ev_tx, wake };
         let snapshots = Snapshotter::start(
             SnapshotContext { ds: dataset.clone(), cfg: config.clone(), map_indices: map_indices.clone(), sink: sink.clone() },
@@ -135,6 +146,7 @@ impl Trainer {
             train_seconds: progress.train_seconds,
             map_indices: map_indices.clone(),
             sink,
+            phase,
         };
         // The steps' parallel work (conv GEMMs, im2col, element-wise passes) runs in this
         // pool, sized by the setting, not in the global one other jobs share.
@@ -204,6 +216,19 @@ struct Worker {
     train_seconds: Option<f64>,
     map_indices: Arc<Vec<usize>>,
     sink: EventSink,
+    /// The phase under way, or one interrupted and not yet finished.
+    phase: Option<TrainingPhase>,
+}
+
+/// Whether two configurations follow the same learning-rate schedule and batches.
+fn same_schedule(a: &TrainConfig, b: &TrainConfig) -> bool {
+    a.epochs == b.epochs && a.minutes == b.minutes && a.learning_rate == b.learning_rate && a.batch_size == b.batch_size && a.seed == b.seed
+}
+
+/// The model's parameters by name, as the checkpoint names them.
+fn var_names(varmap: &VarMap) -> Result<std::collections::HashMap<String, candle_core::Var>> {
+    let data = varmap.data().lock().map_err(|_| PretextError::BadData("the model's weights are poisoned".into()))?;
+    Ok(data.clone())
 }
 
 /// What the command check inside the training loop decided.
@@ -288,16 +313,23 @@ impl Worker {
         let per_epoch = steps_per_epoch(self.ds.train.len, batch);
         let phase_steps = ((self.cfg.epochs.max(0.0) * per_epoch as f32).ceil() as usize).max(1);
         let phase_steps = if self.cfg.minutes.is_some() && self.cfg.epochs <= 0.0 { usize::MAX / 2 } else { phase_steps };
-        let (from, to) = (self.step, self.step.saturating_add(phase_steps));
+        let resumed = self.phase.take().filter(|p| p.from_step <= self.step && self.step < p.to_step);
+        let (from, to, earlier) = match resumed {
+            Some(p) => (p.from_step, p.to_step, Duration::from_secs_f64(p.elapsed_seconds.max(0.0))),
+            None => (self.step, self.step.saturating_add(phase_steps), Duration::ZERO),
+        };
+        let phase_steps = to - from;
         let threads = rayon::current_num_threads();
-        self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: from, threads });
+        self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: self.step, threads });
         let budget = self.cfg.minutes.map(|m| Duration::from_secs_f32(m * 60.0));
-        let producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), from, to);
+        let producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), self.step, to);
         let started = Instant::now();
+        let elapsed = || earlier + started.elapsed();
         let warmup = (phase_steps / 10).clamp(1, 100);
         let mut rate = RateMeter::default();
         let mut reason = FinishReason::Completed;
         while self.step < to {
+            self.phase = Some(TrainingPhase { from_step: from, to_step: to, elapsed_seconds: elapsed().as_secs_f64() });
             match self.poll(commands) {
                 Flow::Continue => {}
                 Flow::Stop => {
@@ -306,7 +338,7 @@ impl Worker {
                 }
                 Flow::Shutdown => return Flow::Shutdown,
             }
-            if budget.is_some_and(|b| started.elapsed() >= b) {
+            if budget.is_some_and(|b| elapsed() >= b) {
                 reason = FinishReason::TimeBudget;
                 break;
             }
@@ -318,7 +350,7 @@ impl Worker {
             let done = (self.step - from) as f64;
             let mut progress = done / phase_steps as f64;
             if let Some(b) = budget {
-                progress = progress.max(started.elapsed().as_secs_f64() / b.as_secs_f64());
+                progress = progress.max(elapsed().as_secs_f64() / b.as_secs_f64());
             }
             let lr = self.cfg.learning_rate
                 * if done < warmup as f64 { (done + 1.0) / warmup as f64 } else { 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()) };
@@ -342,6 +374,10 @@ impl Worker {
             self.add_train_time(iteration.elapsed());
         }
         drop(producer);
+        // A stopped phase can be finished later (after saving and reopening too).
+        if reason != FinishReason::Stopped {
+            self.phase = None;
+        }
         let last = Instant::now();
         self.snapshot();
         self.snapshots.wait_idle();
@@ -384,8 +420,18 @@ impl Worker {
 
     fn save(&self, dir: &Path) -> Result<()> {
         let emb = self.map_embeddings()?;
-        let progress = RunProgress { step: self.step, history: self.snapshots.history(), losses: self.losses.clone(), train_seconds: self.train_seconds };
+        let progress = RunProgress {
+            step: self.step,
+            history: self.snapshots.history(),
+            losses: self.losses.clone(),
+            train_seconds: self.train_seconds,
+            phase: self.phase,
+        };
         run::save(dir, &self.ds, &self.cfg, &progress, &self.varmap, &self.map_indices, &emb)?;
+        let names = var_names(&self.varmap)?;
+        let mut state = self.optimizer.state(&names)?;
+        state.extend(self.objective.state()?);
+        run::save_training_state(dir, &state)?;
         match self.objective.teacher_weights() {
             Some(teacher) => run::save_teacher(teacher, dir),
             None => Ok(()),

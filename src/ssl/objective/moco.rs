@@ -2,6 +2,7 @@
 //! momentum teacher, and a queue of the keys of recent batches as negatives, so a CPU-sized
 //! batch still contrasts against thousands of items. Symmetric over the two views (as MoCo v3).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use candle_core::{Device, Result, Tensor};
@@ -11,6 +12,9 @@ use super::teacher::Teacher;
 use super::{l2_normalise, mean_over_pairs, project_views, split_views, stacked_views, Batch, Objective};
 use crate::ssl::config::ObjectiveKind;
 use crate::ssl::encoder::SslModel;
+
+const QUEUE_KEY: &str = "moco.queue";
+const HEAD_KEY: &str = "moco.head";
 
 pub struct MoCo {
     teacher: Teacher,
@@ -61,6 +65,25 @@ impl Objective for MoCo {
 
     fn teacher(&self) -> Option<&Teacher> {
         Some(&self.teacher)
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let state = self.lock()?;
+        let head = Tensor::new(&[state.head as i64], state.queue.device())?;
+        Ok(vec![(QUEUE_KEY.to_string(), state.queue.clone()), (HEAD_KEY.to_string(), head)])
+    }
+
+    fn restore_state(&self, saved: &HashMap<String, Tensor>) -> Result<()> {
+        let (Some(queue), Some(head)) = (saved.get(QUEUE_KEY), saved.get(HEAD_KEY)) else { return Ok(()) };
+        let mut state = self.lock()?;
+        if queue.dims() != state.queue.dims() {
+            candle_core::bail!("the saved MoCo queue is {:?} but this run's is {:?}", queue.dims(), state.queue.dims());
+        }
+        let head = head.flatten_all()?.to_vec1::<i64>()?.first().map_or(0, |&h| h.max(0) as usize);
+        state.head = head % state.queue.dim(0)?.max(1);
+        state.queue = queue.to_dtype(state.queue.dtype())?;
+        state.pending = None;
+        Ok(())
     }
 
     fn after_step(&self, student: &VarMap, progress: f64) -> Result<()> {

@@ -74,6 +74,15 @@ pub trait Objective: Send + Sync {
     fn teacher_weights(&self) -> Option<&VarMap> {
         self.teacher().map(|t| t.weights())
     }
+    /// State that lives beside the weights and shapes later steps (MoCo's queue of keys),
+    /// saved with a run so a resumed run continues exactly. Names are the objective's own.
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(Vec::new())
+    }
+    /// Takes back what [`Objective::state`] saved.
+    fn restore_state(&self, _state: &std::collections::HashMap<String, Tensor>) -> Result<()> {
+        Ok(())
+    }
     /// Generative objectives: writes the damaged copy of `src` the model learns to restore
     /// (`None` for objectives that do not reconstruct).
     fn damage(&self, _src: &[f32], _ds: &Dataset, _cfg: &TrainConfig, _rng: &mut StdRng, _out: &mut [f32]) -> Option<()> {
