@@ -61,6 +61,8 @@ pub enum JobResult {
     Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
     QueryNeighbours { generation: u64, request: u64, result: Result<Vec<Neighbor>, String> },
     KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
+    /// Data-quality scores of the map rows for one embedding.
+    Scored(Result<Box<crate::app::scores::MapScores>, String>),
     /// A run reopened as the current model, with what its folder holds.
     RunOpened(Result<(Trainer, Box<SavedRun>), String>),
     /// A run folder read for the runs table, with its evaluation when that is current.

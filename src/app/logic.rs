@@ -130,6 +130,7 @@ impl PretextApp {
         self.clusters = None;
         self.knn_correct = None;
         self.views = None;
+        self.scores.clear();
         self.style_version += 1;
     }
 
@@ -162,10 +163,12 @@ impl PretextApp {
                     self.set_map_rows(items);
                     self.record_frame(&space, &layout);
                     self.space = Some(space);
+                    self.request_scores(generation, &layout);
                     self.map.set_layout(layout, false, 0.0);
                     self.on_space_changed();
                 } else if let Some(space) = self.space.clone().filter(|s| s.generation == generation) {
                     self.record_frame(&space, &layout);
+                    self.request_scores(generation, &layout);
                     // While the timeline shows an earlier step, new frames are only recorded.
                     if self.timeline.position.is_none() {
                         let now = self.ctx.input(|i| i.time);
@@ -201,6 +204,7 @@ impl PretextApp {
                     self.style_version += 1;
                 }
             }
+            JobResult::Scored(result) => self.on_scored(result),
             JobResult::RunOpened(Ok((trainer, saved))) => {
                 // The run's own map rows (its subset may differ from the window's default).
                 let snapshot = Snapshot { step: Some(saved.config.step), matrix: Arc::new(saved.embeddings.clone()), items: trainer.map_indices(), run: None };
@@ -274,6 +278,7 @@ impl PretextApp {
         self.next_generation += 1;
         self.space = Some(Space { matrix: data.raw.clone(), step: None, generation, run: None });
         self.map.clear();
+        self.scores.clear();
         self.map.set_layout(data.layout, false, 0.0);
         self.thumbs.clear();
         self.log = TrainingLog::default();
@@ -298,6 +303,8 @@ impl PretextApp {
             raw: data.raw,
             baseline_knn: data.baseline_knn,
         });
+        let layout = self.map.target().to_vec();
+        self.request_scores(generation, &layout);
         if let Some((dir, _)) = self.initial_run.take() {
             self.commands.push(Command::OpenRun(dir));
         }

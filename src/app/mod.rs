@@ -10,6 +10,7 @@ pub mod map;
 pub mod read_options;
 pub mod reconstructions;
 pub mod runs;
+pub mod scores;
 pub mod settings;
 mod sparkline;
 pub mod state;
@@ -60,6 +61,8 @@ pub struct PretextApp {
     pub trainer: Option<Trainer>,
     pub log: TrainingLog,
     pub runs: RunsTable,
+    /// Data-quality scores of the map items (scores panel, colour by score).
+    pub scores: scores::ScoresState,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -131,6 +134,7 @@ impl PretextApp {
             trainer: None,
             log: TrainingLog::default(),
             runs: RunsTable::default(),
+            scores: Default::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),
@@ -214,6 +218,11 @@ impl PretextApp {
             );
             self.frame_intervals.clear();
         }
+    }
+
+    /// Colour of map row `row` in the last frame (tests check what the map shows).
+    pub fn point_color(&self, row: usize) -> Option<egui::Color32> {
+        self.colors.get(row).copied()
     }
 
     /// Global dataset index of a map row.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::scores::ScoreKind;
 use crate::ssl::TrainConfig;
 
 /// What the map's point colours show.
@@ -15,10 +16,21 @@ pub enum ColorBy {
     /// Whether the point's kNN vote among the other map points matches its label.
     KnnCorrect,
     Split,
+    /// A data-quality score of the scores panel, low to high.
+    Score(ScoreKind),
 }
 
 impl ColorBy {
-    pub const ALL: [ColorBy; 4] = [ColorBy::Label, ColorBy::Cluster, ColorBy::KnnCorrect, ColorBy::Split];
+    pub const ALL: [ColorBy; 8] = [
+        ColorBy::Label,
+        ColorBy::Cluster,
+        ColorBy::KnnCorrect,
+        ColorBy::Split,
+        ColorBy::Score(ScoreKind::Uniqueness),
+        ColorBy::Score(ScoreKind::LabelError),
+        ColorBy::Score(ScoreKind::Representativeness),
+        ColorBy::Score(ScoreKind::MapDisagreement),
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -26,6 +38,7 @@ impl ColorBy {
             ColorBy::Cluster => "Cluster",
             ColorBy::KnnCorrect => "kNN correct",
             ColorBy::Split => "Train/test",
+            ColorBy::Score(kind) => kind.label(),
         }
     }
 }
@@ -69,6 +82,7 @@ pub enum RightTab {
     Clusters,
     Selection,
     Export,
+    Scores,
 }
 
 /// What a drag on the map does.

@@ -96,6 +96,11 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
                 text.push_str(" · projecting…");
             }
             ui.label(egui::RichText::new(text).weak());
+            let trust = app.scores.result.as_ref().filter(|r| r.generation == s.generation).and_then(|r| r.trustworthiness);
+            if let Some(t) = trust {
+                ui.label(egui::RichText::new(format!("trustworthiness {t:.3}")).weak())
+                    .on_hover_text("How many of each point's 10 map neighbours are also near it in the embedding (1 = all; measured on up to 1,000 points)");
+            }
         }
     });
 }
@@ -125,6 +130,7 @@ fn refresh_style(app: &mut PretextApp) {
                 Some(true) => colors::TEST,
                 _ => colors::TRAIN,
             },
+            ColorBy::Score(kind) => app.scores.values_for(kind, n).map_or(colors::UNKNOWN, |v| colors::ramp(v[r])),
         })
         .collect();
     app.visible = (0..n).map(|r| labels.is_none_or(|l| !app.hidden_classes.contains(&l[r]))).collect();
@@ -178,6 +184,10 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             v
         }
         ColorBy::Split => vec![("train".into(), colors::TRAIN, None), ("test".into(), colors::TEST, None)],
+        ColorBy::Score(kind) => match app.scores.values_for(kind, app.map.len()) {
+            Some(_) => vec![(format!("high {}", kind.label().to_lowercase()), colors::ramp(1.0), None), ("middle".into(), colors::ramp(0.5), None), ("low".into(), colors::ramp(0.0), None)],
+            None => vec![("no scores yet (Scores tab)".into(), colors::UNKNOWN, None)],
+        },
     };
     if entries.is_empty() {
         return;

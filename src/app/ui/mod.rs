@@ -10,6 +10,7 @@ mod neighbours;
 mod read_options;
 mod reconstructions;
 mod runs;
+mod scores;
 mod selection;
 mod series_settings;
 mod text_settings;
@@ -39,12 +40,13 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         });
     });
     egui::Panel::right("right").resizable(true).default_size(360.0).min_size(260.0).show(ui, |ui| {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Neighbours, "Neighbours");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Clusters, "Clusters");
             let sel = format!("Selection ({})", app.selection_count);
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Selection, sel);
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Export, "Export");
+            ui.selectable_value(&mut app.settings.right_tab, RightTab::Scores, "Scores");
         });
         ui.separator();
         egui::ScrollArea::vertical().id_salt("right-scroll").show(ui, |ui| match app.settings.right_tab {
@@ -52,6 +54,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             RightTab::Clusters => clusters::show(app, ui),
             RightTab::Selection => selection::show(app, ui),
             RightTab::Export => export::show(app, ui),
+            RightTab::Scores => scores::show(app, ui),
         });
     });
     egui::CentralPanel::default().show(ui, |ui| map_panel::show(app, ui));

@@ -81,3 +81,25 @@ pub fn label_text(app: &PretextApp, item: usize) -> String {
 pub fn slider<Num: egui::emath::Numeric>(value: &mut Num, range: std::ops::RangeInclusive<Num>) -> egui::Slider<'_> {
     egui::Slider::new(value, range).clamping(egui::SliderClamping::Edits)
 }
+
+/// Map rows as a wrapping gallery of thumbnails (texts: clipped text buttons), each with a
+/// caption under it; returns the row clicked, if any.
+pub fn row_gallery(ui: &mut egui::Ui, app: &mut PretextApp, rows: &[(usize, String)], size: f32) -> Option<usize> {
+    let mut clicked = None;
+    ui.horizontal_wrapped(|ui| {
+        for (row, caption) in rows {
+            let Some(item) = app.item_of_row(*row) else { continue };
+            let cell = egui::Layout::top_down(egui::Align::Center);
+            ui.allocate_ui_with_layout(egui::vec2(size + 12.0, size + 34.0), cell, |ui| {
+                ui.set_width(size + 12.0);
+                let name = format!("#{item} {caption}");
+                if item_button(ui, app, item, &name, size).on_hover_text(format!("{name}: click to see its neighbours")).clicked() {
+                    clicked = Some(*row);
+                }
+                ui.label(egui::RichText::new(label_text(app, item)).small());
+                ui.label(egui::RichText::new(caption).small().weak());
+            });
+        }
+    });
+    clicked
+}
