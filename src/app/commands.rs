@@ -95,6 +95,7 @@ impl PretextApp {
                 self.reconstructions.row = Some(row);
                 self.request_reconstructions();
             }
+            Command::Tag(cmd) => self.apply_tag(cmd),
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -284,10 +285,11 @@ impl PretextApp {
             return;
         }
         let clusters = self.clusters.as_ref().map(|(c, _)| c.assignments.clone());
+        let tags = self.tags.clone();
         let (ds, indices, matrix) = (data.dataset.clone(), data.map_indices.clone(), space.matrix.clone());
         self.status = format!("exporting {} rows…", rows.len());
         self.jobs.spawn("export", move || {
-            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref());
+            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags);
             JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
         });
     }

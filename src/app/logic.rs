@@ -65,6 +65,9 @@ impl PretextApp {
                 if let Err(e) = self.timeline.save(&dir) {
                     self.error(format!("the run was saved but not its timeline: {e}"));
                 }
+                if let Err(e) = self.tags.save(&dir) {
+                    self.error(format!("the run was saved but not its tags: {e}"));
+                }
                 self.current_run_is(dir);
             }
             TrainEvent::Embedded { request, embeddings } => self.on_embedded(request, embeddings),
@@ -220,6 +223,10 @@ impl PretextApp {
                         Default::default()
                     }
                 };
+                self.tags = crate::app::tags::Tags::load(&saved.dir).unwrap_or_else(|e| {
+                    self.error(format!("the run's tags could not be read: {e}"));
+                    Default::default()
+                });
                 self.runs.live = Some(snapshot.clone());
                 self.runs.shown = None;
                 self.pending_snapshot = Some(snapshot);
@@ -279,6 +286,7 @@ impl PretextApp {
         self.space = Some(Space { matrix: data.raw.clone(), step: None, generation, run: None });
         self.map.clear();
         self.scores.clear();
+        self.tags = Default::default();
         self.map.set_layout(data.layout, false, 0.0);
         self.thumbs.clear();
         self.log = TrainingLog::default();

@@ -12,6 +12,7 @@ pub mod reconstructions;
 pub mod runs;
 pub mod scores;
 pub mod settings;
+pub mod tags;
 mod sparkline;
 pub mod state;
 pub mod thumbs;
@@ -63,6 +64,8 @@ pub struct PretextApp {
     pub runs: RunsTable,
     /// Data-quality scores of the map items (scores panel, colour by score).
     pub scores: scores::ScoresState,
+    /// Named sets of items (tags panel), saved with the run and exported as columns.
+    pub tags: tags::Tags,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -135,6 +138,7 @@ impl PretextApp {
             log: TrainingLog::default(),
             runs: RunsTable::default(),
             scores: Default::default(),
+            tags: Default::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),

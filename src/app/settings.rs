@@ -18,10 +18,12 @@ pub enum ColorBy {
     Split,
     /// A data-quality score of the scores panel, low to high.
     Score(ScoreKind),
+    /// The first tag holding the item (untagged items grey).
+    Tag,
 }
 
 impl ColorBy {
-    pub const ALL: [ColorBy; 8] = [
+    pub const ALL: [ColorBy; 9] = [
         ColorBy::Label,
         ColorBy::Cluster,
         ColorBy::KnnCorrect,
@@ -30,6 +32,7 @@ impl ColorBy {
         ColorBy::Score(ScoreKind::LabelError),
         ColorBy::Score(ScoreKind::Representativeness),
         ColorBy::Score(ScoreKind::MapDisagreement),
+        ColorBy::Tag,
     ];
 
     pub fn label(self) -> &'static str {
@@ -39,6 +42,7 @@ impl ColorBy {
             ColorBy::KnnCorrect => "kNN correct",
             ColorBy::Split => "Train/test",
             ColorBy::Score(kind) => kind.label(),
+            ColorBy::Tag => "Tag",
         }
     }
 }
@@ -83,6 +87,7 @@ pub enum RightTab {
     Selection,
     Export,
     Scores,
+    Tags,
 }
 
 /// What a drag on the map does.

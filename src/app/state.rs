@@ -46,6 +46,7 @@ pub enum Command {
     /// Generative objectives: the focused item damaged and reconstructed by the model.
     ShowReconstructions(usize),
     DismissError(usize),
+    Tag(crate::app::tags::TagCommand),
 }
 
 /// The vectors the map, neighbours and clusters currently work in.

@@ -13,7 +13,7 @@ use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::app::map::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
-use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, RowMeta};
+use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, write_tag_npys, RowMeta};
 use crate::ssl::trainer::map_subset;
 
 /// Reads a dataset (data without a split of its own is split with `split_seed`) and lays
@@ -175,18 +175,21 @@ pub struct ExportRows {
     pub labels: Option<Vec<String>>,
     pub label_ids: Vec<i64>,
     pub clusters: Option<Vec<usize>>,
+    /// Each tag's name and, per exported row, whether the tag holds it.
+    pub tags: Vec<(String, Vec<bool>)>,
 }
 
-pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usize], clusters: Option<&[usize]>) -> ExportRows {
+pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usize], clusters: Option<&[usize]>, tags: &crate::app::tags::Tags) -> ExportRows {
     let indices: Vec<usize> = rows.iter().map(|&r| map_indices[r]).collect();
     let labels = ds.has_labels().then(|| indices.iter().map(|&i| ds.global_label(i).map_or("?".into(), |l| ds.class_name(l).to_string())).collect());
     let label_ids = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
     ExportRows {
         embeddings: x.select_rows(rows),
+        clusters: clusters.map(|c| rows.iter().map(|&r| c[r]).collect()),
+        tags: tags.columns(&indices),
         indices,
         labels,
         label_ids,
-        clusters: clusters.map(|c| rows.iter().map(|&r| c[r]).collect()),
     }
 }
 
@@ -195,14 +198,16 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
 pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let e = |e: crate::PretextError| e.to_string();
-    let meta = RowMeta { index: &rows.indices, label: rows.labels.clone(), cluster: rows.clusters.as_deref() };
+    let meta = RowMeta { index: &rows.indices, label: rows.labels.clone(), cluster: rows.clusters.as_deref(), tags: &rows.tags };
     let files = [dir.join("embeddings.npy"), dir.join("indices.npy"), dir.join("labels.npy"), dir.join("embeddings.csv"), dir.join("projector")];
     write_npy_matrix(&files[0], &rows.embeddings).map_err(e)?;
     write_npy_ints(&files[1], &rows.indices.iter().map(|&i| i as i64).collect::<Vec<_>>()).map_err(e)?;
     write_npy_ints(&files[2], &rows.label_ids).map_err(e)?;
     write_csv(&files[3], &rows.embeddings, &meta).map_err(e)?;
     write_projector_tsv(&files[4], &rows.embeddings, &meta).map_err(e)?;
-    Ok(files.to_vec())
+    let mut files = files.to_vec();
+    files.extend(write_tag_npys(dir, &rows.tags).map_err(e)?);
+    Ok(files)
 }
 
 /// A few augmented views of one item (what the contrastive objective compares).

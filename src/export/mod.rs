@@ -44,16 +44,19 @@ pub struct RowMeta<'a> {
     pub index: &'a [usize],
     pub label: Option<Vec<String>>,
     pub cluster: Option<&'a [usize]>,
+    /// User tags: one column per tag, `tag:<name>`, 1 for the rows it holds and 0 elsewhere.
+    pub tags: &'a [(String, Vec<bool>)],
 }
 
-fn meta_columns(meta: &RowMeta) -> Vec<&'static str> {
-    let mut cols = vec!["index"];
+fn meta_columns(meta: &RowMeta) -> Vec<String> {
+    let mut cols = vec!["index".to_string()];
     if meta.label.is_some() {
-        cols.push("label");
+        cols.push("label".into());
     }
     if meta.cluster.is_some() {
-        cols.push("cluster");
+        cols.push("cluster".into());
     }
+    cols.extend(meta.tags.iter().map(|(name, _)| format!("tag:{}", name.replace(['\t', '\n', '\r'], " "))));
     cols
 }
 
@@ -65,7 +68,27 @@ fn meta_fields(meta: &RowMeta, i: usize) -> Vec<String> {
     if let Some(c) = meta.cluster {
         f.push(c[i].to_string());
     }
+    f.extend(meta.tags.iter().map(|(_, member)| if member[i] { "1" } else { "0" }.to_string()));
     f
+}
+
+/// One `tag-<name>.npy` per tag under `dir` (int64, 1 for the rows it holds, 0 elsewhere);
+/// characters a file name should not hold become `_`. Returns the files written.
+pub fn write_tag_npys(dir: &Path, tags: &[(String, Vec<bool>)]) -> Result<Vec<std::path::PathBuf>> {
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    for (name, member) in tags {
+        let safe: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let mut path = dir.join(format!("tag-{safe}.npy"));
+        // Two names that differ only in replaced characters still get a file each.
+        let mut n = 2;
+        while written.contains(&path) {
+            path = dir.join(format!("tag-{safe}-{n}.npy"));
+            n += 1;
+        }
+        write_npy_ints(&path, &member.iter().map(|&m| i64::from(m)).collect::<Vec<_>>())?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// CSV with the metadata columns first, then e0..e{d-1}.

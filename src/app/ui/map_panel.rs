@@ -5,6 +5,7 @@ use egui::{Color32, UiBuilder};
 use crate::app::map::{colors, MapStyle};
 use crate::app::settings::{ColorBy, MapTool, Projection};
 use crate::app::state::Command;
+use crate::app::tags::Tags;
 use crate::app::ui::widgets::{feature_summary, label_text, swatch};
 use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
@@ -131,9 +132,13 @@ fn refresh_style(app: &mut PretextApp) {
                 _ => colors::TRAIN,
             },
             ColorBy::Score(kind) => app.scores.values_for(kind, n).map_or(colors::UNKNOWN, |v| colors::ramp(v[r])),
+            ColorBy::Tag => data.and_then(|d| app.tags.first_of(d.map_indices[r])).map_or(colors::UNKNOWN, Tags::colour),
         })
         .collect();
-    app.visible = (0..n).map(|r| labels.is_none_or(|l| !app.hidden_classes.contains(&l[r]))).collect();
+    let item = |r: usize| data.map(|d| d.map_indices[r]);
+    app.visible = (0..n)
+        .map(|r| labels.is_none_or(|l| !app.hidden_classes.contains(&l[r])) && item(r).is_none_or(|i| !app.tags.hides(i)))
+        .collect();
     app.colors_key = Some(key);
 }
 
@@ -188,6 +193,11 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             Some(_) => vec![(format!("high {}", kind.label().to_lowercase()), colors::ramp(1.0), None), ("middle".into(), colors::ramp(0.5), None), ("low".into(), colors::ramp(0.0), None)],
             None => vec![("no scores yet (Scores tab)".into(), colors::UNKNOWN, None)],
         },
+        ColorBy::Tag => {
+            let mut v: Vec<(String, Color32, Option<u32>)> = app.tags.list.iter().enumerate().map(|(i, t)| (t.name.clone(), Tags::colour(i), None)).collect();
+            v.push((if v.is_empty() { "no tags yet (Tags tab)" } else { "untagged" }.into(), colors::UNKNOWN, None));
+            v
+        }
     };
     if entries.is_empty() {
         return;

@@ -12,6 +12,7 @@ mod reconstructions;
 mod runs;
 mod scores;
 mod selection;
+mod tags;
 mod series_settings;
 mod text_settings;
 mod timeline;
@@ -47,6 +48,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Selection, sel);
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Export, "Export");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Scores, "Scores");
+            ui.selectable_value(&mut app.settings.right_tab, RightTab::Tags, format!("Tags ({})", app.tags.list.len()));
         });
         ui.separator();
         egui::ScrollArea::vertical().id_salt("right-scroll").show(ui, |ui| match app.settings.right_tab {
@@ -55,6 +57,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             RightTab::Selection => selection::show(app, ui),
             RightTab::Export => export::show(app, ui),
             RightTab::Scores => scores::show(app, ui),
+            RightTab::Tags => tags::show(app, ui),
         });
     });
     egui::CentralPanel::default().show(ui, |ui| map_panel::show(app, ui));
