@@ -141,12 +141,55 @@ fn check_shapes(train: &Matrix, train_labels: &[u32], test: &Matrix, test_labels
 /// Both matrices standardised with the train matrix's column statistics.
 fn standardised(train: &Matrix, test: &Matrix) -> (Matrix, Matrix) {
     let (mean, std) = column_stats(train);
-    let standardise = |m: &Matrix| {
-        let mut out = m.clone();
-        out.data.chunks_mut(m.cols).for_each(|r| r.iter_mut().enumerate().for_each(|(j, v)| *v = (*v - mean[j]) / std[j]));
-        out
-    };
-    (standardise(train), standardise(test))
+    (standardise(train, &mean, &std), standardise(test, &mean, &std))
+}
+
+fn standardise(m: &Matrix, mean: &[f32], std: &[f32]) -> Matrix {
+    let mut out = m.clone();
+    out.data.chunks_mut(m.cols).for_each(|r| r.iter_mut().enumerate().for_each(|(j, v)| *v = (*v - mean[j]) / std[j]));
+    out
+}
+
+/// A probe fitted once that gives class probabilities for any rows: the app fits it on the
+/// items a user tagged and asks it about the rest (predicted class, confidence).
+#[derive(Debug, Clone)]
+pub struct SoftmaxProbe {
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    weights: Vec<f32>,
+    classes: usize,
+}
+
+impl SoftmaxProbe {
+    /// Fits on rows `x` with classes `y` (each below `classes`), standardised as the probe is.
+    pub fn fit(x: &Matrix, y: &[u32], classes: usize, params: &ProbeParams) -> Result<Self> {
+        if x.rows == 0 || x.rows != y.len() {
+            return Err(PretextError::Analysis(format!("probe: {} rows but {} labels", x.rows, y.len())));
+        }
+        if let Some(bad) = y.iter().find(|&&c| c as usize >= classes) {
+            return Err(PretextError::Analysis(format!("probe: class {bad} of {classes}")));
+        }
+        let (mean, std) = column_stats(x);
+        let weights = fit_softmax(&standardise(x, &mean, &std), y, classes, params);
+        Ok(Self { mean, std, weights, classes })
+    }
+
+    /// Class probabilities of each row of `x` (rows × classes).
+    pub fn probabilities(&self, x: &Matrix) -> Result<Matrix> {
+        if x.cols != self.mean.len() {
+            return Err(PretextError::Analysis(format!("probe fitted on {} columns, asked about {}", self.mean.len(), x.cols)));
+        }
+        let xs = standardise(x, &self.mean, &self.std);
+        let classes = self.classes;
+        let mut out = vec![0f32; x.rows * classes];
+        out.par_chunks_mut(classes).enumerate().for_each(|(i, z)| {
+            logits(&self.weights, xs.row(i), classes, z);
+            let max = z.iter().copied().fold(f32::MIN, f32::max);
+            let total: f32 = z.iter_mut().map(|v| { *v = (*v - max).exp(); *v }).sum();
+            z.iter_mut().for_each(|v| *v /= total);
+        });
+        Ok(Matrix::new(out, x.rows, classes))
+    }
 }
 
 /// Trains one probe per fraction of `train` and reports accuracy on `test`.

@@ -96,6 +96,7 @@ impl PretextApp {
                 self.request_reconstructions();
             }
             Command::Tag(cmd) => self.apply_tag(cmd),
+            Command::Probe(cmd) => self.run_probe(cmd),
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);

@@ -63,6 +63,8 @@ pub enum JobResult {
     KnnCorrect { generation: u64, correct: Vec<Option<bool>> },
     /// Data-quality scores of the map rows for one embedding.
     Scored(Result<Box<crate::app::scores::MapScores>, String>),
+    /// A linear probe fitted on the embedding of a generation.
+    Probed(u64, Result<Box<crate::app::probe::ProbeOutcome>, String>),
     /// A run reopened as the current model, with what its folder holds.
     RunOpened(Result<(Trainer, Box<SavedRun>), String>),
     /// A run folder read for the runs table, with its evaluation when that is current.

@@ -134,6 +134,7 @@ impl PretextApp {
         self.knn_correct = None;
         self.views = None;
         self.scores.clear();
+        self.probe.clear();
         self.style_version += 1;
     }
 
@@ -208,6 +209,7 @@ impl PretextApp {
                 }
             }
             JobResult::Scored(result) => self.on_scored(result),
+            JobResult::Probed(generation, result) => self.on_probed(generation, result),
             JobResult::RunOpened(Ok((trainer, saved))) => {
                 // The run's own map rows (its subset may differ from the window's default).
                 let snapshot = Snapshot { step: Some(saved.config.step), matrix: Arc::new(saved.embeddings.clone()), items: trainer.map_indices(), run: None };
@@ -287,6 +289,7 @@ impl PretextApp {
         self.map.clear();
         self.scores.clear();
         self.tags = Default::default();
+        self.probe.clear();
         self.map.set_layout(data.layout, false, 0.0);
         self.thumbs.clear();
         self.log = TrainingLog::default();

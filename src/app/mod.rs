@@ -8,6 +8,7 @@ mod commands;
 mod logic;
 pub mod map;
 pub mod read_options;
+pub mod probe;
 pub mod reconstructions;
 pub mod runs;
 pub mod scores;
@@ -66,6 +67,8 @@ pub struct PretextApp {
     pub scores: scores::ScoresState,
     /// Named sets of items (tags panel), saved with the run and exported as columns.
     pub tags: tags::Tags,
+    /// Linear probes on the dataset's labels or on the tags (probe panel).
+    pub probe: probe::ProbeState,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -139,6 +142,7 @@ impl PretextApp {
             runs: RunsTable::default(),
             scores: Default::default(),
             tags: Default::default(),
+            probe: Default::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),

@@ -20,10 +20,14 @@ pub enum ColorBy {
     Score(ScoreKind),
     /// The first tag holding the item (untagged items grey).
     Tag,
+    /// The tag the probe trained on the tags predicts.
+    Predicted,
+    /// How sure that probe is (probability of its prediction).
+    Confidence,
 }
 
 impl ColorBy {
-    pub const ALL: [ColorBy; 9] = [
+    pub const ALL: [ColorBy; 11] = [
         ColorBy::Label,
         ColorBy::Cluster,
         ColorBy::KnnCorrect,
@@ -33,6 +37,8 @@ impl ColorBy {
         ColorBy::Score(ScoreKind::Representativeness),
         ColorBy::Score(ScoreKind::MapDisagreement),
         ColorBy::Tag,
+        ColorBy::Predicted,
+        ColorBy::Confidence,
     ];
 
     pub fn label(self) -> &'static str {
@@ -43,6 +49,8 @@ impl ColorBy {
             ColorBy::Split => "Train/test",
             ColorBy::Score(kind) => kind.label(),
             ColorBy::Tag => "Tag",
+            ColorBy::Predicted => "Predicted tag",
+            ColorBy::Confidence => "Probe confidence",
         }
     }
 }
@@ -88,6 +96,7 @@ pub enum RightTab {
     Export,
     Scores,
     Tags,
+    Probe,
 }
 
 /// What a drag on the map does.

@@ -47,6 +47,7 @@ pub enum Command {
     ShowReconstructions(usize),
     DismissError(usize),
     Tag(crate::app::tags::TagCommand),
+    Probe(crate::app::probe::ProbeCommand),
 }
 
 /// The vectors the map, neighbours and clusters currently work in.

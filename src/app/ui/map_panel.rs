@@ -118,6 +118,7 @@ fn refresh_style(app: &mut PretextApp) {
     let noise_cluster = app.clusters.as_ref().filter(|(c, _)| c.noise).map(|(c, _)| c.k - 1);
     let knn = app.knn_correct.as_ref().map(|(_, k)| k.as_slice()).filter(|k| k.len() == n);
     let data = app.data.as_ref();
+    let predictions = app.probe.tag_predictions(n);
     app.colors = (0..n)
         .map(|r| match app.settings.color_by {
             ColorBy::Label => labels.map_or(colors::UNKNOWN, |l| colors::category(l[r] as usize)),
@@ -133,6 +134,8 @@ fn refresh_style(app: &mut PretextApp) {
             },
             ColorBy::Score(kind) => app.scores.values_for(kind, n).map_or(colors::UNKNOWN, |v| colors::ramp(v[r])),
             ColorBy::Tag => data.and_then(|d| app.tags.first_of(d.map_indices[r])).map_or(colors::UNKNOWN, Tags::colour),
+            ColorBy::Predicted => predictions.map_or(colors::UNKNOWN, |p| Tags::colour(p.predicted[r] as usize)),
+            ColorBy::Confidence => predictions.map_or(colors::UNKNOWN, |p| colors::ramp(p.confidence[r])),
         })
         .collect();
     let item = |r: usize| data.map(|d| d.map_indices[r]);
@@ -198,6 +201,14 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             v.push((if v.is_empty() { "no tags yet (Tags tab)" } else { "untagged" }.into(), colors::UNKNOWN, None));
             v
         }
+        ColorBy::Predicted => match app.probe.tag_predictions(app.map.len()) {
+            Some(p) => p.tag_names.iter().enumerate().map(|(i, t)| (format!("predicted {t}"), Tags::colour(i), None)).collect(),
+            None => vec![("fit a probe on tags (Probe tab)".into(), colors::UNKNOWN, None)],
+        },
+        ColorBy::Confidence => match app.probe.tag_predictions(app.map.len()) {
+            Some(_) => vec![("sure".into(), colors::ramp(1.0), None), ("unsure".into(), colors::ramp(0.0), None)],
+            None => vec![("fit a probe on tags (Probe tab)".into(), colors::UNKNOWN, None)],
+        },
     };
     if entries.is_empty() {
         return;

@@ -7,6 +7,7 @@ mod dataset;
 mod export;
 mod map_panel;
 mod neighbours;
+mod probe;
 mod read_options;
 mod reconstructions;
 mod runs;
@@ -49,6 +50,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Export, "Export");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Scores, "Scores");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Tags, format!("Tags ({})", app.tags.list.len()));
+            ui.selectable_value(&mut app.settings.right_tab, RightTab::Probe, "Probe");
         });
         ui.separator();
         egui::ScrollArea::vertical().id_salt("right-scroll").show(ui, |ui| match app.settings.right_tab {
@@ -58,6 +60,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             RightTab::Export => export::show(app, ui),
             RightTab::Scores => scores::show(app, ui),
             RightTab::Tags => tags::show(app, ui),
+            RightTab::Probe => probe::show(app, ui),
         });
     });
     egui::CentralPanel::default().show(ui, |ui| map_panel::show(app, ui));
