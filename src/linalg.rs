@@ -75,3 +75,55 @@ fn gemm_on(threads: usize, m: usize, n: usize, k: usize, dst: &mut [f32], accumu
         );
     }
 }
+
+/// Rows per chunk of [`centred_gram`]: the centred copy of one chunk (2048 × 784 floats,
+/// 6 MB) stays in cache while every block pair reads it.
+const GRAM_ROWS: usize = 2048;
+/// Columns per block of [`centred_gram`].
+const GRAM_BLOCK: usize = 128;
+
+/// `(x − mean)ᵀ (x − mean)` for row-major `x` (n × d): the d × d Gram matrix of the centred
+/// rows, without a centred copy of `x`. Only the blocks on and above the diagonal are
+/// multiplied (as BLAS's syrk does), which halves the arithmetic of a plain GEMM; chunks of
+/// rows are centred into a small buffer and summed on the rayon pool, one partial Gram per
+/// task.
+pub(crate) fn centred_gram(x: &[f32], d: usize, mean: &[f32]) -> Vec<f32> {
+    use rayon::prelude::*;
+    assert!(mean.len() == d && d > 0 && x.len() % d == 0, "pretext gram: shapes do not match");
+    let blocks: Vec<(usize, usize)> = (0..d).step_by(GRAM_BLOCK).map(|s| (s, (s + GRAM_BLOCK).min(d))).collect();
+    let pairs: Vec<(usize, usize)> = (0..blocks.len()).flat_map(|i| (i..blocks.len()).map(move |j| (i, j))).collect();
+    let partial = |mut acc: Vec<f32>, chunk: &[f32]| {
+        let rows = chunk.len() / d;
+        let centred: Vec<f32> = chunk.chunks_exact(d).flat_map(|r| r.iter().zip(mean).map(|(v, m)| v - m)).collect();
+        let mut out = Vec::new();
+        for &(i, j) in &pairs {
+            let ((a0, a1), (b0, b1)) = (blocks[i], blocks[j]);
+            let (m, n) = (a1 - a0, b1 - b0);
+            out.clear();
+            out.resize(m * n, 0.0);
+            // (rows × m)ᵀ · (rows × n), both read in place from the centred chunk.
+            let a = View { data: &centred[a0..], rs: 1, cs: d as isize };
+            let b = View { data: &centred[b0..], rs: d as isize, cs: 1 };
+            gemm_on(1, m, n, rows, &mut out, false, a, b);
+            for r in 0..m {
+                let dst = &mut acc[(a0 + r) * d + b0..(a0 + r) * d + b1];
+                dst.iter_mut().zip(&out[r * n..(r + 1) * n]).for_each(|(g, v)| *g += v);
+            }
+        }
+        acc
+    };
+    let mut gram = x
+        .par_chunks(GRAM_ROWS * d)
+        .fold(|| vec![0f32; d * d], partial)
+        .reduce(|| vec![0f32; d * d], |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        });
+    // Mirror the upper triangle into the lower one.
+    for r in 0..d {
+        for c in 0..r {
+            gram[r * d + c] = gram[c * d + r];
+        }
+    }
+    gram
+}

@@ -109,3 +109,21 @@ fn as_many_components_as_columns_on_few_rows_transforms_without_panicking() {
     assert_eq!((p.rows, p.cols), (67, 24));
     assert!(p.data.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn covariance_route_equals_the_covariance_of_centred_rows() {
+    // Odd sizes: more rows than one chunk and a width that is not a multiple of the block.
+    let (n, d) = (2_500, 131);
+    let x = decaying_spectrum(n, d);
+    let model = PcaModel::fit_with(&x, 5, PcaSolver::CovarianceEigh).unwrap();
+    // Each component is an eigenvector of the covariance computed the plain way, in f64.
+    let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| x.row(i)[j] as f64).sum::<f64>() / n as f64).collect();
+    for c in 0..5 {
+        let v: Vec<f64> = model.component(c).iter().map(|&a| a as f64).collect();
+        let proj: Vec<f64> = (0..n).map(|i| x.row(i).iter().zip(&mean).zip(&v).map(|((&a, m), w)| (a as f64 - m) * w).sum()).collect();
+        let cv: Vec<f64> = (0..d).map(|j| (0..n).map(|i| (x.row(i)[j] as f64 - mean[j]) * proj[i]).sum::<f64>() / (n - 1) as f64).collect();
+        let lambda: f64 = cv.iter().zip(&v).map(|(a, b)| a * b).sum();
+        let residual = cv.iter().zip(&v).map(|(a, b)| (a - lambda * b).powi(2)).sum::<f64>().sqrt();
+        assert!(residual < 1e-3 * lambda.abs().max(1e-9), "component {c}: residual {residual}, eigenvalue {lambda}");
+    }
+}

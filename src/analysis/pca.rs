@@ -2,7 +2,8 @@
 //! between its "covariance_eigh" and iterative solvers:
 //! - linfa-reduction's `Pca` (truncated SVD by LOBPCG, f64) — the general path;
 //! - for tall data (n ≥ 10·d, d ≤ 1000; e.g. 70k images × 784 pixels) the exact covariance
-//!   route: one f32 GEMM for the d×d covariance (AVX-512 kernels over both cores, where
+//!   route: the d×d covariance from f32 GEMMs over the blocks on and above its diagonal
+//!   (`linalg::centred_gram`, AVX-512 kernels where present, over both cores, where
 //!   linfa's LOBPCG makes many f64 passes over all n rows through matrixmultiply), then
 //!   linfa-linalg's symmetric eigen-decomposition. It is also the fallback for inputs where
 //!   LOBPCG breaks down: rank-deficient data such as an untrained encoder's embeddings makes
@@ -128,15 +129,12 @@ fn fit_lobpcg(x: &Matrix, k: usize, stats: &ColumnStats) -> Option<PcaModel> {
     })
 }
 
-/// Exact PCA: the covariance by one GEMM, then its top-k eigenpairs.
+/// Exact PCA: the covariance by blocked GEMMs, then its top-k eigenpairs.
 fn covariance_eigh(x: &Matrix, k: usize, stats: &ColumnStats) -> Result<PcaModel> {
     let (n, d) = (x.rows, x.cols);
-    let centred: Vec<f32> =
-        x.data.chunks_exact(d).flat_map(|row| row.iter().zip(&stats.mean).map(|(v, m)| v - m)).collect();
-    let gram = linalg::matmul(d, d, n, View::cols(&centred, d), View::rows(&centred, d));
-    drop(centred);
+    let gram = linalg::centred_gram(&x.data, d, &stats.mean);
     let scale = 1.0 / (n - 1) as f64;
-    let cov = ndarray::Array2::from_shape_fn((d, d), |(a, b)| 0.5 * (gram[a * d + b] + gram[b * d + a]) as f64 * scale);
+    let cov = ndarray::Array2::from_shape_fn((d, d), |(a, b)| gram[a * d + b] as f64 * scale);
     let (values, vectors) = top_eigenpairs(cov, k)?;
     let mut components = Vec::with_capacity(k * d);
     for column in vectors.columns() {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use crate::analysis::index::{IndexParams, Metric, NeighborIndex};
 use crate::analysis::quality::trustworthiness;
 use crate::analysis::tsne::{tsne, TsneParams};
+use crate::analysis::init::{pca_2d, LayoutInit};
 use crate::analysis::umap::{umap, UmapParams};
 use crate::analysis::pca::{PcaModel, PcaSolver};
 use crate::analysis::{kmeans, Matrix};
@@ -147,6 +148,9 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
     std::fs::write(&meta, format!("{{\"n_train\": {n_train}}}")).map_err(|e| PretextError::io(&meta, e))?;
     println!("data: {} × {} (train {}, queries {}), exported to {}", x.rows, x.cols, n_train, queries.rows, opts.out_dir.display());
 
+    // ndarray's matrixmultiply (linfa's PCA and LOBPCG) keeps a thread pool of its own, sized
+    // from MATMUL_NUM_THREADS when it first multiplies: the same count as everything else.
+    std::env::set_var("MATMUL_NUM_THREADS", opts.threads.max(1).to_string());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .build()
@@ -171,6 +175,8 @@ pub fn run(opts: &BenchOptions) -> Result<Report> {
 fn run_ours(opts: &BenchOptions, x: &Matrix, train: &Matrix, queries: &Matrix, gt: &[Vec<usize>], sample: &[usize], sub: &Matrix, report: &mut Report) -> Result<()> {
     let want = |p: &str| opts.parts.iter().any(|q| q == p);
     let gt_count = gt.len();
+    let pca_init = pca_2d(x, UmapParams::default().seed);
+    write_npy(&opts.out_dir.join("init_pca.npy"), &pca_init)?;
     let mut push = |f: Figure| {
         println!("  ours  {:<12} {:>8.2} s  {}", f.name, f.seconds, describe(&f));
         report.ours.push(f);
@@ -184,12 +190,18 @@ fn run_ours(opts: &BenchOptions, x: &Matrix, train: &Matrix, queries: &Matrix, g
         write_npy(&opts.out_dir.join("ours_tsne.npy"), &layout)?;
     }
     if want("umap") {
-        let t = Instant::now();
-        let layout = umap(x, &UmapParams::default(), |_, _| true)?;
-        let seconds = t.elapsed().as_secs_f64();
-        let trust = trustworthiness(sub, &layout.select_rows(sample), 10)?;
-        push(Figure { name: "UMAP".into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None, cpu_seconds: None });
-        write_npy(&opts.out_dir.join("ours_umap.npy"), &layout)?;
+        // Row 1: both sides start from the same PCA layout (init_pca.npy, given to umap-learn
+        // as its `init` array), computed before either timer. Row 2: each side's own
+        // spectral initialisation, inside the timer.
+        let rows = [("UMAP (same PCA init)", LayoutInit::Given(pca_init.clone()), "umap_pca"), ("UMAP (spectral init)", LayoutInit::Spectral, "umap_spectral")];
+        for (name, init, file) in rows {
+            let t = Instant::now();
+            let layout = umap(x, &UmapParams { init, ..UmapParams::default() }, |_, _| true)?;
+            let seconds = t.elapsed().as_secs_f64();
+            let trust = trustworthiness(sub, &layout.select_rows(sample), 10)?;
+            push(Figure { name: name.into(), seconds, quality: Some(trust), quality_name: "trust".into(), rate: None, cpu_seconds: None });
+            write_npy(&opts.out_dir.join(format!("ours_{file}.npy")), &layout)?;
+        }
     }
     if want("hnsw") {
         let mut runs = Vec::new();
