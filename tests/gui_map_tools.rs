@@ -11,10 +11,7 @@ use pretext::app::state::Command;
 fn cluster_labels_name_each_cluster_by_its_majority_at_its_centre() {
     let mut h = harness();
     wait_for_sample(&mut h);
-    h.get_by_label("Clusters").click();
-    h.step();
-    h.get_by_label("Run k-means").click();
-    step_until(&mut h, "k-means", |a| a.clusters.is_some() && !a.busy());
+    run_kmeans(&mut h);
     h.get_by_label("Cluster labels").click();
     h.step();
     h.step();
