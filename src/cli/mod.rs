@@ -56,6 +56,9 @@ pub enum BenchCommand {
     /// Training rate with live snapshots and re-layouts (as in the window) against without
     /// (as `pretext train`), same data and settings; time to the first map; peak memory.
     App(AppBenchArgs),
+    /// kNN accuracy after the same minutes of SimCLR on Fashion-MNIST, pretext vs PyTorch
+    /// (same model, views, optimiser, schedule and threads).
+    Quality(crate::bench::quality::QualityArgs),
 }
 
 #[derive(Args, Debug)]
@@ -221,6 +224,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 ..Default::default()
             };
             print!("{}", crate::bench::app::run(ds, &opts)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Quality(a)) => {
+            print!("{}", crate::bench::quality::run(&a)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Analysis(a)) => {
