@@ -147,10 +147,7 @@ fn box_selection_selects_the_points_inside_and_exports_them() {
 fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
     let mut h = harness();
     wait_for_sample(&mut h);
-    h.get_by_label("Clusters").click();
-    h.step();
-    h.get_by_label("Run k-means").click();
-    step_until(&mut h, "k-means", |a| a.clusters.is_some() && !a.busy());
+    run_kmeans(&mut h);
     let app = h.state();
     let (result, _) = app.clusters.as_ref().unwrap();
     assert_eq!(result.assignments.len(), MAP_ITEMS);

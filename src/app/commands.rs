@@ -97,6 +97,8 @@ impl PretextApp {
             }
             Command::Tag(cmd) => self.apply_tag(cmd),
             Command::Probe(cmd) => self.run_probe(cmd),
+            Command::IsolateSelection => self.isolate_selection(),
+            Command::ShowAllPoints => self.show_all_points(),
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);

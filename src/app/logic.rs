@@ -49,7 +49,7 @@ impl PretextApp {
                 self.runs.live = Some(snapshot.clone());
                 // While another run is on the map, the live snapshot waits for its row's click.
                 if self.runs.shown.is_none() {
-                    self.pending_snapshot = Some(snapshot);
+                    self.pending_snapshot = Some(self.isolation.view_of(snapshot));
                     self.project_pending();
                 }
                 self.request_reconstructions();
@@ -86,6 +86,7 @@ impl PretextApp {
         let Some(shown_items) = self.data.as_ref().map(|d| d.map_indices.clone()) else { return };
         let generation = self.next_generation;
         self.next_generation += 1;
+        self.isolation.note_generation(generation);
         let matrix = snapshot.matrix.clone();
         let space = Space { matrix: matrix.clone(), step: snapshot.step, generation, run: snapshot.run };
         self.projecting = true;
@@ -112,6 +113,9 @@ impl PretextApp {
 
     /// Keeps the layout of a live snapshot (not another run's map) on the timeline.
     fn record_frame(&mut self, space: &Space, layout: &[[f32; 2]]) {
+        if self.isolation.is_isolated_generation(space.generation) {
+            return;
+        }
         if let (Some(step), None) = (space.step, &space.run) {
             self.timeline.record(step, layout);
         }
@@ -231,6 +235,7 @@ impl PretextApp {
                 });
                 self.runs.live = Some(snapshot.clone());
                 self.runs.shown = None;
+                self.isolation.clear();
                 self.pending_snapshot = Some(snapshot);
                 self.project_pending();
                 self.current_run_is(saved.dir.clone());
@@ -290,6 +295,7 @@ impl PretextApp {
         self.scores.clear();
         self.tags = Default::default();
         self.probe.clear();
+        self.isolation.clear();
         self.map.set_layout(data.layout, false, 0.0);
         self.thumbs.clear();
         self.log = TrainingLog::default();

@@ -3,6 +3,7 @@
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
 pub mod collapse;
+pub mod isolate;
 pub mod jobs;
 mod commands;
 mod logic;
@@ -69,6 +70,8 @@ pub struct PretextApp {
     pub tags: tags::Tags,
     /// Linear probes on the dataset's labels or on the tags (probe panel).
     pub probe: probe::ProbeState,
+    /// The map narrowed to the selected points and laid out anew ("isolate selection").
+    pub isolation: isolate::IsolationState,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -143,6 +146,7 @@ impl PretextApp {
             scores: Default::default(),
             tags: Default::default(),
             probe: Default::default(),
+            isolation: Default::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),

@@ -180,6 +180,7 @@ impl PretextApp {
             return;
         };
         self.runs.shown = dir;
+        self.isolation.clear();
         self.pending_snapshot = Some(snapshot);
         self.project_pending();
     }

@@ -186,7 +186,8 @@ impl PretextApp {
             return;
         }
         let Some(input) = self.scores.pending.take() else { return };
-        self.jobs.spawn("scores", move || JobResult::Scored(compute(&input).map(Box::new)));
+        // Scores follow every snapshot: at low priority, so training keeps its pace.
+        self.jobs.spawn("scores", move || JobResult::Scored(crate::ssl::at_low_priority(|| compute(&input)).map(Box::new)));
     }
 
     pub(crate) fn on_scored(&mut self, result: Result<Box<MapScores>, String>) {

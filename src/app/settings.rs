@@ -126,6 +126,8 @@ pub struct Settings {
     pub right_tab: RightTab,
     pub export_dir: String,
     pub run_dir: String,
+    /// Each cluster's majority label drawn at its centre on the map.
+    pub cluster_labels: bool,
 }
 
 /// Training defaults for the window: snapshots often enough that the map visibly moves within
@@ -152,6 +154,7 @@ impl Default for Settings {
             right_tab: RightTab::Neighbours,
             export_dir: "pretext-export".into(),
             run_dir: "pretext-run".into(),
+            cluster_labels: false,
         }
     }
 }

@@ -48,6 +48,10 @@ pub enum Command {
     DismissError(usize),
     Tag(crate::app::tags::TagCommand),
     Probe(crate::app::probe::ProbeCommand),
+    /// Show only the selected points, laid out anew.
+    IsolateSelection,
+    /// End the isolation: every map point again.
+    ShowAllPoints,
 }
 
 /// The vectors the map, neighbours and clusters currently work in.

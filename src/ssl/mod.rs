@@ -27,4 +27,5 @@ pub mod trainer;
 pub use config::{AugmentConfig, ObjectiveKind, TextEncoder, TrainConfig};
 pub use events::{FinishReason, TrainCommand, TrainEvent};
 
+pub use snapshotter::at_low_priority;
 pub use trainer::{Trainer, Waker};

@@ -186,6 +186,17 @@ fn snapshot(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) 
 /// the 10,000-item sample finished in 60 steps (`pretext bench app`).
 const NICE: i32 = 10;
 
+/// Runs `work` on a thread pool of its own at the snapshot threads' low priority, so
+/// analysis the app does for every snapshot (scores) never slows training down; the
+/// calling thread waits. Without a pool (threads could not start) it runs on the caller.
+pub fn at_low_priority<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("pretext-low-{i}")).start_handler(|_| low_priority()).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
 /// Lowers the calling thread to `NICE` on Linux, where a thread's nice value is its own;
 /// elsewhere the thread keeps its priority.
 fn low_priority() {

@@ -76,3 +76,12 @@ pub fn click_at(h: &mut Harness<'static, PretextApp>, pos: egui::Pos2) {
     }
 }
 
+
+/// Runs k-means from the Clusters tab on the map shown and waits for its clusters.
+pub fn run_kmeans(h: &mut Harness<'static, PretextApp>) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label("Clusters").click();
+    h.step();
+    h.get_by_label("Run k-means").click();
+    step_until(h, "k-means", |a| a.clusters.is_some() && !a.busy());
+}

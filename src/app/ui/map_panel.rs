@@ -60,6 +60,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if let Some(rows) = out.selected {
         app.command(Command::Select(rows));
     }
+    if app.settings.cluster_labels {
+        crate::app::ui::cluster_labels::show(app, ui, rect);
+    }
     legend(app, ui, rect);
 }
 
@@ -87,9 +90,18 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.map.reset_view();
         }
         ui.add(slider(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
+        if app.clusters.is_some() {
+            ui.checkbox(&mut app.settings.cluster_labels, "Cluster labels").on_hover_text("Write each cluster's majority label at its centre");
+        }
         ui.checkbox(&mut app.settings.animate, "Animate").on_hover_text("Move points smoothly to each new snapshot's layout");
         if app.selection_count > 0 && ui.button("Clear selection").clicked() {
             app.command(Command::ClearSelection);
+        }
+        if let Some(iso) = &app.isolation.active {
+            ui.label(format!("Isolated: {} of {} points", iso.rows.len(), iso.full.items.len()));
+            if ui.button("Show all points").clicked() {
+                app.command(Command::ShowAllPoints);
+            }
         }
         if let Some(s) = &app.space {
             let mut text = format!("{} of {}", app.settings.projection.label(), s.describe());

@@ -2,6 +2,7 @@
 //! model, the trainer or the dataset directly.
 
 mod charts;
+mod cluster_labels;
 mod clusters;
 mod dataset;
 mod export;

@@ -29,6 +29,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.button("Clear selection").clicked() {
             app.command(Command::ClearSelection);
         }
+        if ui.button("Isolate selection").on_hover_text("Show only these points, laid out anew from their own embeddings (Show all points brings the rest back)").clicked() {
+            app.command(Command::IsolateSelection);
+        }
     });
     ui.separator();
     ui.strong("Export the selection");
