@@ -305,3 +305,25 @@ fn every_listed_image_extension_is_read() {
         assert!((ds.global_item(i)[0] - 200.0 / 255.0).abs() < 0.05, "item {i}: {}", ds.global_item(i)[0]);
     }
 }
+
+#[test]
+fn npy_header_promising_more_than_the_file_holds_is_an_error_not_an_abort() {
+    // A valid float32 array, then its header's shape edited to 10^9 x 784 (3 TB).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.npy");
+    {
+        use ndarray_npy::WriteNpyExt;
+        ndarray::Array2::<f32>::zeros((4, 3)).write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let start = bytes.windows(6).position(|w| w == b"(4, 3)").unwrap();
+    let mut edited = bytes.clone();
+    let huge = b"(1000000000, 784)";
+    // The header is padded with spaces: the longer shape takes some of them.
+    edited.splice(start..start + 6, huge.iter().copied());
+    let pad_at = edited.iter().rposition(|&b| b == b'\n').unwrap();
+    edited.drain(pad_at - (huge.len() - 6)..pad_at);
+    std::fs::write(&path, &edited).unwrap();
+    let msg = err_text(load_dataset(&path, &opts()));
+    assert!(msg.contains("x.npy") && msg.contains("promises"), "{msg}");
+}

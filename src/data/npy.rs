@@ -8,8 +8,48 @@ use ndarray_npy::ReadNpyExt;
 use crate::data::{csv_table::standardise, Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
-fn open(path: &Path) -> Result<std::fs::File> {
+/// Opens an .npy file for reading after checking that its header does not promise more
+/// values than the file holds: the reader allocates what the header says before reading, so
+/// a damaged or hostile header (a shape of 10⁹ × 784 in a 100-byte file) would otherwise
+/// abort the process on the allocation.
+pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
+    let size = file.metadata().map_err(|e| PretextError::io(path, e))?.len();
+    let mut head = vec![0u8; 4096.min(size as usize)];
+    file.read_exact(&mut head).map_err(|e| PretextError::io(path, e))?;
+    if let Some((values, item, data_start)) = npy_header_claim(&head) {
+        let need = values.checked_mul(item).and_then(|b| b.checked_add(data_start));
+        if need.is_none_or(|n| n > size) {
+            return Err(PretextError::bad_file(
+                path,
+                format!("the header promises {values} values of {item} bytes but the file holds {size} bytes (cut short or damaged)"),
+            ));
+        }
+    }
     std::fs::File::open(path).map_err(|e| PretextError::io(path, e))
+}
+
+/// From the start of an .npy file: (number of values, bytes per value, offset of the data),
+/// when its header can be read; anything odd is left to the full reader to report.
+fn npy_header_claim(head: &[u8]) -> Option<(u64, u64, u64)> {
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return None;
+    }
+    let (len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        _ => (u32::from_le_bytes(head.get(8..12)?.try_into().ok()?) as usize, 12),
+    };
+    let text = std::str::from_utf8(head.get(start..start + len)?).ok()?;
+    let descr = text.split("'descr':").nth(1)?.split('\'').nth(1)?;
+    let item: u64 = descr.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let shape = text.split("'shape':").nth(1)?;
+    let shape = &shape[shape.find('(')? + 1..shape.find(')')?];
+    let mut values = 1u64;
+    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        values = values.saturating_mul(dim.trim_end_matches('L').parse().ok()?);
+    }
+    Some((values, item, (start + len) as u64))
 }
 
 /// Reads a 2-D float array, accepting float32 or float64.

@@ -33,7 +33,7 @@ pub fn read_npy_matrix(path: &Path) -> Result<Matrix> {
 }
 
 pub fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
-    let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
+    let file = crate::data::npy::open(path)?;
     Array1::<i64>::read_npy(file)
         .map(|a| a.to_vec())
         .or_else(|_| crate::data::npy::read_labels(path))

@@ -175,7 +175,7 @@ pub fn npy_is_3d(path: &Path) -> bool {
 
 /// An N×C×T float array (an N×T array is N series of one channel; a T array one series).
 fn read_npy_array(path: &Path) -> Result<Array3<f32>> {
-    let open = || std::fs::File::open(path).map_err(|e| PretextError::io(path, e));
+    let open = || crate::data::npy::open(path);
     let array = if let Ok(a) = Array3::<f32>::read_npy(open()?) {
         a
     } else if let Ok(a) = Array3::<f64>::read_npy(open()?) {
