@@ -54,6 +54,15 @@ pub fn neighbor_disagreement(embeddings: &Matrix, layout: &Matrix, k: usize, met
         return Err(PretextError::Analysis(format!("need 0 < k < n (k={k}, n={})", embeddings.rows)));
     }
     let high = NeighborIndex::build(embeddings, metric, IndexParams::default())?.knn_graph(k);
+    neighbor_disagreement_of_graph(&high, layout, k)
+}
+
+/// [`neighbor_disagreement`] from the embedding's k-nearest-neighbour graph already built
+/// (each row's `k` neighbours), so a caller that has it does not search twice.
+pub fn neighbor_disagreement_of_graph(high: &[Vec<(usize, f32)>], layout: &Matrix, k: usize) -> Result<Vec<f32>> {
+    if high.len() != layout.rows {
+        return Err(PretextError::Analysis(format!("{} graph rows but {} layout points", high.len(), layout.rows)));
+    }
     let grid = super::grid2d::PointGrid::new(layout)?;
     Ok((0..layout.rows)
         .into_par_iter()

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::index::Metric;
 use crate::analysis::{kmeans, quality, scores as core, Matrix};
 use crate::app::jobs::JobResult;
 use crate::app::PretextApp;
@@ -103,7 +102,8 @@ pub fn compute(input: &ScoreInput) -> Result<MapScores, String> {
     let classes = input.labels.as_ref().map_or(0, |l| l.iter().copied().max().map_or(0, |m| m as usize + 1));
     let clusters = kmeans::fit(&x.l2_normalized(), classes.clamp(2, 10).min(n), input.seed).map_err(e)?;
     let layout = Matrix::new(input.layout.iter().flatten().copied().collect(), n, 2);
-    let map_disagreement = quality::neighbor_disagreement(x, &layout, k, Metric::Cosine).map_err(e)?;
+    // The same cosine k-NN graph as the neighbour-based scores: searched once.
+    let map_disagreement = quality::neighbor_disagreement_of_graph(&graph, &layout, k).map_err(e)?;
     let sample = map_subset(n, TRUST_SAMPLE, input.seed);
     let trustworthiness = quality::trustworthiness(&x.select_rows(&sample), &layout.select_rows(&sample), k).ok();
     Ok(MapScores {
@@ -220,7 +220,11 @@ mod tests {
         let n = 43;
         let x = Arc::new(Matrix::new(data, n, 3));
         let layout: Vec<[f32; 2]> = (0..n).map(|r| [x.row(r)[0], x.row(r)[1] + x.row(r)[2]]).collect();
-        let scores = compute(&ScoreInput { generation: 7, matrix: x, layout, labels: None, seed: 0 }).unwrap();
+        let scores = compute(&ScoreInput { generation: 7, matrix: x.clone(), layout: layout.clone(), labels: None, seed: 0 }).unwrap();
+        let flat = Matrix::new(layout.iter().flatten().copied().collect(), n, 2);
+        let searched = quality::neighbor_disagreement(&x, &flat, NEIGHBOURS, crate::analysis::index::Metric::Cosine).unwrap();
+        assert_eq!(scores.map_disagreement, searched, "map disagreement from the shared graph is the searched one");
+        assert!(scores.map_disagreement.iter().any(|&d| d > 0.0));
         assert_eq!(scores.generation, 7);
         assert_eq!(scores.ranked(ScoreKind::Uniqueness)[0], 42, "the far point is the most unique");
         assert!(scores.values(ScoreKind::LabelError).is_none());
