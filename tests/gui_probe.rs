@@ -95,6 +95,11 @@ fn a_probe_on_tags_predicts_the_untagged_items_colours_the_map_and_lists_the_lea
     for r in 0..ROWS {
         assert_eq!(p.tag_names[p.predicted[r] as usize], class_of_row(app, r), "row {r}");
     }
+    // Tags named after the classes: the panel checks the predictions against the labels.
+    let agree = p.uncertain.iter().filter(|&&r| p.tag_names[p.predicted[r] as usize] == class_of_row(app, r)).count();
+    let agreement = agree as f64 / p.uncertain.len() as f64;
+    assert_eq!(p.label_agreement, Some(agreement));
+    let agreement_text = format!("Agrees with the dataset labels on {:.1}% of the untagged items", agreement * 100.0);
     let least = p.uncertain[0];
     let lowest = p.uncertain.iter().map(|&r| p.confidence[r]).fold(f32::MAX, f32::min);
     assert_eq!(p.confidence[least], lowest);
@@ -113,4 +118,5 @@ fn a_probe_on_tags_predicts_the_untagged_items_colours_the_map_and_lists_the_lea
     h.get_by_label("Probe").click();
     h.step();
     h.get_by_label(&caption);
+    h.get_by_label(&agreement_text);
 }

@@ -64,6 +64,21 @@ pub struct TagProbe {
     pub confidence: Vec<f32>,
     /// Untagged map rows, least confident first.
     pub uncertain: Vec<usize>,
+    /// When every tag is named after a class: the share of untagged items whose predicted
+    /// tag is their dataset label.
+    pub label_agreement: Option<f64>,
+}
+
+impl TagProbe {
+    /// Share of untagged rows predicted as their label, when each tag names a class.
+    fn agreement(&self, labels: &[u32], class_names: &[String]) -> Option<f64> {
+        let class_of_tag: Vec<u32> = self.tag_names.iter().map(|t| class_names.iter().position(|c| c == t).map(|c| c as u32)).collect::<Option<_>>()?;
+        if self.uncertain.is_empty() || labels.len() != self.predicted.len() {
+            return None;
+        }
+        let agree = self.uncertain.iter().filter(|&&r| class_of_tag[self.predicted[r] as usize] == labels[r]).count();
+        Some(agree as f64 / self.uncertain.len() as f64)
+    }
 }
 
 pub enum ProbeOutcome {
@@ -149,7 +164,7 @@ pub fn fit_on_tags(tags: &Tags, items: &[usize], x: &Matrix, seed: u64) -> Resul
     }
     let mut uncertain: Vec<usize> = (0..x.rows).filter(|&r| !tagged[r]).collect();
     uncertain.sort_by(|&a, &b| confidence[a].total_cmp(&confidence[b]).then(a.cmp(&b)));
-    Ok(TagProbe { tag_names: tags.list.iter().map(|t| t.name.clone()).collect(), train_size: rows.len(), predicted, confidence, uncertain })
+    Ok(TagProbe { tag_names: tags.list.iter().map(|t| t.name.clone()).collect(), train_size: rows.len(), predicted, confidence, uncertain, label_agreement: None })
 }
 
 /// What the panel asks for.
@@ -172,7 +187,14 @@ impl PretextApp {
             }),
             ProbeCommand::OnTags => {
                 let tags = self.tags.clone();
-                self.jobs.spawn("probe", move || JobResult::Probed(generation, fit_on_tags(&tags, &items, &matrix, seed).map(|p| Box::new(ProbeOutcome::Tags(p)))));
+                let labels = data.labels.clone();
+                self.jobs.spawn("probe", move || {
+                    let fitted = fit_on_tags(&tags, &items, &matrix, seed).map(|mut p| {
+                        p.label_agreement = labels.and_then(|l| p.agreement(&l, &ds.class_names));
+                        Box::new(ProbeOutcome::Tags(p))
+                    });
+                    JobResult::Probed(generation, fitted)
+                });
             }
         }
     }
@@ -212,6 +234,11 @@ mod tests {
         assert_eq!(p.uncertain.len(), n - 6);
         assert!(p.uncertain.windows(2).all(|w| p.confidence[w[0]] <= p.confidence[w[1]]));
         assert!(!p.uncertain.contains(&0) && !p.uncertain.contains(&39), "tagged rows are not listed");
+        let labels: Vec<u32> = (0..n).map(|r| u32::from(r >= n / 2)).collect();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(p.agreement(&labels, &names(&["left", "right"])), Some(1.0));
+        assert_eq!(p.agreement(&labels, &names(&["right", "left"])), Some(0.0), "tags named after the other class");
+        assert_eq!(p.agreement(&labels, &names(&["up", "down"])), None, "tags not named after classes");
         tags.list.pop();
         assert!(fit_on_tags(&tags, &items, &x, 0).is_err(), "one tag is not a classifier");
     }

@@ -98,6 +98,10 @@ fn tag_probe(app: &mut PretextApp, ui: &mut egui::Ui, generation: u64, running: 
     let Some((g, p)) = &app.probe.tags else { return };
     stale_note(ui, *g != generation);
     ui.label(format!("Trained on {} tagged items; {} untagged items predicted.", p.train_size, p.uncertain.len()));
+    if let Some(a) = p.label_agreement {
+        ui.label(format!("Agrees with the dataset labels on {:.1}% of the untagged items", a * 100.0))
+            .on_hover_text("Every tag is named after a class, so the predictions can be checked against the labels");
+    }
     let shown: Vec<(usize, String)> = p
         .uncertain
         .iter()
