@@ -84,3 +84,17 @@ fn mismatched_inputs_are_errors() {
     assert!(item_scores(&x, Some(&labels[..10]), None, &ScoreParams::default()).is_err());
     assert!(item_scores(&x, None, None, &ScoreParams { k: 80, ..Default::default() }).is_err());
 }
+
+#[test]
+fn a_label_error_is_scored_by_the_vote_for_one_other_class() {
+    use pretext::analysis::scores::label_errors;
+    // Items 0 and 1 are labelled 0; item 0's four neighbours all say class 1, item 1's are
+    // split between classes 1 and 2; item 2 (label 1) sits among class-1 neighbours.
+    let labels = [0, 0, 1, 1, 1, 1, 2, 2];
+    let at = |ids: &[usize]| ids.iter().map(|&j| (j, 0.1f32)).collect::<Vec<_>>();
+    let graph = vec![at(&[2, 3, 4, 5]), at(&[2, 3, 6, 7]), at(&[3, 4, 5, 0])];
+    let e = label_errors(&graph, &labels);
+    assert!((e[0] - 1.0).abs() < 1e-6, "{e:?}");
+    assert!((e[1] - 0.5).abs() < 1e-6, "{e:?}");
+    assert!((e[2] - 0.25).abs() < 1e-6, "item 2's one dissenting neighbour: {e:?}");
+}

@@ -6,8 +6,9 @@
 //!   item scores 1 (outliers score high);
 //! - near-duplicate groups: connected components of the neighbour pairs closer than a
 //!   cosine-distance threshold;
-//! - label errors: 1 − the share of the weighted kNN vote (DINO weights, exp(sim / 0.07))
-//!   that goes to the item's own label; near 1 when every neighbour disagrees;
+//! - label errors: the largest share of the weighted kNN vote (DINO weights, exp(sim / 0.07))
+//!   that one other class than the item's label gets; 1 when every neighbour agrees on
+//!   another class;
 //! - representativeness: cosine similarity to the centroid of the item's k-means cluster,
 //!   min–max scaled within the cluster (1 = the cluster's most typical item).
 
@@ -116,26 +117,35 @@ pub fn duplicate_groups(graph: &[Vec<(usize, f32)>], threshold: f32) -> Vec<Opti
         .collect()
 }
 
-/// 1 − (the weighted vote for the item's own label) / (all votes), weights exp(cos / T).
+/// The weighted kNN vote's confidence in another class than the item's label: the largest
+/// share of the votes (weights exp(cos / T)) that any single other class gets. 1 when every
+/// neighbour agrees on one other class; a vote split between several other classes scores
+/// lower, since no single alternative is clear (FiftyOne's mistakenness scores a model's
+/// confidence in the same way).
 pub fn label_errors(graph: &[Vec<(usize, f32)>], labels: &[u32]) -> Vec<f32> {
+    let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
     graph
         .par_iter()
         .enumerate()
-        .map(|(i, neighbours)| {
-            let (mut own, mut total) = (0f32, 0f32);
-            for &(j, d) in neighbours {
-                let w = ((1.0 - d) / VOTE_TEMPERATURE).exp();
-                total += w;
-                if labels[j] == labels[i] {
-                    own += w;
+        .map_init(
+            || vec![0f32; classes],
+            |votes, (i, neighbours)| {
+                votes.iter_mut().for_each(|v| *v = 0.0);
+                let mut total = 0f32;
+                for &(j, d) in neighbours {
+                    let w = ((1.0 - d) / VOTE_TEMPERATURE).exp();
+                    total += w;
+                    votes[labels[j] as usize] += w;
                 }
-            }
-            if total > 0.0 {
-                1.0 - own / total
-            } else {
-                0.0
-            }
-        })
+                let own = labels[i] as usize;
+                let best_other = votes.iter().enumerate().filter(|&(c, _)| c != own).map(|(_, &v)| v).fold(0f32, f32::max);
+                if total > 0.0 {
+                    best_other / total
+                } else {
+                    0.0
+                }
+            },
+        )
         .collect()
 }
 
