@@ -62,12 +62,18 @@ pub fn item_scores(embeddings: &Matrix, labels: Option<&[u32]>, clusters: Option
         }
     }
     let graph = neighbour_graph(embeddings, params.k)?;
-    Ok(ItemScores {
-        uniqueness: uniqueness(&graph),
-        duplicate_group: duplicate_groups(&graph, params.duplicate_distance),
-        label_error: labels.map(|l| label_errors(&graph, l)),
+    Ok(item_scores_of_graph(&graph, embeddings, labels, clusters, params))
+}
+
+/// Every score from an already searched k-NN graph of `embeddings` (callers that also need
+/// the graph for other measures search it once).
+pub fn item_scores_of_graph(graph: &[Vec<(usize, f32)>], embeddings: &Matrix, labels: Option<&[u32]>, clusters: Option<&[usize]>, params: &ScoreParams) -> ItemScores {
+    ItemScores {
+        uniqueness: uniqueness(graph),
+        duplicate_group: duplicate_groups(graph, params.duplicate_distance),
+        label_error: labels.map(|l| label_errors(graph, l)),
         representativeness: clusters.map(|c| representativeness(embeddings, c)),
-    })
+    }
 }
 
 /// Distance to the farthest of the k neighbours, divided by the largest such distance.

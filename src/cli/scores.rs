@@ -8,8 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use crate::analysis::index::Metric;
-use crate::analysis::scores::{item_scores, ScoreParams};
+use crate::analysis::scores::{item_scores_of_graph, neighbour_graph, ScoreParams};
 use crate::analysis::{kmeans, pca, quality};
 use crate::ssl::run;
 
@@ -41,10 +40,13 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
     let labels: Option<Vec<u32>> = (0..ds.len()).map(|i| ds.global_label(i)).collect();
     let k = ds.class_names.len().max(2).min(embeddings.rows);
     let clusters = kmeans::fit(&embeddings.l2_normalized(), k, saved.config.train.seed)?;
-    let scores = item_scores(&embeddings, labels.as_deref(), Some(&clusters), &ScoreParams { k: args.k, duplicate_distance: args.duplicate_distance })?;
+    let params = ScoreParams { k: args.k, duplicate_distance: args.duplicate_distance };
+    // One k-NN search of the embedding serves every score and the map disagreement.
+    let graph = neighbour_graph(&embeddings, args.k)?;
+    let scores = item_scores_of_graph(&graph, &embeddings, labels.as_deref(), Some(&clusters), &params);
     // The map a user sees first: PCA of the embedding (the app's default projection).
     let layout = pca::project(&embeddings, 2)?;
-    let disagreement = quality::neighbor_disagreement(&embeddings, &layout, args.k, Metric::Cosine)?;
+    let disagreement = quality::neighbor_disagreement_of_graph(&graph, &layout, args.k)?;
     eprintln!(
         "{} items: embedded in {:.1} s, scored in {:.1} s; {} near-duplicate groups",
         ds.len(),
