@@ -62,3 +62,23 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
     assert!(app.isolation.active.is_none());
     assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
 }
+
+#[test]
+fn density_contours_are_traced_from_the_map_and_follow_a_new_layout() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    assert!(h.state().contours.contours.segments.is_empty(), "nothing traced while the contours are off");
+    h.get_by_label("Density").click();
+    h.step();
+    h.step();
+    assert!(h.state().settings.density_contours);
+    let expected = pretext::analysis::density::density_contours(h.state().map.target(), &Default::default());
+    assert!(!expected.segments[0].is_empty());
+    assert_eq!(h.state().contours.contours, expected, "the drawn contours are those of the map's layout");
+    // A new layout (the map moved to the right) moves the contours with it.
+    let shifted: Vec<[f32; 2]> = h.state().map.target().iter().map(|p| [p[0] + 100.0, p[1]]).collect();
+    h.state_mut().map.set_layout(shifted.clone(), false, 0.0);
+    h.step();
+    h.step();
+    assert_eq!(h.state().contours.contours, pretext::analysis::density::density_contours(&shifted, &Default::default()));
+}

@@ -3,6 +3,7 @@
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
 pub mod collapse;
+pub mod contours;
 pub mod isolate;
 pub mod jobs;
 mod commands;
@@ -72,6 +73,8 @@ pub struct PretextApp {
     pub probe: probe::ProbeState,
     /// The map narrowed to the selected points and laid out anew ("isolate selection").
     pub isolation: isolate::IsolationState,
+    /// Density contours over the map, traced once per layout.
+    pub contours: contours::ContourState,
     pub map: MapState,
     pub jobs: Jobs,
     pub thumbs: Thumbs,
@@ -147,6 +150,7 @@ impl PretextApp {
             tags: Default::default(),
             probe: Default::default(),
             isolation: Default::default(),
+            contours: Default::default(),
             map: MapState::default(),
             jobs,
             thumbs: Thumbs::default(),

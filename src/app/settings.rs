@@ -128,6 +128,8 @@ pub struct Settings {
     pub run_dir: String,
     /// Each cluster's majority label drawn at its centre on the map.
     pub cluster_labels: bool,
+    /// Density contours drawn over the map.
+    pub density_contours: bool,
 }
 
 /// Training defaults for the window: snapshots often enough that the map visibly moves within
@@ -155,6 +157,7 @@ impl Default for Settings {
             export_dir: "pretext-export".into(),
             run_dir: "pretext-run".into(),
             cluster_labels: false,
+            density_contours: false,
         }
     }
 }

@@ -100,6 +100,11 @@ impl MapState {
         self.to.is_empty()
     }
 
+    /// Grows by one with every new layout (caches of what is drawn from it compare it).
+    pub fn layout_version(&self) -> u64 {
+        self.layout_version
+    }
+
     /// The layout the map is moving to (what new projections align against).
     pub fn target(&self) -> &[[f32; 2]] {
         &self.to

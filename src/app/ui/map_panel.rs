@@ -60,6 +60,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if let Some(rows) = out.selected {
         app.command(Command::Select(rows));
     }
+    if app.settings.density_contours {
+        crate::app::ui::contours::show(app, ui, rect);
+    }
     if app.settings.cluster_labels {
         crate::app::ui::cluster_labels::show(app, ui, rect);
     }
@@ -90,6 +93,7 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.map.reset_view();
         }
         ui.add(slider(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
+        ui.checkbox(&mut app.settings.density_contours, "Density").on_hover_text("Draw density contours over the map (at 8 %, 25 % and 60 % of the peak density)");
         if app.clusters.is_some() {
             ui.checkbox(&mut app.settings.cluster_labels, "Cluster labels").on_hover_text("Write each cluster's majority label at its centre");
         }

@@ -3,6 +3,7 @@
 
 mod charts;
 mod cluster_labels;
+mod contours;
 mod clusters;
 mod dataset;
 mod export;
