@@ -22,13 +22,15 @@ The clock starts after the data is loaded and the model built, and counts traini
     python3 bench/peers_quality.py --minutes 10 [--threads 2] [--data DIR] [--json]
 """
 import argparse
-import gzip
 import json
 import math
 import os
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fmnist import read_idx  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
@@ -52,15 +54,6 @@ def ensure_torch(as_json):
         if subprocess.run([VENV_PY, "-m", "pip", "install", "--quiet", "torch", "numpy"], stdout=sys.stderr).returncode != 0:
             skipped("pip could not install torch into bench/.venv", as_json)
     os.execv(VENV_PY, [VENV_PY, os.path.abspath(__file__)] + sys.argv[1:])
-
-
-def read_idx(path):
-    import numpy as np
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def views(x, g, torch, F):

@@ -7,17 +7,11 @@ draw), scored on the 10,000 test images.
     python3 bench/probe_pixels.py [--data /usr/share/datasets/fashion-mnist] [--seed 0]
 """
 import argparse
-import gzip
 import os
+import sys
 
-
-def read_idx(path):
-    import numpy as np
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fmnist import read_idx  # noqa: E402
 
 
 def main():
