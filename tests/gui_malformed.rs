@@ -82,6 +82,10 @@ fn malformed_inputs(root: &std::path::Path) -> Vec<(&'static str, std::path::Pat
     let p = root.join("labels-huge.tsv");
     write(&p, b"9999999999999\tsome text here\n-1\tmore text there\n\t\n1\tthird line of text\n1\tfourth line\n-1\tfifth line\n2\tsixth\n");
     cases.push(("texts with odd labels", p, false));
+    // Two items: too few to score neighbourhoods, which is no error.
+    let p = root.join("two-texts.txt");
+    write(&p, b"one short line\nanother short line\n");
+    cases.push(("a dataset of two texts", p, false));
     cases
 }
 

@@ -176,6 +176,12 @@ impl PretextApp {
     /// pass still running (only the newest waiting input is kept).
     pub(crate) fn request_scores(&mut self, generation: u64, layout: &[[f32; 2]]) {
         let Some(space) = self.space.as_ref().filter(|s| s.generation == generation) else { return };
+        // Fewer than 3 rows have no neighbourhoods to score: the panel says "no scores yet"
+        // rather than the window showing an error for a legitimately tiny dataset.
+        if space.matrix.rows < 3 {
+            self.scores.result = None;
+            return;
+        }
         let labels = self.data.as_ref().and_then(|d| d.labels.clone());
         self.scores.pending = Some(ScoreInput { generation, matrix: space.matrix.clone(), layout: layout.to_vec(), labels, seed: self.settings.train.seed });
         self.start_pending_scores();
