@@ -123,3 +123,36 @@ fn every_malformed_file_opened_from_the_dataset_panel_ends_in_an_error_not_a_pan
         }
     }
 }
+
+/// A run whose texts were read with a length other than the loader's default reopens in the
+/// window on data read the same way (else the run's dataset check would refuse it).
+#[test]
+fn a_text_run_read_with_its_own_length_reopens_in_the_window() {
+    use pretext::data::{load_dataset, LoadOptions, Modality};
+    use pretext::ssl::{TrainCommand, TrainConfig, TrainEvent, Trainer};
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("lines.txt");
+    let body: String = (0..60).map(|i| format!("line number {i} says something about item {} and then some more words\n", i % 7)).collect();
+    write(&texts, body.as_bytes());
+    let opts = LoadOptions { text_max_len: Some(40), ..LoadOptions::default() };
+    let ds = std::sync::Arc::new(load_dataset(&texts, &opts).unwrap());
+    assert_eq!(ds.modality, Modality::Text { max_len: 40 });
+    assert_ne!(load_dataset(&texts, &LoadOptions::default()).unwrap().modality, ds.modality, "the default length differs");
+    let run = dir.path().join("run");
+    let cfg = TrainConfig { width: 8, batch_size: 16, epochs: 0.1, eval_every: 1000, map_items: 60, ..TrainConfig::for_modality(&ds.modality) };
+    let trainer = Trainer::spawn(ds, cfg, None).unwrap();
+    trainer.send(TrainCommand::Start);
+    while !matches!(trainer.recv_timeout(std::time::Duration::from_secs(120)), Some(TrainEvent::Finished { .. }) | None) {}
+    trainer.send(TrainCommand::Save(run.clone()));
+    while !matches!(trainer.recv_timeout(std::time::Duration::from_secs(120)), Some(TrainEvent::Saved(_)) | None) {}
+    drop(trainer);
+
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(50_000)
+        .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
+    step_until(&mut h, "the run to reopen", |a| !a.errors.is_empty() || (a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy()));
+    let app = h.state();
+    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert_eq!(app.data.as_ref().unwrap().dataset.modality, Modality::Text { max_len: 40 });
+}

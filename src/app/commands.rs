@@ -133,6 +133,8 @@ impl PretextApp {
         });
         let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
         let read = self.read_options.clone();
+        // A run's image size and text length apply to reading its own data, not later files.
+        self.read_options.run_sizes = None;
         self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, &read, split_seed, map_items, seed, method, report).map(Box::new)));
     }
 

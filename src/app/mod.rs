@@ -194,7 +194,7 @@ impl PretextApp {
         let config = crate::ssl::run::load_config(&dir)?;
         let mut app = Self::with_settings(ctx, settings, Some(PathBuf::from(&config.dataset.source)));
         app.initial_run = Some((dir, config.split_seed()));
-        app.read_options = read_options::ReadOptions::of_run(&config.dataset.columns, &config.dataset.modality);
+        app.read_options = read_options::ReadOptions::of_run(&config);
         Ok(app)
     }
 

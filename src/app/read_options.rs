@@ -2,7 +2,8 @@
 //! labels or texts, and whether CSV/NPY rows are time series. The same choices as the
 //! CLI's `--label-column`, `--text-column` and `--series`.
 
-use crate::data::{LoadOptions, Modality, ReadColumns};
+use crate::data::LoadOptions;
+use crate::ssl::run::RunConfig;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
@@ -12,21 +13,27 @@ pub struct ReadOptions {
     pub text_column: String,
     /// CSV and 2-D NPY: each row is one time series.
     pub series: bool,
+    /// Opening a saved run: the image size and text length its data was read with (not
+    /// choices in the panel; used by the next load only).
+    pub run_sizes: Option<(usize, Option<usize>)>,
 }
 
 impl ReadOptions {
-    /// The choices a saved run's data was read with.
-    pub fn of_run(columns: &ReadColumns, modality: &Modality) -> Self {
+    /// The choices a saved run's data was read with (`RunConfig::load_options`).
+    pub fn of_run(config: &RunConfig) -> Self {
+        let opts = config.load_options();
         Self {
-            label_column: columns.label_column.clone().unwrap_or_default(),
-            text_column: columns.text_column.clone().unwrap_or_default(),
-            series: matches!(modality, Modality::Series { .. }),
+            label_column: opts.label_column.unwrap_or_default(),
+            text_column: opts.text_column.unwrap_or_default(),
+            series: opts.series,
+            run_sizes: Some((opts.image_size, opts.text_max_len)),
         }
     }
 
     /// Loader options with these choices (blank fields mean the loader's defaults).
     pub fn apply(&self, opts: LoadOptions) -> LoadOptions {
         let named = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        LoadOptions { label_column: named(&self.label_column), text_column: named(&self.text_column), series: self.series, ..opts }
+        let (image_size, text_max_len) = self.run_sizes.unwrap_or((opts.image_size, opts.text_max_len));
+        LoadOptions { label_column: named(&self.label_column), text_column: named(&self.text_column), series: self.series, image_size, text_max_len, ..opts }
     }
 }

@@ -75,23 +75,8 @@ pub fn print_evaluation(e: &RunEvaluation, throughput: f32, json: bool) {
 /// The dataset a run was trained on, read as it was for training (`data` overrides the
 /// path recorded in the run).
 pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<Dataset> {
-    let data = DataArgs {
-        data: Some(data.unwrap_or_else(|| PathBuf::from(&config.dataset.source))),
-        label_column: config.dataset.columns.label_column.clone(),
-        text_column: config.dataset.columns.text_column.clone(),
-        max_len: match config.dataset.modality {
-            crate::data::Modality::Text { max_len } => Some(max_len),
-            _ => None,
-        },
-        labels: None,
-        image_size: match config.dataset.modality {
-            crate::data::Modality::Image { width, .. } => width,
-            _ => 32,
-        },
-        strict: false,
-        series: matches!(config.dataset.modality, crate::data::Modality::Series { .. }),
-    };
-    data.load(config.split_seed())
+    let path = data.unwrap_or_else(|| PathBuf::from(&config.dataset.source));
+    super::load_with_spinner(&path, &config.load_options())
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -156,26 +156,30 @@ impl DataArgs {
             seed,
             ..LoadOptions::default()
         };
-        let path = self.path();
-        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("loading {}", path.display()));
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        let ds = crate::data::load_dataset(&path, &opts);
-        spinner.finish_and_clear();
-        let ds = ds?;
-        eprintln!(
-            "{}: {} items ({} train, {} test), {}{}",
-            ds.name,
-            ds.len(),
-            ds.train.len,
-            ds.test.len,
-            ds.modality.describe(),
-            if ds.has_labels() { format!(", {} classes", ds.class_names.len()) } else { ", no labels".into() }
-        );
-        for note in &ds.notes {
-            eprintln!("note: {note}");
-        }
-        Ok(ds)
+        load_with_spinner(&self.path(), &opts)
     }
+}
+
+/// Loads `path` with a spinner, then says what was read (and any loader notes) on stderr.
+pub fn load_with_spinner(path: &std::path::Path, opts: &LoadOptions) -> anyhow::Result<crate::data::Dataset> {
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("loading {}", path.display()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let ds = crate::data::load_dataset(path, opts);
+    spinner.finish_and_clear();
+    let ds = ds?;
+    eprintln!(
+        "{}: {} items ({} train, {} test), {}{}",
+        ds.name,
+        ds.len(),
+        ds.train.len,
+        ds.test.len,
+        ds.modality.describe(),
+        if ds.has_labels() { format!(", {} classes", ds.class_names.len()) } else { ", no labels".into() }
+    );
+    for note in &ds.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(ds)
 }
 
 /// Runs a CLI command; the error is printed by `main` as one line.

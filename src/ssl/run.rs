@@ -168,6 +168,29 @@ impl RunConfig {
     pub fn split_seed(&self) -> u64 {
         self.dataset.split_seed.unwrap_or(self.train.seed)
     }
+
+    /// Loader options that read the run's dataset again as it was read for training: its CSV
+    /// columns, image size, text length, series reading and split. Every front end that
+    /// reopens a run's data goes through this.
+    pub fn load_options(&self) -> crate::data::LoadOptions {
+        let modality = &self.dataset.modality;
+        let defaults = crate::data::LoadOptions::default();
+        crate::data::LoadOptions {
+            label_column: self.dataset.columns.label_column.clone(),
+            text_column: self.dataset.columns.text_column.clone(),
+            text_max_len: match modality {
+                Modality::Text { max_len } => Some(*max_len),
+                _ => None,
+            },
+            image_size: match modality {
+                Modality::Image { width, .. } => *width,
+                _ => defaults.image_size,
+            },
+            series: matches!(modality, Modality::Series { .. }),
+            seed: self.split_seed(),
+            ..defaults
+        }
+    }
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
