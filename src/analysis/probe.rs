@@ -184,9 +184,7 @@ impl SoftmaxProbe {
         let mut out = vec![0f32; x.rows * classes];
         out.par_chunks_mut(classes).enumerate().for_each(|(i, z)| {
             logits(&self.weights, xs.row(i), classes, z);
-            let max = z.iter().copied().fold(f32::MIN, f32::max);
-            let total: f32 = z.iter_mut().map(|v| { *v = (*v - max).exp(); *v }).sum();
-            z.iter_mut().for_each(|v| *v /= total);
+            softmax_in_place(z);
         });
         Ok(Matrix::new(out, x.rows, classes))
     }
@@ -236,6 +234,16 @@ fn logits(w: &[f32], x: &[f32], classes: usize, out: &mut [f32]) {
     }
 }
 
+/// Logits to probabilities, shifted by the largest logit so `exp` cannot overflow.
+fn softmax_in_place(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::MIN, f32::max);
+    let total: f32 = z.iter_mut().map(|v| {
+        *v = (*v - max).exp();
+        *v
+    }).sum();
+    z.iter_mut().for_each(|v| *v /= total);
+}
+
 fn predict(w: &[f32], x: &[f32], classes: usize) -> u32 {
     let mut z = vec![0.0; classes];
     logits(w, x, classes, &mut z);
@@ -261,9 +269,8 @@ fn fit_softmax(x: &Matrix, y: &[u32], classes: usize, p: &ProbeParams) -> Vec<f3
         let mut err = linalg::matmul(n, classes, d, View::rows(&x.data, d), View::cols(&weights, d));
         err.par_chunks_mut(classes).zip(y.par_iter()).for_each(|(z, &label)| {
             z.iter_mut().enumerate().for_each(|(c, v)| *v += w[c * stride + d]);
-            let max = z.iter().cloned().fold(f32::MIN, f32::max);
-            let total: f32 = z.iter_mut().map(|v| { *v = (*v - max).exp(); *v }).sum();
-            z.iter_mut().enumerate().for_each(|(c, v)| *v = *v / total - f32::from(label as usize == c));
+            softmax_in_place(z);
+            z.iter_mut().enumerate().for_each(|(c, v)| *v -= f32::from(label as usize == c));
         });
         let grad_w = linalg::matmul(classes, d, n, View::cols(&err, classes), View::rows(&x.data, d));
         let mut grad_b = vec![0.0f32; classes];

@@ -13,7 +13,7 @@ use crate::error::{PretextError, Result};
 /// a damaged or hostile header (a shape of 10⁹ × 784 in a 100-byte file) would otherwise
 /// abort the process on the allocation.
 pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
-    use std::io::Read;
+    use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
     let size = file.metadata().map_err(|e| PretextError::io(path, e))?.len();
     let mut head = vec![0u8; 4096.min(size as usize)];
@@ -27,7 +27,8 @@ pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
             ));
         }
     }
-    std::fs::File::open(path).map_err(|e| PretextError::io(path, e))
+    file.rewind().map_err(|e| PretextError::io(path, e))?;
+    Ok(file)
 }
 
 /// From the start of an .npy file: (number of values, bytes per value, offset of the data),

@@ -190,10 +190,15 @@ const NICE: i32 = 10;
 /// analysis the app does for every snapshot (scores) never slows training down; the
 /// calling thread waits. Without a pool (threads could not start) it runs on the caller.
 pub fn at_low_priority<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("pretext-low-{i}")).start_handler(|_| low_priority()).build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
+    // One pool for the process, started on first use (not a new set of threads per call).
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("pretext-low-{i}")).start_handler(|_| low_priority()).build().ok()
+    });
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
     }
 }
 
