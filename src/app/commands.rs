@@ -211,7 +211,7 @@ impl PretextApp {
                 crate::data::image_folder::decode_image(&path, height, channels)
             }
             crate::data::Modality::Series { channels, length } => crate::data::series::read_query(&path, channels, length),
-            crate::data::Modality::Table { .. } | crate::data::Modality::Text { .. } => {
+            crate::data::Modality::Table { .. } | crate::data::Modality::Text { .. } | crate::data::Modality::Embedding { .. } => {
                 self.error("query by file needs an image or time series dataset (for texts, use Search by text)");
                 return;
             }
@@ -325,7 +325,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
     jobs.spawn("dialog", move || {
         let d = rfd::FileDialog::new();
         let path = match purpose {
-            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
+            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "parquet", "arrow", "feather", "ipc", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
             DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun | DialogPurpose::AddRun => d.pick_folder(),
             DialogPurpose::QueryImage => d
                 .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])

@@ -107,13 +107,14 @@ pub struct TrainBenchArgs {
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy,
+    /// a table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc),
     /// a UCR/UEA time series set (.ts or .tsv; the folder holding NAME_TRAIN/NAME_TEST or
     /// either file of the pair), a text file (.txt, or a .tsv of label<TAB>text lines; one
     /// item per line) or a folder of .txt files in <class>/ sub-folders. Default: the
     /// bundled Fashion-MNIST sample.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// CSV: the column holding labels (default: one named label, class or target). With
+    /// CSV, Parquet/Arrow: the column holding labels (default: one named label, class or target). With
     /// --series, a 0-based column number also works (for CSVs without a header row).
     #[arg(long)]
     pub label_column: Option<String>,
@@ -122,8 +123,13 @@ pub struct DataArgs {
     #[arg(long)]
     pub series: bool,
     /// CSV: the column holding texts; makes the CSV a text dataset (one item per row).
+    /// Parquet/Arrow: the texts shown beside the vectors (default: a column named text).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// Parquet/Arrow: the list column holding each row's embedding (default: the only list
+    /// column, or else every numeric column but the label and id).
+    #[arg(long)]
+    pub vector_column: Option<String>,
     /// Texts: bytes kept per item, longer texts are cut (default: the longest text rounded
     /// up to 16, at most 256).
     #[arg(long)]
@@ -148,6 +154,7 @@ impl DataArgs {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
             text_column: self.text_column.clone(),
+            vector_column: self.vector_column.clone(),
             text_max_len: self.max_len,
             labels_path: self.labels.clone(),
             image_size: self.image_size,

@@ -178,6 +178,7 @@ impl RunConfig {
         crate::data::LoadOptions {
             label_column: self.dataset.columns.label_column.clone(),
             text_column: self.dataset.columns.text_column.clone(),
+            vector_column: self.dataset.columns.vector_column.clone(),
             text_max_len: match modality {
                 Modality::Text { max_len } => Some(*max_len),
                 _ => None,
