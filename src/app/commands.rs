@@ -292,9 +292,10 @@ impl PretextApp {
         let clusters = self.clusters.as_ref().map(|(c, _)| c.assignments.clone());
         let tags = self.tags.clone();
         let (ds, indices, matrix) = (data.dataset.clone(), data.map_indices.clone(), space.matrix.clone());
+        let layout = self.map.target().to_vec();
         self.status = format!("exporting {} rows…", rows.len());
         self.jobs.spawn("export", move || {
-            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags);
+            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags, Some(&layout));
             JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
         });
     }

@@ -1,6 +1,7 @@
 //! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
 
 mod compare;
+mod embedded;
 mod inspect;
 mod probe;
 mod scores;
@@ -143,6 +144,26 @@ pub struct DataArgs {
     /// Image folders: fail on the first unreadable file instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// The data of a command that reads a saved run: the run's dataset elsewhere, or, with no
+/// run, a table of embeddings made elsewhere and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct TableArgs {
+    /// With --run: the run's dataset (default: the path recorded in the run). Without: a
+    /// table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The table's label column (default: one named label, class or target).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// The table's list column holding each row's embedding (default: the only list
+    /// column, or else every numeric column but the label and id).
+    #[arg(long)]
+    pub vector_column: Option<String>,
+    /// The table's text column (default: one named text, caption or sentence).
+    #[arg(long)]
+    pub text_column: Option<String>,
 }
 
 impl DataArgs {
