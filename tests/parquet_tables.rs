@@ -206,3 +206,27 @@ fn the_parquet_export_opens_again_with_the_same_embeddings_labels_and_columns() 
         assert_eq!(ds.class_name(ds.global_label(i).unwrap()), label);
     }
 }
+
+fn pretext(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pretext")).args(args).output().expect("run pretext");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_cli_scores_a_table_and_writes_a_parquet_that_opens_again_but_refuses_to_train_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("emb.parquet");
+    write_parquet(&table, &labelled_list_table(60));
+    let out = dir.path().join("scored.parquet");
+    let (ok, stderr) = pretext(&["scores", "--data", table.to_str().unwrap(), "--csv", dir.path().join("s.csv").to_str().unwrap(), "--parquet", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 61, "a header and one row per item");
+    let ds = load(&out).unwrap();
+    assert_rows_as_written(&ds, 60, 4, true);
+
+    let (ok, stderr) = pretext(&["train", "--data", table.to_str().unwrap(), "--epochs", "1", "--out", dir.path().join("run").to_str().unwrap()]);
+    assert!(!ok);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("does not train on them"), "{stderr}");
+}
