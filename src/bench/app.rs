@@ -177,7 +177,10 @@ fn measure_app(path: &Path, opts: &AppBenchOptions) -> Result<(AppResult, TrainC
     let ctx = egui::Context::default();
     let app = PretextApp::with_settings(ctx.clone(), settings, Some(path.to_path_buf()));
     let mut window = HeadlessWindow { ctx, frame: eframe::Frame::_new_kittest(), app };
-    window.until(Duration::from_secs(1200), "the dataset to load", |a| (a.data.is_some() && !a.busy() && !a.map.is_empty()) || !a.errors.is_empty())?;
+    // Train is pressed as soon as the map is on screen, as a user would (the raw map's
+    // scores may still be running).
+    let loaded = |a: &PretextApp| (a.data.is_some() && !a.jobs.is_running("load") && !a.map.is_empty()) || !a.errors.is_empty();
+    window.until(Duration::from_secs(1200), "the dataset to load", loaded)?;
     if let Some(e) = window.app.errors.first() {
         return Err(PretextError::BadData(e.clone()));
     }
