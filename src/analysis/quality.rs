@@ -57,6 +57,28 @@ pub fn neighbor_disagreement(embeddings: &Matrix, layout: &Matrix, k: usize, met
     neighbor_disagreement_of_graph(&high, layout, k)
 }
 
+/// `1 − Jaccard` of two neighbour sets (no repeats within either): 0 when they are the same
+/// set, 1 when they share nothing.
+pub fn jaccard_distance<T: PartialEq>(a: &[T], b: &[T]) -> f32 {
+    let shared = a.iter().filter(|x| b.contains(x)).count();
+    let union = a.len() + b.len() - shared;
+    if union == 0 {
+        0.0
+    } else {
+        1.0 - shared as f32 / union as f32
+    }
+}
+
+/// Per item, how much its neighbourhood changed between two snapshots of the same items:
+/// `1 − Jaccard` of its `k` nearest neighbours in each. `before` and `after` hold `k`
+/// neighbour indices per item, row after row.
+pub fn neighbourhood_change(before: &[u32], after: &[u32], k: usize) -> Result<Vec<f32>> {
+    if k == 0 || before.len() != after.len() || before.len() % k != 0 {
+        return Err(PretextError::Analysis(format!("neighbour lists of {} and {} entries for k={k}", before.len(), after.len())));
+    }
+    Ok(before.par_chunks(k).zip(after.par_chunks(k)).map(|(a, b)| jaccard_distance(a, b)).collect())
+}
+
 /// [`neighbor_disagreement`] from the embedding's k-nearest-neighbour graph already built
 /// (each row's `k` neighbours), so a caller that has it does not search twice.
 pub fn neighbor_disagreement_of_graph(high: &[Vec<(usize, f32)>], layout: &Matrix, k: usize) -> Result<Vec<f32>> {
@@ -69,13 +91,24 @@ pub fn neighbor_disagreement_of_graph(high: &[Vec<(usize, f32)>], layout: &Matri
         .map(|i| {
             let low = grid.knn_2d(layout.data[2 * i], layout.data[2 * i + 1], k + 1);
             let low: Vec<usize> = low.into_iter().map(|p| p.0).filter(|&j| j != i).take(k).collect();
-            let shared = high[i].iter().filter(|(j, _)| low.contains(j)).count();
-            let union = high[i].len() + low.len() - shared;
-            if union == 0 {
-                0.0
-            } else {
-                1.0 - shared as f32 / union as f32
-            }
+            let high: Vec<usize> = high[i].iter().map(|p| p.0).collect();
+            jaccard_distance(&high, &low)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    #[test]
+    fn neighbourhood_change_is_one_minus_jaccard_per_item() {
+        // k = 3: item 0 keeps its neighbours (in another order), item 1 shares one of three,
+        // item 2 shares none.
+        let before = [1, 2, 3, 0, 2, 3, 4, 5, 6];
+        let after = [3, 1, 2, 0, 7, 8, 9, 10, 11];
+        let change = neighbourhood_change(&before, &after, 3).unwrap();
+        assert_eq!(change, vec![0.0, 1.0 - 1.0 / 5.0, 1.0]);
+        assert!(neighbourhood_change(&before, &after[..6], 3).is_err());
+    }
 }

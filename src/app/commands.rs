@@ -24,6 +24,7 @@ impl PretextApp {
             Command::ResetModel => {
                 self.drop_trainer();
                 self.timeline.clear();
+                self.change.clear();
                 self.runs.current_dir = None;
                 self.runs.live = None;
                 self.log = TrainingLog::default();
@@ -131,7 +132,7 @@ impl PretextApp {
             progress.store(f.to_bits(), std::sync::atomic::Ordering::Relaxed);
             waker();
         });
-        let (map_items, seed, method) = (self.settings.train.map_items.max(2), self.settings.train.seed, self.settings.projection);
+        let (map_items, seed, method) = (self.settings.map_items(), self.settings.train.seed, self.settings.projection);
         let read = self.read_options.clone();
         // A run's image size and text length apply to reading its own data, not later files.
         self.read_options.run_sizes = None;

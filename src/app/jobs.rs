@@ -56,7 +56,7 @@ pub struct ClusterResult {
 pub enum JobResult {
     Loaded(Result<Box<LoadedData>, String>),
     /// A 2D layout of the embedding of `generation`, aligned to the layout it will replace.
-    Projected { generation: u64, layout: Vec<[f32; 2]> },
+    Projected { generation: u64, outcome: Result<crate::app::live_projection::LayoutOutcome, String> },
     Clustered { generation: u64, result: Result<ClusterResult, String> },
     Neighbours { generation: u64, row: usize, result: Result<Vec<Neighbor>, String> },
     QueryNeighbours { generation: u64, request: u64, result: Result<Vec<Neighbor>, String> },

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::analysis::Matrix;
 use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
+use crate::app::live_projection::{self, LayoutJob, LayoutOutcome};
 use crate::app::state::{Command, Snapshot, Space, TrainingLog};
 use crate::app::{work, Loaded, PretextApp};
 use crate::ssl::TrainEvent;
@@ -18,6 +19,7 @@ impl PretextApp {
         while let Some(result) = self.jobs.poll() {
             self.on_job(result);
         }
+        self.show_streamed_frame();
     }
 
     pub(crate) fn take_dropped_files(&mut self, ctx: &egui::Context) {
@@ -76,10 +78,13 @@ impl PretextApp {
         }
     }
 
-    /// Starts projecting the newest snapshot unless a projection is already running (then it
-    /// is picked up when that one finishes, so fast snapshots never queue up).
+    /// Starts laying out the newest snapshot. A layout already running is told to stop (it
+    /// is of an older snapshot); the newest is started when it has.
     pub(crate) fn project_pending(&mut self) {
-        if self.projecting {
+        if let Some(running) = self.projection.running {
+            if self.pending_snapshot.is_some() {
+                self.projection.supersede(self.next_generation.max(running + 1));
+            }
             return;
         }
         let Some(snapshot) = self.pending_snapshot.take() else { return };
@@ -89,25 +94,35 @@ impl PretextApp {
         self.isolation.note_generation(generation);
         let matrix = snapshot.matrix.clone();
         let space = Space { matrix: matrix.clone(), step: snapshot.step, generation, run: snapshot.run };
-        self.projecting = true;
+        self.projection.running = Some(generation);
         let reference = self.map.target().to_vec();
         let method = self.settings.projection;
         let items = snapshot.items;
         let same_rows = items == shown_items;
-        let job_items = items.clone();
-        self.jobs.spawn("projection", move || {
-            let items = job_items;
-            let reference = (reference.len() == shown_items.len()).then_some((reference.as_slice(), shown_items.as_slice()));
-            match work::project_onto(&matrix, &items, reference, method) {
-                Ok(layout) => JobResult::Projected { generation, layout },
-                Err(e) => JobResult::Done(Err(format!("projection failed: {e}"))),
-            }
-        });
+        let job = LayoutJob {
+            warm: self.projection.warm_for(method, &items),
+            reference: (reference.len() == shown_items.len()).then_some((reference, shown_items)),
+            matrix,
+            items: items.clone(),
+            method,
+        };
+        let mut sink = self.projection.channel(generation, self.jobs.waker());
+        self.jobs.spawn("projection", move || JobResult::Projected { generation, outcome: live_projection::run(job, &mut sink) });
         if same_rows {
             self.space = Some(space);
             self.on_space_changed();
         } else {
             self.incoming_rows = Some((generation, space, items));
+        }
+    }
+
+    /// Shows the frame the running layout streamed last (not while the timeline shows an
+    /// earlier step, nor for a layout of other rows).
+    pub(crate) fn show_streamed_frame(&mut self) {
+        let Some((generation, frame)) = self.projection.take_frame() else { return };
+        let current = self.space.as_ref().is_some_and(|s| s.generation == generation);
+        if current && self.projection.running == Some(generation) && self.timeline.position.is_none() && frame.len() == self.map.len() {
+            self.map.stream_layout(frame);
         }
     }
 
@@ -157,6 +172,27 @@ impl PretextApp {
         }
     }
 
+    /// A finished layout of `generation`: onto the map (with its rows, when they differ).
+    fn on_laid_out(&mut self, generation: u64, layout: Vec<[f32; 2]>) {
+        if let Some((_, space, items)) = self.incoming_rows.take_if(|(g, _, _)| *g == generation) {
+            // Other rows: no point-for-point animation is possible.
+            self.set_map_rows(items);
+            self.record_frame(&space, &layout);
+            self.space = Some(space);
+            self.request_scores(generation, &layout);
+            self.map.set_layout(layout, false, 0.0);
+            self.on_space_changed();
+        } else if let Some(space) = self.space.clone().filter(|s| s.generation == generation) {
+            self.record_frame(&space, &layout);
+            self.request_scores(generation, &layout);
+            // While the timeline shows an earlier step, new frames are only recorded.
+            if self.timeline.position.is_none() {
+                let now = self.ctx.input(|i| i.time);
+                self.map.set_layout(layout, self.settings.animate, now);
+            }
+        }
+    }
+
     fn on_job(&mut self, result: JobResult) {
         match result {
             JobResult::Loaded(Ok(data)) => self.on_loaded(*data),
@@ -164,23 +200,22 @@ impl PretextApp {
                 self.status = "could not open the dataset".into();
                 self.error(e);
             }
-            JobResult::Projected { generation, layout } => {
-                self.projecting = false;
-                if let Some((_, space, items)) = self.incoming_rows.take_if(|(g, _, _)| *g == generation) {
-                    // Other rows: no point-for-point animation is possible.
-                    self.set_map_rows(items);
-                    self.record_frame(&space, &layout);
-                    self.space = Some(space);
-                    self.request_scores(generation, &layout);
-                    self.map.set_layout(layout, false, 0.0);
-                    self.on_space_changed();
-                } else if let Some(space) = self.space.clone().filter(|s| s.generation == generation) {
-                    self.record_frame(&space, &layout);
-                    self.request_scores(generation, &layout);
-                    // While the timeline shows an earlier step, new frames are only recorded.
-                    if self.timeline.position.is_none() {
-                        let now = self.ctx.input(|i| i.time);
-                        self.map.set_layout(layout, self.settings.animate, now);
+            JobResult::Projected { generation, outcome } => {
+                if self.projection.running == Some(generation) {
+                    self.projection.running = None;
+                }
+                match outcome {
+                    Ok(LayoutOutcome::Done { layout, warm }) => {
+                        if warm.is_some() {
+                            self.projection.warm = warm;
+                        }
+                        self.on_laid_out(generation, layout);
+                    }
+                    // A layout of other rows that never lands: the map keeps its rows.
+                    Ok(LayoutOutcome::Superseded) => drop(self.incoming_rows.take_if(|(g, _, _)| *g == generation)),
+                    Err(e) => {
+                        self.incoming_rows.take_if(|(g, _, _)| *g == generation);
+                        self.error(format!("projection failed: {e}"));
                     }
                 }
                 self.project_pending();
@@ -222,6 +257,7 @@ impl PretextApp {
                 }
                 self.log = TrainingLog::default();
                 self.status = "run opened; press Train to continue it".into();
+                self.change.clear();
                 self.timeline = match crate::app::timeline::Timeline::load(&saved.dir, saved.indices.len()) {
                     Ok(t) => t.unwrap_or_default(),
                     Err(e) => {
@@ -245,10 +281,7 @@ impl PretextApp {
             JobResult::RunMeasured { dir, result } => self.on_run_measured(dir, result),
             JobResult::RunOpened(Err(e)) => self.error(format!("could not open the run: {e}")),
             JobResult::Done(Ok(msg)) => self.status = msg,
-            JobResult::Done(Err(e)) => {
-                self.projecting = self.projecting && self.jobs.is_running("projection");
-                self.error(e);
-            }
+            JobResult::Done(Err(e)) => self.error(e),
             JobResult::Dialog { purpose, path: Some(path) } => self.on_dialog(purpose, path),
             JobResult::Dialog { path: None, .. } => {}
         }
@@ -279,6 +312,7 @@ impl PretextApp {
     fn on_loaded(&mut self, data: crate::app::jobs::LoadedData) {
         self.drop_trainer();
         self.timeline.clear();
+        self.change.clear();
         let previous = self.data.as_ref().map(|d| d.dataset.modality.clone());
         self.settings.train.follow_modality(previous.as_ref(), &data.dataset.modality);
         let labels = work::map_labels(&data.dataset, &data.map_indices);

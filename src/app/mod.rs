@@ -2,10 +2,12 @@
 //! the background jobs' results, draws the panels (`ui/`), then applies the commands the
 //! panels emitted (`logic.rs`). Only `settings::Settings` is saved between launches.
 
+pub mod change;
 pub mod collapse;
 pub mod contours;
 pub mod isolate;
 pub mod jobs;
+pub mod live_projection;
 mod commands;
 mod logic;
 pub mod map;
@@ -91,6 +93,8 @@ pub struct PretextApp {
     pub reconstructions: reconstructions::Reconstructions,
     /// Every laid-out snapshot of the current training, for scrubbing and replay.
     pub timeline: timeline::Timeline,
+    /// What changed between two snapshots of the timeline.
+    pub change: change::ChangeState,
     /// Readable messages shown at the top of the window until dismissed.
     pub errors: Vec<String>,
     pub status: String,
@@ -106,7 +110,8 @@ pub struct PretextApp {
     initial_run: Option<(PathBuf, u64)>,
     /// CSV columns and series rows: how the next dataset is read.
     pub read_options: read_options::ReadOptions,
-    projecting: bool,
+    /// The layout job of the newest snapshot: its streamed frames and the next warm start.
+    pub(crate) projection: live_projection::LiveProjection,
     next_generation: u64,
     next_request: u64,
     style_version: u64,
@@ -165,6 +170,7 @@ impl PretextApp {
             views: None,
             reconstructions: Default::default(),
             timeline: Default::default(),
+            change: Default::default(),
             errors: Vec::new(),
             status: String::new(),
             path_input,
@@ -173,7 +179,7 @@ impl PretextApp {
             incoming_rows: None,
             initial_run: None,
             read_options: Default::default(),
-            projecting: false,
+            projection: Default::default(),
             next_generation: 1,
             next_request: 1,
             style_version: 1,
@@ -205,7 +211,7 @@ impl PretextApp {
 
     /// Background work still running (loading, projection, clustering, ...).
     pub fn busy(&self) -> bool {
-        self.jobs.any_running() || self.projecting
+        self.jobs.any_running() || self.projection.running.is_some()
     }
 
     /// Screen position of map row `row` in the last frame (tests click here).

@@ -55,11 +55,14 @@ pub struct ScoreInput {
     pub layout: Vec<[f32; 2]>,
     pub labels: Option<Vec<u32>>,
     pub seed: u64,
+    /// The training step of a live snapshot, whose timeline frame keeps the neighbour graph.
+    pub timeline_step: Option<usize>,
 }
 
 /// Every score of every map row, for the embedding of `generation`.
 pub struct MapScores {
     pub generation: u64,
+    pub timeline_step: Option<usize>,
     /// Each row's neighbours with cosine distances (near-duplicate groups are cut from it).
     pub graph: Arc<Vec<Vec<(usize, f32)>>>,
     pub uniqueness: Vec<f32>,
@@ -108,6 +111,7 @@ pub fn compute(input: &ScoreInput) -> Result<MapScores, String> {
     let trustworthiness = quality::trustworthiness(&x.select_rows(&sample), &layout.select_rows(&sample), k).ok();
     Ok(MapScores {
         generation: input.generation,
+        timeline_step: input.timeline_step,
         uniqueness: core::uniqueness(&graph),
         label_error: input.labels.as_ref().map(|l| core::label_errors(&graph, l)),
         representativeness: core::representativeness(x, &clusters),
@@ -183,7 +187,8 @@ impl PretextApp {
             return;
         }
         let labels = self.data.as_ref().and_then(|d| d.labels.clone());
-        self.scores.pending = Some(ScoreInput { generation, matrix: space.matrix.clone(), layout: layout.to_vec(), labels, seed: self.settings.train.seed });
+        let timeline_step = space.step.filter(|_| space.run.is_none() && !self.isolation.is_isolated_generation(generation));
+        self.scores.pending = Some(ScoreInput { generation, matrix: space.matrix.clone(), layout: layout.to_vec(), labels, seed: self.settings.train.seed, timeline_step });
         self.start_pending_scores();
     }
 
@@ -199,6 +204,10 @@ impl PretextApp {
     pub(crate) fn on_scored(&mut self, result: Result<Box<MapScores>, String>) {
         match result {
             Ok(scores) => {
+                // The neighbours are those of that snapshot even when a newer one is shown.
+                if let Some(step) = scores.timeline_step {
+                    self.timeline.attach_neighbours(step, &scores.graph);
+                }
                 if self.space.as_ref().is_some_and(|s| s.generation == scores.generation) {
                     self.scores.result = Some(*scores);
                     self.style_version += 1;
@@ -226,7 +235,7 @@ mod tests {
         let n = 43;
         let x = Arc::new(Matrix::new(data, n, 3));
         let layout: Vec<[f32; 2]> = (0..n).map(|r| [x.row(r)[0], x.row(r)[1] + x.row(r)[2]]).collect();
-        let scores = compute(&ScoreInput { generation: 7, matrix: x.clone(), layout: layout.clone(), labels: None, seed: 0 }).unwrap();
+        let scores = compute(&ScoreInput { generation: 7, matrix: x.clone(), layout: layout.clone(), labels: None, seed: 0, timeline_step: None }).unwrap();
         let flat = Matrix::new(layout.iter().flatten().copied().collect(), n, 2);
         let searched = quality::neighbor_disagreement(&x, &flat, NEIGHBOURS, crate::analysis::index::Metric::Cosine).unwrap();
         assert_eq!(scores.map_disagreement, searched, "map disagreement from the shared graph is the searched one");

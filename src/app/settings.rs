@@ -24,10 +24,12 @@ pub enum ColorBy {
     Predicted,
     /// How sure that probe is (probability of its prediction).
     Confidence,
+    /// How much each item's embedding neighbours changed between two timeline snapshots.
+    Change,
 }
 
 impl ColorBy {
-    pub const ALL: [ColorBy; 11] = [
+    pub const ALL: [ColorBy; 12] = [
         ColorBy::Label,
         ColorBy::Cluster,
         ColorBy::KnnCorrect,
@@ -39,6 +41,7 @@ impl ColorBy {
         ColorBy::Tag,
         ColorBy::Predicted,
         ColorBy::Confidence,
+        ColorBy::Change,
     ];
 
     pub fn label(self) -> &'static str {
@@ -51,6 +54,7 @@ impl ColorBy {
             ColorBy::Tag => "Tag",
             ColorBy::Predicted => "Predicted tag",
             ColorBy::Confidence => "Probe confidence",
+            ColorBy::Change => "Neighbourhood change",
         }
     }
 }
@@ -97,6 +101,7 @@ pub enum RightTab {
     Scores,
     Tags,
     Probe,
+    Changes,
 }
 
 /// What a drag on the map does.
@@ -130,12 +135,25 @@ pub struct Settings {
     pub cluster_labels: bool,
     /// Density contours drawn over the map.
     pub density_contours: bool,
+    /// Every item of a dataset on the map (else a seeded sample of `train.map_items`).
+    pub map_whole_dataset: bool,
 }
 
 /// Training defaults for the window: snapshots often enough that the map visibly moves within
 /// seconds of pressing Train (the CLI keeps the core's sparser default).
 pub fn gui_train_defaults() -> TrainConfig {
     TrainConfig { eval_every: 10, batch_size: 128, map_items: 5_000, epochs: 10.0, ..TrainConfig::default() }
+}
+
+impl Settings {
+    /// Items the map of a newly opened dataset holds (`usize::MAX`: all of them).
+    pub fn map_items(&self) -> usize {
+        if self.map_whole_dataset {
+            usize::MAX
+        } else {
+            self.train.map_items.max(2)
+        }
+    }
 }
 
 impl Default for Settings {
@@ -158,6 +176,7 @@ impl Default for Settings {
             run_dir: "pretext-run".into(),
             cluster_labels: false,
             density_contours: false,
+            map_whole_dataset: true,
         }
     }
 }

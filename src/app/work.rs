@@ -37,23 +37,14 @@ pub fn load(
     let indices = map_subset(dataset.len(), map_items, seed);
     let raw = raw_features(&dataset, &indices);
     let layout = project_with(&raw, None, method)?;
-    let baseline_knn = raw_baseline(&dataset, &indices, &raw, seed);
+    let baseline_knn = raw_baseline(&dataset, &indices, &raw);
     Ok(LoadedData { path: path.to_path_buf(), dataset, map_indices: Arc::new(indices), raw: Arc::new(raw), layout, baseline_knn })
 }
 
-/// Map rows the raw-feature kNN baseline uses at most: on 70k rows of 784 pixels the full
-/// vote is ~1 TFLOP, minutes on a laptop, for a number that a 10k sample pins down well.
-const BASELINE_ROWS: usize = 10_000;
-
-/// kNN accuracy on raw features, with the live evaluation's protocol (test rows of the map
-/// voted by its train rows), on a seeded sample of the map when it is large.
-fn raw_baseline(ds: &Dataset, indices: &[usize], raw: &Matrix, seed: u64) -> Option<f32> {
-    if indices.len() <= BASELINE_ROWS {
-        return crate::ssl::evaluate::evaluate(ds, indices, raw, 0).ok()?.knn_accuracy;
-    }
-    let rows = map_subset(indices.len(), BASELINE_ROWS, seed.wrapping_add(1));
-    let sub_indices: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
-    crate::ssl::evaluate::evaluate(ds, &sub_indices, &raw.select_rows(&rows), 0).ok()?.knn_accuracy
+/// kNN accuracy on raw features, with the live evaluation's protocol and rows (on 70k rows
+/// of 784 pixels the full vote is ~1 TFLOP, minutes on a laptop).
+fn raw_baseline(ds: &Dataset, indices: &[usize], raw: &Matrix) -> Option<f32> {
+    crate::ssl::evaluate::evaluate_live(ds, indices, raw, 0).ok()?.knn_accuracy
 }
 
 /// The items themselves as rows (TF-IDF vectors for texts): the "embedding" the map shows

@@ -246,7 +246,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 "tsne" | "t-sne" => Projection::Tsne,
                 other => anyhow::bail!("unknown projection '{other}' (expected pca, umap or tsne)"),
             };
-            let ds = std::sync::Arc::new(a.data.load(0)?);
+            let path = a.data.data.clone().unwrap_or_else(crate::data::load::sample_data_dir);
             let opts = crate::bench::app::AppBenchOptions {
                 steps: a.steps,
                 batch_size: a.batch,
@@ -255,7 +255,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 projection,
                 ..Default::default()
             };
-            print!("{}", crate::bench::app::run(ds, &opts)?);
+            print!("{}", crate::bench::app::run(&path, || a.data.load(0).map_err(|e| crate::PretextError::BadData(e.to_string())), &opts)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Quality(a)) => {

@@ -17,7 +17,7 @@ use crate::data::Dataset;
 use crate::error::{PretextError, Result};
 use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
-use crate::ssl::evaluate::{embed_dataset, evaluate, EvalRecord};
+use crate::ssl::evaluate::{embed_dataset, evaluate_live, EvalRecord};
 use crate::ssl::events::TrainEvent;
 use crate::ssl::trainer::EventSink;
 
@@ -176,7 +176,7 @@ fn snapshot(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) 
         }
     }
     let embeddings = embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)?;
-    let record = evaluate(&ctx.ds, &ctx.map_indices, &embeddings, request.step)?;
+    let record = evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, request.step)?;
     Ok((embeddings, record))
 }
 

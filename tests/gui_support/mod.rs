@@ -24,6 +24,7 @@ pub fn tiny_settings() -> Settings {
         map_items: MAP_ITEMS,
         ..TrainConfig::default()
     };
+    s.map_whole_dataset = false;
     s
 }
 

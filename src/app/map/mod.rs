@@ -127,6 +127,17 @@ impl MapState {
         self.to = layout;
     }
 
+    /// Replaces the layout with an intermediate frame of a running projection: no animation,
+    /// and the view keeps following the points unless the user has moved it.
+    pub fn stream_layout(&mut self, layout: Vec<[f32; 2]>) {
+        self.layout_version += 1;
+        self.animating = false;
+        self.from = layout.clone();
+        self.current = layout.clone();
+        self.current_t = 0.0;
+        self.to = layout;
+    }
+
     /// UI clock of the last frame (for starting an animation from outside a frame).
     pub fn time(&self) -> f64 {
         self.last_time

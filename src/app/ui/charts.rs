@@ -4,6 +4,7 @@
 use egui::Color32;
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
 
+use crate::app::ui::widgets::thousands;
 use crate::app::PretextApp;
 
 fn plot(id: &str, height: f32) -> Plot<'static> {
@@ -65,7 +66,13 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             (Some(a), None) => format!("kNN accuracy {:.1}%", a * 100.0),
             _ => "kNN accuracy".into(),
         };
-        cols[1].strong(knn_title).on_hover_text("Weighted 20-NN vote of the map's test items among its train items (labels used only here)");
+        let map_len = app.data.as_ref().map_or(0, |d| d.map_indices.len());
+        let knn_title = if map_len > crate::ssl::evaluate::LIVE_EVAL_ROWS {
+            format!("{knn_title} on {} of {} items", thousands(crate::ssl::evaluate::LIVE_EVAL_ROWS), thousands(map_len))
+        } else {
+            knn_title
+        };
+        cols[1].strong(knn_title).on_hover_text("Weighted 20-NN vote of the test items among the train items (labels used only here); on a map larger than 10,000 items, the same seeded 10,000 of them at every snapshot");
         let knn = log.knn.clone();
         // The axis fits the accuracies and the baseline (a rise from 0.80 to 0.86 must show),
         // with a margin so that a flat curve still has room.

@@ -28,8 +28,14 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
     });
     crate::app::ui::read_options::show(ui, &mut app.read_options);
-    ui.add(slider(&mut app.settings.train.map_items, 500..=100_000).logarithmic(true).text("Points on the map"))
-        .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut app.settings.map_whole_dataset, "Every item on the map")
+            .on_hover_text("The map, neighbours, clusters and scores hold the whole dataset. Live kNN accuracy uses a fixed sample of 10,000 of them. Applies when a dataset is opened.");
+        if !app.settings.map_whole_dataset {
+            ui.add(slider(&mut app.settings.train.map_items, 500..=100_000).logarithmic(true).text("points"))
+                .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
+        }
+    });
     if app.jobs.is_running("load") {
         ui.add(egui::ProgressBar::new(app.jobs.progress()).show_percentage().animate(true));
     }

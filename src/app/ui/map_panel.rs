@@ -66,6 +66,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if app.settings.cluster_labels {
         crate::app::ui::cluster_labels::show(app, ui, rect);
     }
+    if app.change.trails {
+        crate::app::ui::changes::trails(app, ui, rect);
+    }
     legend(app, ui, rect);
 }
 
@@ -109,7 +112,7 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
         if let Some(s) = &app.space {
             let mut text = format!("{} of {}", app.settings.projection.label(), s.describe());
-            if app.projecting {
+            if app.projection.running.is_some() {
                 text.push_str(" · projecting…");
             }
             ui.label(egui::RichText::new(text).weak());
@@ -124,6 +127,12 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
 
 /// Recomputes point colours and visibility when what they depend on changed.
 fn refresh_style(app: &mut PretextApp) {
+    if app.settings.color_by == ColorBy::Change {
+        // The comparison follows the timeline (a newly scored snapshot), whichever tab is open.
+        let before = app.change.version();
+        app.change.current(&app.timeline);
+        app.style_version += u64::from(app.change.version() != before);
+    }
     let key = (app.style_version, app.settings.color_by);
     if app.colors_key == Some(key) && app.colors.len() == app.map.len() {
         return;
@@ -152,6 +161,7 @@ fn refresh_style(app: &mut PretextApp) {
             ColorBy::Tag => data.and_then(|d| app.tags.first_of(d.map_indices[r])).map_or(colors::UNKNOWN, Tags::colour),
             ColorBy::Predicted => predictions.map_or(colors::UNKNOWN, |p| Tags::colour(p.predicted[r] as usize)),
             ColorBy::Confidence => predictions.map_or(colors::UNKNOWN, |p| colors::ramp(p.confidence[r])),
+            ColorBy::Change => app.change.values_for(n).map_or(colors::UNKNOWN, |v| colors::ramp(v[r])),
         })
         .collect();
     let item = |r: usize| data.map(|d| d.map_indices[r]);
@@ -224,6 +234,10 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
         ColorBy::Confidence => match app.probe.tag_predictions(app.map.len()) {
             Some(_) => vec![("sure".into(), colors::ramp(1.0), None), ("unsure".into(), colors::ramp(0.0), None)],
             None => vec![("fit a probe on tags (Probe tab)".into(), colors::UNKNOWN, None)],
+        },
+        ColorBy::Change => match app.change.values_for(app.map.len()) {
+            Some(_) => vec![("all neighbours new".into(), colors::ramp(1.0), None), ("half".into(), colors::ramp(0.5), None), ("same neighbours".into(), colors::ramp(0.0), None)],
+            None => vec![("needs two scored snapshots (Changes tab)".into(), colors::UNKNOWN, None)],
         },
     };
     if entries.is_empty() {

@@ -2,6 +2,7 @@
 //! model, the trainer or the dataset directly.
 
 mod charts;
+mod changes;
 mod cluster_labels;
 mod contours;
 mod clusters;
@@ -53,6 +54,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Scores, "Scores");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Tags, format!("Tags ({})", app.tags.list.len()));
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Probe, "Probe");
+            ui.selectable_value(&mut app.settings.right_tab, RightTab::Changes, "Changes");
         });
         ui.separator();
         egui::ScrollArea::vertical().id_salt("right-scroll").show(ui, |ui| match app.settings.right_tab {
@@ -63,6 +65,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             RightTab::Scores => scores::show(app, ui),
             RightTab::Tags => tags::show(app, ui),
             RightTab::Probe => probe::show(app, ui),
+            RightTab::Changes => changes::show(app, ui),
         });
     });
     egui::CentralPanel::default().show(ui, |ui| map_panel::show(app, ui));

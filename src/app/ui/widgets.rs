@@ -103,3 +103,16 @@ pub fn row_gallery(ui: &mut egui::Ui, app: &mut PretextApp, rows: &[(usize, Stri
     });
     clicked
 }
+
+/// A count with thousands separators (70000 → "70,000"), as the README and the CLI print them.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
