@@ -222,8 +222,38 @@ fn the_cli_scores_a_table_and_writes_a_parquet_that_opens_again_but_refuses_to_t
     assert!(ok, "{stderr}");
     let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
     assert_eq!(csv.lines().count(), 61, "a header and one row per item");
+    assert!(csv.lines().next().unwrap().ends_with(",row"));
+    // Each CSV line names the table row it scores: its label is that row's class.
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let row: usize = fields.last().unwrap().parse().unwrap();
+        assert_eq!(fields[1], class_of(row), "{line}");
+    }
     let ds = load(&out).unwrap();
     assert_rows_as_written(&ds, 60, 4, true);
+    // The exported `row` column names the source row of each vector.
+    let file = std::fs::File::open(&out).unwrap();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().next().unwrap().unwrap();
+    let rows = batch.column_by_name("row").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+    let vectors = batch.column_by_name("embedding").unwrap().as_any().downcast_ref::<arrow_array::ListArray>().unwrap().clone();
+    for i in 0..60 {
+        let v = vectors.value(i);
+        let v = v.as_any().downcast_ref::<Float32Array>().unwrap();
+        assert_eq!(v.values().to_vec(), vector(rows.value(i) as usize, 4));
+    }
+
+    // Neighbours are named by their rows: row 4's nearest are rows 5 and 3 (row i is
+    // i + (0, .1, .2, .3), whose direction changes less and less as i grows).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pretext"))
+        .args(["neighbors", "--data", table.to_str().unwrap(), "--item", "4", "-k", "2", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (rank, row) in [5, 3].into_iter().enumerate() {
+        assert_eq!(json["neighbors"][rank]["item"], row, "{json}");
+        assert_eq!(json["neighbors"][rank]["label"], class_of(row), "{json}");
+    }
+    assert_eq!(json["label"], class_of(4));
 
     let (ok, stderr) = pretext(&["train", "--data", table.to_str().unwrap(), "--epochs", "1", "--out", dir.path().join("run").to_str().unwrap()]);
     assert!(!ok);

@@ -45,7 +45,8 @@ pub struct NeighborsArgs {
     pub run: Option<PathBuf>,
     #[command(flatten)]
     pub data: TableArgs,
-    /// Dataset index of the query item (train items first, then test items).
+    /// Dataset index of the query item (train items first, then test items); for a table of
+    /// embeddings (--data without --run), its row in the table.
     #[arg(long)]
     pub item: usize,
     /// How many neighbours to list.
@@ -150,10 +151,11 @@ fn print_neighbors(args: &NeighborsArgs, query_label: &str, rows: Vec<(usize, f3
 /// `neighbors --data TABLE`: the nearest rows of a table of embeddings, in its own space.
 fn table_neighbors(args: &NeighborsArgs) -> anyhow::Result<()> {
     let (ds, all) = super::embedded::embedded(None, &args.data)?.into_all();
-    if args.item >= all.rows {
-        bail!("item {} is outside the table ({} rows)", args.item, all.rows);
-    }
-    let found = crate::analysis::neighbors::neighbors_of(&all, args.item, args.k)?;
+    let Some(item) = ds.item_of_row(args.item) else {
+        bail!("row {} is outside the table ({} rows)", args.item, all.rows);
+    };
+    let found = crate::analysis::neighbors::neighbors_of(&all, item, args.k)?;
     let label_of = |i: usize| ds.global_label(i).map_or("-".to_string(), |l| ds.class_name(l).to_string());
-    print_neighbors(args, &label_of(args.item), found.iter().map(|n| (n.index, n.distance(), label_of(n.index))).collect())
+    let row_of = |i: usize| ds.global_row(i).unwrap_or(i);
+    print_neighbors(args, &label_of(item), found.iter().map(|n| (row_of(n.index), n.distance(), label_of(n.index))).collect())
 }

@@ -66,17 +66,20 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let fmt = |v: Option<f32>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement")?;
+    // A table of embeddings made elsewhere: each item's row in that table, last.
+    let has_rows = ds.global_row(0).is_some();
+    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{}", if has_rows { ",row" } else { "" })?;
     for i in 0..ds.len() {
         writeln!(
             out,
-            "{i},{},{:.6},{},{},{},{:.6}",
+            "{i},{},{:.6},{},{},{},{:.6}{}",
             ds.global_label(i).map(|l| csv_field(ds.class_name(l))).unwrap_or_default(),
             scores.uniqueness[i],
             scores.duplicate_group[i].map(|g| g.to_string()).unwrap_or_default(),
             fmt(scores.label_error.as_ref().map(|v| v[i])),
             fmt(scores.representativeness.as_ref().map(|v| v[i])),
             disagreement[i],
+            ds.global_row(i).map(|r| format!(",{r}")).unwrap_or_default(),
         )?;
     }
     out.flush()?;
@@ -98,6 +101,7 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         }
         floats.push(("map_disagreement".into(), column(&disagreement)));
         let extra = ExtraColumns {
+            rows: ds.global_row(0).is_some().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
             xy: Some(layout.data.chunks(2).map(|p| [p[0], p[1]]).collect()),
             texts: ds.global_text(0).is_some().then(|| index.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
             floats,

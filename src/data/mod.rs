@@ -86,12 +86,15 @@ pub struct Split {
     /// The image file of each item, when a table of embeddings names one (empty otherwise;
     /// `None` for an item whose path is blank).
     pub images: Vec<Option<std::path::PathBuf>>,
+    /// The row of the source table each item is (0-based), for tables of embeddings whose
+    /// rows the train/test split reorders (empty otherwise).
+    pub rows: Vec<usize>,
 }
 
 impl Split {
     pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
         let len = if item_len == 0 { 0 } else { x.len() / item_len };
-        Self { x, labels, len, texts: Vec::new(), images: Vec::new() }
+        Self { x, labels, len, texts: Vec::new(), images: Vec::new(), rows: Vec::new() }
     }
 
     pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
@@ -107,7 +110,8 @@ impl Split {
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
         let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
         let images = if self.images.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.images[i].clone()).collect() };
-        Split { x, labels, len: indices.len(), texts, images }
+        let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
+        Split { x, labels, len: indices.len(), texts, images, rows }
     }
 }
 
@@ -244,6 +248,18 @@ impl Dataset {
     pub fn global_image(&self, i: usize) -> Option<&std::path::Path> {
         let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
         split.images.get(j)?.as_deref()
+    }
+
+    /// The source table's row of item `i`, for tables of embeddings.
+    pub fn global_row(&self, i: usize) -> Option<usize> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.rows.get(j).copied()
+    }
+
+    /// The dataset item that is row `row` of the source table, for tables of embeddings.
+    pub fn item_of_row(&self, row: usize) -> Option<usize> {
+        let train = self.train.rows.iter().position(|&r| r == row);
+        train.or_else(|| self.test.rows.iter().position(|&r| r == row).map(|j| self.train.len + j))
     }
 
     pub fn is_test(&self, i: usize) -> bool {

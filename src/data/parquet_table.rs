@@ -101,6 +101,7 @@ pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let mut pool = Split::new(x, labels, dim);
     pool.texts = texts;
     pool.images = images;
+    pool.rows = (0..rows).collect();
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "embeddings".into());
     Ok(Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, opts.test_fraction, opts.seed))
 }
