@@ -3,9 +3,12 @@
 //! evaluates them and sends `Snapshot` and `Eval` on the trainer's event stream.
 //!
 //! A newer copy replaces one still waiting, so a slow snapshot never builds a queue: the
-//! map shows the latest state the worker could reach. Its threads run at a low scheduling
-//! priority (Linux nice `NICE`), so while training keeps every core busy they get about a
-//! tenth of the CPU; when training pauses or ends they get all of it.
+//! map shows the latest state the worker could reach. The first snapshot runs at the
+//! training's own priority, so the map starts moving within seconds of Train; after it the
+//! worker's threads drop to a low scheduling priority (Linux nice `NICE`), so while training
+//! keeps every core busy they get about a tenth of the CPU; when training pauses or ends
+//! they get all of it. (Only this order is possible: an unprivileged thread may lower its
+//! priority, never raise it again.)
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -61,16 +64,12 @@ impl Snapshotter {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(ctx.cfg.threads)
             .thread_name(|i| format!("pretext-snapshot-{i}"))
-            .start_handler(|_| low_priority())
             .build()
             .map_err(|e| PretextError::BadData(format!("cannot start the snapshot threads: {e}")))?;
         let worker_shared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("pretext-snapshots".into())
-            .spawn(move || {
-                low_priority();
-                pool.install(|| work(&worker_shared, &ctx, &varmap, &model))
-            })
+            .spawn(move || pool.install(|| work(&worker_shared, &ctx, &varmap, &model)))
             .map_err(|e| PretextError::BadData(format!("cannot start the snapshot thread: {e}")))?;
         Ok(Self { shared, handle: Some(handle) })
     }
@@ -160,6 +159,9 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
             }
             Err(e) => emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
         }
+        // From the second snapshot on, training comes first (idempotent after the first).
+        low_priority();
+        rayon::broadcast(|_| low_priority());
         let Ok(mut slot) = shared.slot.lock() else { return };
         slot.busy = false;
         shared.changed.notify_all();
