@@ -260,3 +260,32 @@ fn the_cli_scores_a_table_and_writes_a_parquet_that_opens_again_but_refuses_to_t
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.contains("does not train on them"), "{stderr}");
 }
+
+#[test]
+fn an_npy_matrix_reads_the_same_from_float64_and_fortran_order() {
+    use ndarray::Array2;
+    use ndarray_npy::WriteNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (23, 5);
+    let values: Vec<f32> = (0..n).flat_map(|i| vector(i, d)).map(|v| v * v * 0.25).collect();
+    let c32 = dir.path().join("c32.npy");
+    Array2::from_shape_vec((n, d), values.clone()).unwrap().write_npy(std::fs::File::create(&c32).unwrap()).unwrap();
+    let f64_fortran = dir.path().join("f64.npy");
+    // Stored column-major: the transpose of a (d, n) array, reversed to (n, d).
+    let t = Array2::from_shape_fn((d, n), |(j, i)| values[i * d + j] as f64);
+    t.reversed_axes().write_npy(std::fs::File::create(&f64_fortran).unwrap()).unwrap();
+    assert!(std::fs::read(&f64_fortran).unwrap().windows(21).any(|w| w == b"'fortran_order': True"));
+    let a = load(&c32).unwrap();
+    let b = load(&f64_fortran).unwrap();
+    assert_eq!(a.train.len + a.test.len, n);
+    assert_eq!(a.train.x, b.train.x);
+    assert_eq!(a.test.x, b.test.x);
+    // Row r of the file is where the seeded split puts it, standardised with train statistics.
+    let (train_rows, _) = pretext::data::split_pool(n, 0.2, 0);
+    let col0: Vec<f32> = train_rows.iter().map(|&r| values[r * d]).collect();
+    let mean = col0.iter().sum::<f32>() / col0.len() as f32;
+    let std = (col0.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / col0.len() as f32).sqrt();
+    for (k, &r) in train_rows.iter().enumerate() {
+        assert!((a.train.x[k * d] - (values[r * d] - mean) / std).abs() < 1e-4, "train item {k} is row {r}");
+    }
+}

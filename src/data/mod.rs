@@ -115,6 +115,21 @@ impl Split {
     }
 }
 
+/// The seeded train/test split of a pool of `n` items: (train indices, test indices), each
+/// in increasing order; `test_fraction` of the items (at least one of two or more) are test.
+pub fn split_pool(n: usize, test_fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let n_test = if n < 2 { 0 } else { ((n as f32 * test_fraction).round() as usize).clamp(1, n - 1) };
+    let (test_idx, train_idx) = order.split_at(n_test);
+    let (mut train_idx, mut test_idx) = (train_idx.to_vec(), test_idx.to_vec());
+    train_idx.sort_unstable();
+    test_idx.sort_unstable();
+    (train_idx, test_idx)
+}
+
 /// A loaded dataset: train and test splits of one modality, with optional labels.
 /// Labels are only ever used to evaluate and colour, never to train the encoder.
 #[derive(Debug, Clone)]
@@ -192,26 +207,19 @@ impl Dataset {
         test_fraction: f32,
         seed: u64,
     ) -> Dataset {
-        use rand::seq::SliceRandom;
-        use rand::SeedableRng;
         let item_len = modality.item_len();
-        let mut order: Vec<usize> = (0..pool.len).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        let n_test = if pool.len < 2 {
-            0
-        } else {
-            ((pool.len as f32 * test_fraction).round() as usize).clamp(1, pool.len - 1)
-        };
-        let (test_idx, train_idx) = order.split_at(n_test);
-        let mut train_idx = train_idx.to_vec();
-        let mut test_idx = test_idx.to_vec();
-        train_idx.sort_unstable();
-        test_idx.sort_unstable();
+        let (train_idx, test_idx) = split_pool(pool.len, test_fraction, seed);
+        let (train, test) = (pool.select(&train_idx, item_len), pool.select(&test_idx, item_len));
+        Dataset::from_splits(name, source, modality, class_names, train, test, seed)
+    }
+
+    /// A dataset of splits made by `split_pool(.., seed)`.
+    pub fn from_splits(name: String, source: String, modality: Modality, class_names: Vec<String>, train: Split, test: Split, seed: u64) -> Dataset {
         Dataset {
             name,
             source,
-            train: pool.select(&train_idx, item_len),
-            test: pool.select(&test_idx, item_len),
+            train,
+            test,
             modality,
             class_names,
             notes: Vec::new(),
