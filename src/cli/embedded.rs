@@ -26,6 +26,8 @@ impl Embedded {
     /// global order).
     pub fn into_all(self) -> (Dataset, Matrix) {
         let mut all = self.train;
+        // Exactly what is needed: a large buffer then grows in place rather than by a copy.
+        all.data.reserve_exact(self.test.data.len());
         all.data.extend_from_slice(&self.test.data);
         all.rows += self.test.rows;
         (self.ds, all)

@@ -11,7 +11,7 @@ use arrow_schema::Schema;
 
 use crate::data::arrow_columns::{append_vectors, is_label, is_list, is_numeric, is_string, numbers, strings};
 use crate::data::csv_table::{default_label_index, encode_labels};
-use crate::data::{Dataset, LoadOptions, Modality, Split};
+use crate::data::{split_pool, Dataset, LoadOptions, Modality, Split};
 use crate::error::{PretextError, Result};
 
 /// Whether `ext` (lower case, no dot) names a Parquet or Arrow IPC file.
@@ -52,15 +52,27 @@ pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         Vectors::List(_) => None,
         Vectors::Columns(cols) => Some(cols.len()),
     };
-    let (mut x, mut raw_labels, mut texts, mut images) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut sink = RowSink::new(total_rows, opts);
+    let (mut chunk, mut raw_labels, mut texts, mut images) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rows = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| bad(format!("cannot read the rows after row {rows} ({e})")))?;
+        chunk.clear();
         match &layout.vectors {
-            Vectors::List(col) => append_vectors(batch.column(*col).as_ref(), rows, &mut dim, &mut x)
+            Vectors::List(col) => append_vectors(batch.column(*col).as_ref(), rows, &mut dim, &mut chunk)
                 .map_err(|e| bad(format!("column '{}' {e}", names[*col])))?,
-            Vectors::Columns(cols) => append_columns(&batch, cols, &names, rows, &mut x).map_err(bad)?,
+            Vectors::Columns(cols) => append_columns(&batch, cols, &names, rows, &mut chunk).map_err(bad)?,
         }
+        let d = dim.unwrap_or(0);
+        if let Some(i) = chunk.iter().position(|v| !v.is_finite()) {
+            let (row, j) = (rows + i / d, i % d);
+            let column = match &layout.vectors {
+                Vectors::List(col) => format!("column '{}', value {j}", names[*col]),
+                Vectors::Columns(cols) => format!("column '{}'", names[cols[j]]),
+            };
+            return Err(bad(format!("row {row}, {column}: NaN or infinite value")));
+        }
+        sink.push(rows, &chunk, d);
         if let Some(col) = layout.label {
             for (i, label) in column_strings(&batch, col, &names).map_err(bad)?.into_iter().enumerate() {
                 raw_labels.push(label.ok_or_else(|| bad(format!("row {}: no label (null) in column '{}'", rows + i, names[col])))?);
@@ -82,13 +94,8 @@ pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if rows < 2 || dim == 0 {
         return Err(bad(format!("{rows} row(s) of {dim} value(s); at least 2 rows of 1 value are needed")));
     }
-    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
-        let (row, j) = (i / dim, i % dim);
-        let column = match &layout.vectors {
-            Vectors::List(col) => format!("column '{}', value {j}", names[*col]),
-            Vectors::Columns(cols) => format!("column '{}'", names[cols[j]]),
-        };
-        return Err(bad(format!("row {row}, {column}: NaN or infinite value")));
+    if total_rows.is_some_and(|n| n != rows) {
+        return Err(bad(format!("the file says it holds {} rows but has {rows}", total_rows.unwrap_or_default())));
     }
     let (labels, class_names) = match layout.label {
         Some(_) => {
@@ -97,13 +104,63 @@ pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         }
         None => (None, Vec::new()),
     };
-    let modality = Modality::Embedding { dim };
-    let mut pool = Split::new(x, labels, dim);
-    pool.texts = texts;
-    pool.images = images;
-    pool.rows = (0..rows).collect();
+    // Everything but the vectors, split as the vectors were.
+    let meta = Split { x: Vec::new(), labels, len: rows, texts, images, rows: (0..rows).collect() };
+    let (train_idx, test_idx) = split_pool(rows, opts.test_fraction, opts.seed);
+    let (mut train, mut test) = (meta.select(&train_idx, 0), meta.select(&test_idx, 0));
+    (train.x, test.x) = sink.finish(&train_idx, &test_idx, dim);
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "embeddings".into());
-    Ok(Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, opts.test_fraction, opts.seed))
+    Ok(Dataset::from_splits(name, path.display().to_string(), Modality::Embedding { dim }, class_names, train, test, opts.seed))
+}
+
+/// Where each row's vector goes as it is read: straight into its train or test split when
+/// the file says how many rows it holds (Parquet), so the vectors are held once; else into
+/// one pool, split at the end.
+struct RowSink {
+    /// Per row: whether the seeded split puts it in the test split.
+    is_test: Option<Vec<bool>>,
+    /// The train split's vectors (or the pool's, without `is_test`).
+    train: Vec<f32>,
+    test: Vec<f32>,
+}
+
+impl RowSink {
+    fn new(total_rows: Option<usize>, opts: &LoadOptions) -> Self {
+        let is_test = total_rows.map(|n| {
+            let mut is_test = vec![false; n];
+            for i in split_pool(n, opts.test_fraction, opts.seed).1 {
+                is_test[i] = true;
+            }
+            is_test
+        });
+        RowSink { is_test, train: Vec::new(), test: Vec::new() }
+    }
+
+    /// Appends the vectors of rows `row0..` (`dim` values each).
+    fn push(&mut self, row0: usize, chunk: &[f32], dim: usize) {
+        let Some(is_test) = &self.is_test else {
+            self.train.extend_from_slice(chunk);
+            return;
+        };
+        if self.train.capacity() == 0 && self.test.capacity() == 0 {
+            let n_test = is_test.iter().filter(|&&t| t).count();
+            self.train.reserve_exact((is_test.len() - n_test) * dim);
+            self.test.reserve_exact(n_test * dim);
+        }
+        for (i, v) in chunk.chunks(dim.max(1)).enumerate() {
+            if is_test.get(row0 + i) == Some(&true) { &mut self.test } else { &mut self.train }.extend_from_slice(v);
+        }
+    }
+
+    /// The train and test vectors of the split `(train_idx, test_idx)`.
+    fn finish(self, train_idx: &[usize], test_idx: &[usize], dim: usize) -> (Vec<f32>, Vec<f32>) {
+        if self.is_test.is_some() {
+            return (self.train, self.test);
+        }
+        let pool = self.train;
+        let gather = |idx: &[usize]| idx.iter().flat_map(|&r| &pool[r * dim..(r + 1) * dim]).copied().collect();
+        (gather(train_idx), gather(test_idx))
+    }
 }
 
 /// A reader of the file's record batches and, for Parquet, its row count (for progress).
