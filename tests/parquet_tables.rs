@@ -104,6 +104,25 @@ fn an_npy_matrix_loads_with_its_labels() {
     // A feature table: standardised per column, so column 0 sums to zero over the train split.
     let mean0: f32 = ds.train.x.chunks(4).map(|r| r[0]).sum::<f32>() / ds.train.len as f32;
     assert!(mean0.abs() < 1e-4, "{mean0}");
+    // Read as embeddings: every row as written, its label beside it, its row known.
+    let ds = load_dataset(&p, &LoadOptions { embeddings: true, ..LoadOptions::default() }).unwrap();
+    assert_eq!(ds.modality, Modality::Embedding { dim: 4 });
+    for i in 0..ds.len() {
+        let row = ds.global_row(i).unwrap();
+        assert_eq!(ds.global_item(i), vector(row, 4).as_slice());
+        assert_eq!(ds.class_name(ds.global_label(i).unwrap()), (row % 3).to_string());
+    }
+    // The commands that take a table take the .npy as one too.
+    let out = dir.path().join("scored.parquet");
+    let (ok, stderr) = pretext(&["scores", "--data", p.to_str().unwrap(), "--csv", dir.path().join("s.csv").to_str().unwrap(), "--parquet", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let scored = load(&out).unwrap();
+    assert_eq!(scored.len(), 15);
+    for i in 0..scored.len() {
+        let row = scored.global_item(i)[0] as usize;
+        assert_eq!(scored.global_item(i), vector(row, 4).as_slice());
+        assert_eq!(scored.class_name(scored.global_label(i).unwrap()), (row % 3).to_string());
+    }
 }
 
 #[test]

@@ -15,6 +15,8 @@ pub struct ReadOptions {
     pub vector_column: String,
     /// CSV and 2-D NPY: each row is one time series.
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere, kept as written.
+    pub embeddings: bool,
     /// Opening a saved run: the image size and text length its data was read with (not
     /// choices in the panel; used by the next load only).
     pub run_sizes: Option<(usize, Option<usize>)>,
@@ -29,6 +31,7 @@ impl ReadOptions {
             text_column: opts.text_column.unwrap_or_default(),
             vector_column: opts.vector_column.unwrap_or_default(),
             series: opts.series,
+            embeddings: opts.embeddings,
             run_sizes: Some((opts.image_size, opts.text_max_len)),
         }
     }
@@ -42,6 +45,7 @@ impl ReadOptions {
             text_column: named(&self.text_column),
             vector_column: named(&self.vector_column),
             series: self.series,
+            embeddings: self.embeddings,
             image_size,
             text_max_len,
             ..opts

@@ -123,6 +123,10 @@ pub struct DataArgs {
     /// .ts and .tsv files are series without this flag).
     #[arg(long)]
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere: kept as written (not standardised),
+    /// explored but not trained on, as a Parquet table's are.
+    #[arg(long, conflicts_with = "series")]
+    pub embeddings: bool,
     /// CSV: the column holding texts; makes the CSV a text dataset (one item per row).
     /// Parquet/Arrow: the texts shown beside the vectors (default: a column named text).
     #[arg(long)]
@@ -151,7 +155,8 @@ pub struct DataArgs {
 #[derive(Args, Debug, Clone)]
 pub struct TableArgs {
     /// With --run: the run's dataset (default: the path recorded in the run). Without: a
-    /// table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc).
+    /// table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc, or a
+    /// 2-D .npy of vectors with its labels beside it).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// The table's label column (default: one named label, class or target).
@@ -181,6 +186,7 @@ impl DataArgs {
             image_size: self.image_size,
             skip_unreadable: !self.strict,
             series: self.series,
+            embeddings: self.embeddings,
             seed,
             ..LoadOptions::default()
         };

@@ -28,6 +28,9 @@ pub struct LoadOptions {
     /// CSV and 2-D NPY: each row is one time series (not a table row). `.ts`/`.tsv` files,
     /// archive folders and 3-D NPY arrays are series without it.
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere, kept as written (not standardised)
+    /// and never trained on, as a Parquet table's are.
+    pub embeddings: bool,
     /// Share of items held out as the test split when the format has no split of its own.
     pub test_fraction: f32,
     pub seed: u64,
@@ -46,6 +49,7 @@ impl Default for LoadOptions {
             image_size: 32,
             skip_unreadable: true,
             series: false,
+            embeddings: false,
             test_fraction: 0.2,
             seed: 0,
             progress: None,
@@ -63,6 +67,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("image_size", &self.image_size)
             .field("skip_unreadable", &self.skip_unreadable)
             .field("series", &self.series)
+            .field("embeddings", &self.embeddings)
             .finish_non_exhaustive()
     }
 }
@@ -141,7 +146,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         "csv" | "npy" if opts.series => series::load_file(path, opts),
         "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
-        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
+        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.embeddings, opts.test_fraction, opts.seed),
         _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {
             // A single IDX image file: load its folder so the label file comes along.

@@ -119,9 +119,10 @@ impl MatrixView<'_> {
 }
 
 /// `features.npy` with labels from `labels` (a path) or a sibling `<stem>_labels.npy` /
-/// `labels.npy`. The file is mapped and its rows copied straight into the train and test
+/// `labels.npy`: a feature table (standardised with train statistics), or with `embeddings`
+/// vectors made elsewhere, kept as written. The file is mapped and its rows copied straight into the train and test
 /// splits, so the matrix is held once (a 70,000 × 784 float32 array: 220 MB, not three times that).
-pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u64) -> Result<Dataset> {
+pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let file = open(path)?;
     // Safety: the map is read only while this function runs; a file changed under it by
     // another process at that moment could give odd values, never unsound ones we keep.
@@ -146,10 +147,15 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, test_fraction: f32, seed: u6
     let (labels, class_names) = labels_beside(path, labels, n)?;
     let (train_idx, test_idx) = split_pool(n, test_fraction, seed);
     let split = |rows: &[usize]| Split::new(view.gather(rows), labels.as_ref().map(|l| rows.iter().map(|&r| l[r]).collect()), d);
-    let (train, test) = (split(&train_idx), split(&test_idx));
-    let columns = (0..d).map(|j| format!("f{j}")).collect();
+    let (mut train, mut test) = (split(&train_idx), split(&test_idx));
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
-    let mut ds = Dataset::from_splits(name, path.display().to_string(), Modality::Table { columns }, class_names, train, test, seed);
+    let source = path.display().to_string();
+    if embeddings {
+        (train.rows, test.rows) = (train_idx, test_idx);
+        return Ok(Dataset::from_splits(name, source, Modality::Embedding { dim: d }, class_names, train, test, seed));
+    }
+    let columns = (0..d).map(|j| format!("f{j}")).collect();
+    let mut ds = Dataset::from_splits(name, source, Modality::Table { columns }, class_names, train, test, seed);
     standardise(&mut ds);
     Ok(ds)
 }

@@ -13,6 +13,8 @@ pub fn show(ui: &mut egui::Ui, read: &mut ReadOptions) {
             .on_hover_text("Parquet/Arrow: the list column holding each row's embedding. Blank: the only list column, or else every numeric column but the label and id.");
         ui.checkbox(&mut read.series, "Rows are time series")
             .on_hover_text("CSV and 2-D NPY: each row is one time series instead of a table row (.ts/.tsv sets and 3-D NPY arrays are series anyway).");
+        ui.checkbox(&mut read.embeddings, "NPY rows are embeddings")
+            .on_hover_text("2-D NPY: the rows are vectors made by your own model: kept as written (not standardised per column), explored but not trained on, as a Parquet table's are.");
         ui.label(egui::RichText::new("Applies to the next Open.").small().weak());
     });
 }
