@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod map;
 pub mod quality;
 pub mod analysis_data;
 pub mod analysis_peers;

@@ -60,6 +60,9 @@ pub enum BenchCommand {
     /// kNN accuracy after the same minutes of SimCLR on Fashion-MNIST, pretext vs PyTorch
     /// (same model, views, optimiser, schedule and threads).
     Quality(crate::bench::quality::QualityArgs),
+    /// Frame times of a very large map (1,000,000 synthetic points by default) while panning,
+    /// zooming and hovering: level of detail against a quad per point.
+    Map(crate::bench::map::MapBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -262,6 +265,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 ..Default::default()
             };
             print!("{}", crate::bench::app::run(&path, || a.data.load(0).map_err(|e| crate::PretextError::BadData(e.to_string())), &opts)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Map(a)) => {
+            print!("{}", crate::bench::map::run(&a));
             Ok(())
         }
         Command::Bench(BenchCommand::Quality(a)) => {

@@ -8,6 +8,7 @@
 
 pub mod align;
 pub mod colors;
+pub mod raster;
 pub mod view;
 
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use view::{inside_polygon, View};
 const ANIMATION_SECS: f64 = 0.8;
 /// Width kept free for the legend when fitting the view.
 const LEGEND_MARGIN: f32 = 180.0;
+/// Seconds a dense map's image may be moved with the view before it is drawn anew.
+const RASTER_REFRESH: f64 = 0.25;
 /// How close (pixels) a click must be to a point to select it.
 const PICK_RADIUS: f32 = 10.0;
 
@@ -78,7 +81,16 @@ pub struct MapState {
     pub view: View,
     fit_pending: bool,
     drag: Option<Drag>,
-    cache: Option<(CacheKey, Arc<Mesh>)>,
+    cache: Option<(CacheKey, Shape)>,
+    /// The image a dense map is drawn as (see `raster`), reused from frame to frame.
+    texture: Option<egui::TextureHandle>,
+    splatter: raster::Splatter,
+    dense: bool,
+    /// UI time the dense map's image was last drawn, and the view of the frame before.
+    raster_made: f64,
+    previous_view: Option<View>,
+    /// Always a quad per point, however many (the benchmark's reference).
+    pub force_quads: bool,
     last_rect: Option<Rect>,
     /// Time the last mesh build took (for the frame-time measurement).
     pub last_build_ms: f32,
@@ -220,7 +232,7 @@ impl MapState {
         self.interact(ui, rect, &response, style, tool, &mut out);
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
-        painter.add(Shape::mesh(self.mesh(rect, style)));
+        painter.add(self.points_shape(ui.ctx(), rect, style));
         self.paint_marks(&painter, rect, style);
         self.paint_drag(&painter, ui);
         out.response = Some(response);
@@ -285,7 +297,9 @@ impl MapState {
         }
     }
 
-    fn mesh(&mut self, rect: Rect, style: &MapStyle) -> Arc<Mesh> {
+    /// The points as one shape: a quad per point, or one image when more than
+    /// `raster::DENSE_POINTS` are in view. Cached until the view, layout or style changes.
+    fn points_shape(&mut self, ctx: &egui::Context, rect: Rect, style: &MapStyle) -> Shape {
         let key = CacheKey {
             rect,
             view: self.view,
@@ -295,17 +309,43 @@ impl MapState {
             point_size: style.point_size,
             len: self.current.len(),
         };
-        if let Some((k, mesh)) = &self.cache {
+        if let Some((k, shape)) = &self.cache {
             if *k == key {
-                return mesh.clone();
+                self.previous_view = Some(self.view);
+                return shape.clone();
             }
         }
+        if let Some(moved) = self.moved_image(ctx, &key) {
+            self.previous_view = Some(self.view);
+            return moved;
+        }
+        self.previous_view = Some(self.view);
         let started = std::time::Instant::now();
+        let bounds = rect.expand(style.point_size / 2.0);
+        let in_view = raster::count_in_view(&self.current, &self.view, rect, bounds, raster::DENSE_POINTS + 1);
+        if in_view > raster::DENSE_POINTS && !self.force_quads {
+            let image = self.splatter.splat(&self.current, (self.layout_version, self.current_t), &self.view, rect, style);
+            let options = egui::TextureOptions::NEAREST;
+            let texture = match &mut self.texture {
+                Some(t) => {
+                    t.set(image, options);
+                    t.clone()
+                }
+                None => self.texture.insert(ctx.load_texture("map-points", image, options)).clone(),
+            };
+            let shape = Shape::image(texture.id(), rect, raster::full_uv(), Color32::WHITE);
+            self.raster_made = self.last_time;
+            self.last_build_ms = started.elapsed().as_secs_f32() * 1000.0;
+            self.last_drawn = in_view;
+            self.dense = true;
+            self.cache = Some((key, shape.clone()));
+            return shape;
+        }
+        self.dense = false;
         let mut mesh = Mesh::default();
         mesh.reserve_triangles(2 * self.current.len());
         mesh.reserve_vertices(4 * self.current.len());
         let half = style.point_size / 2.0;
-        let bounds = rect.expand(half);
         // Dimmed points first so the selection is drawn on top of them.
         for pass in [true, false] {
             for (i, p) in self.current.iter().enumerate() {
@@ -329,9 +369,32 @@ impl MapState {
         }
         self.last_build_ms = started.elapsed().as_secs_f32() * 1000.0;
         self.last_drawn = mesh.vertices.len() / 4;
-        let mesh = Arc::new(mesh);
-        self.cache = Some((key, mesh.clone()));
-        mesh
+        let shape = Shape::mesh(Arc::new(mesh));
+        self.cache = Some((key, shape.clone()));
+        shape
+    }
+
+    /// While the view pans or zooms over a dense map, its last image moved and scaled with
+    /// the view (a quad), instead of splatting every point each frame; drawn anew once the
+    /// view rests for a frame or the image is older than `RASTER_REFRESH` seconds.
+    fn moved_image(&self, ctx: &egui::Context, key: &CacheKey) -> Option<Shape> {
+        let (drawn, _) = self.cache.as_ref().filter(|_| self.dense && !self.force_quads)?;
+        let same_points = CacheKey { view: key.view, ..*drawn } == *key;
+        let moving = self.previous_view.is_some_and(|v| v != self.view);
+        if !same_points || !moving || self.last_time - self.raster_made > RASTER_REFRESH {
+            return None;
+        }
+        let texture = self.texture.as_ref()?;
+        let corner = |s: Pos2| self.view.to_screen(key.rect, drawn.view.to_layout(drawn.rect, s));
+        let at = Rect::from_two_pos(corner(drawn.rect.min), corner(drawn.rect.max));
+        // The sharp image follows when the view rests.
+        ctx.request_repaint();
+        Some(Shape::image(texture.id(), at, raster::full_uv(), Color32::WHITE))
+    }
+
+    /// Whether the last frame drew the points as an image (a dense map).
+    pub fn drawn_as_image(&self) -> bool {
+        self.dense
     }
 
     fn paint_marks(&self, painter: &egui::Painter, rect: Rect, style: &MapStyle) {

@@ -1,0 +1,109 @@
+//! `pretext bench map`: drawing a very large map. A synthetic layout of N points (ten
+//! Gaussian clusters, coloured by cluster) is drawn in a headless egui frame loop while the
+//! view pans and zooms and the pointer hovers (so hit-testing runs every frame), twice: with
+//! the map's level of detail (one image when more than `raster::DENSE_POINTS` points are in
+//! view) and with a quad per point (the reference, what the map drew before). Printed per
+//! mode: time to the first frame and frame times (UI code and egui's tessellation on the
+//! CPU; the GPU's painting is not part of it). While the view moves, the level-of-detail
+//! map moves its last image and draws it anew every quarter second (and when the view
+//! rests), so its mean is of mostly cheap frames and its maximum is a full redraw.
+
+use std::time::Instant;
+
+use egui::{Color32, Event, Pos2, RawInput, Rect};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+
+use crate::app::map::{colors, MapState, MapStyle};
+use crate::app::settings::MapTool;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct MapBenchArgs {
+    /// Points on the map.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub points: usize,
+    /// Timed frames per mode (half panning, half zooming).
+    #[arg(long, default_value_t = 120)]
+    pub frames: usize,
+}
+
+const SCREEN: [f32; 2] = [1600.0, 1000.0];
+
+/// Ten clusters at seeded places, one Gaussian blob each.
+fn layout(n: usize) -> (Vec<[f32; 2]>, Vec<Color32>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let centres: Vec<[f32; 2]> = (0..10).map(|_| [rng.random_range(-8.0..8.0), rng.random_range(-8.0..8.0)]).collect();
+    let normal = Normal::new(0.0f32, 1.0).unwrap_or_else(|_| unreachable!("unit normal"));
+    (0..n)
+        .map(|i| {
+            let c = i % 10;
+            let p = [centres[c][0] + normal.sample(&mut rng), centres[c][1] + normal.sample(&mut rng)];
+            (p, colors::category(c))
+        })
+        .unzip()
+}
+
+struct ModeResult {
+    first_frame_ms: f64,
+    frames: Vec<f32>,
+    drawn_as_image: bool,
+}
+
+fn measure(points: &[[f32; 2]], colours: &[Color32], frames: usize, force_quads: bool) -> ModeResult {
+    let ctx = egui::Context::default();
+    let mut map = MapState::default();
+    map.force_quads = force_quads;
+    let visible = vec![true; points.len()];
+    let selected = vec![false; points.len()];
+    let style = MapStyle { colors: colours, visible: &visible, selected: &selected, any_selected: false, focus: None, marked: &[], point_size: 3.0, version: 0 };
+    let screen = Rect::from_min_size(Pos2::ZERO, egui::vec2(SCREEN[0], SCREEN[1]));
+    // A 60 Hz clock: the frames are built back to back but each is 1/60 s after the last,
+    // as in a window repainting while the user drags.
+    let frame = |map: &mut MapState, hover: Pos2, index: usize| -> f32 {
+        let started = Instant::now();
+        let time = Some(index as f64 / 60.0);
+        let input = RawInput { screen_rect: Some(screen), events: vec![Event::PointerMoved(hover)], time, ..Default::default() };
+        let output = ctx.run_ui(input, |ui| {
+            map.show(ui, &style, MapTool::Pan);
+        });
+        let _ = ctx.tessellate(output.shapes, output.pixels_per_point);
+        started.elapsed().as_secs_f32() * 1000.0
+    };
+    let started = Instant::now();
+    map.set_layout(points.to_vec(), false, 0.0);
+    frame(&mut map, screen.center(), 0);
+    let first_frame_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut times = Vec::with_capacity(frames);
+    for f in 0..frames {
+        if f < frames / 2 {
+            map.view.pan(egui::vec2(4.0, -3.0));
+        } else {
+            map.view.zoom_at(screen, screen.center(), 1.015);
+        }
+        let hover = Pos2::new(400.0 + (f % 50) as f32 * 10.0, 300.0 + (f % 30) as f32 * 10.0);
+        times.push(frame(&mut map, hover, f + 1));
+    }
+    ModeResult { first_frame_ms, frames: times, drawn_as_image: map.drawn_as_image() }
+}
+
+pub fn run(args: &MapBenchArgs) -> String {
+    let (points, colours) = layout(args.points.max(1));
+    let mut out = format!("{} points, {} timed frames per mode at {}x{} (pan, then zoom, pointer hovering)\n", points.len(), args.frames, SCREEN[0], SCREEN[1]);
+    for (name, force_quads) in [("level of detail", false), ("a quad per point (reference)", true)] {
+        let r = measure(&points, &colours, args.frames, force_quads);
+        let mut sorted = r.frames.clone();
+        sorted.sort_by(f32::total_cmp);
+        let pick = |q: f32| sorted.get(((sorted.len() as f32 * q) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(0.0);
+        let mean = sorted.iter().sum::<f32>() / sorted.len().max(1) as f32;
+        out += &format!(
+            "{name:<30} first frame {:>7.1} ms | frame mean {:>6.1} ms, p95 {:>6.1} ms, max {:>6.1} ms ({:.0} fps at the mean) | last frame drawn as {}\n",
+            r.first_frame_ms,
+            mean,
+            pick(0.95),
+            pick(1.0),
+            1000.0 / mean.max(1e-3),
+            if r.drawn_as_image { "an image" } else { "quads" }
+        );
+    }
+    out
+}
