@@ -506,7 +506,7 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     wait_for_sample(&mut h);
     h.get_by_label("Dataset").click();
     h.step();
-    h.get_by_label("How to read CSV / NPY").click();
+    h.get_by_label("How to read CSV / NPY / Parquet").click();
     h.step();
     h.get_by_label("Text column").click();
     h.step();

@@ -9,6 +9,7 @@ use pretext::data::idx::write_idx;
 
 mod gui_support;
 use gui_support::*;
+mod arrow_support;
 
 fn write(path: &std::path::Path, bytes: &[u8]) {
     if let Some(dir) = path.parent() {
@@ -103,8 +104,13 @@ fn every_malformed_file_opened_from_the_dataset_panel_ends_in_an_error_not_a_pan
     wait_for_sample(&mut h);
     h.get_by_label("Dataset").click();
     h.step();
-    for (what, path, must_fail) in malformed_inputs(dir.path()) {
+    // Broken tables of embeddings, some with a vector column named in "How to read".
+    let tables = arrow_support::malformed_tables(dir.path()).into_iter().map(|(what, path, vector_column, _)| (what, path, true, vector_column));
+    // (First: the files that load, at the end of the list, replace the sample.)
+    let cases = tables.chain(malformed_inputs(dir.path()).into_iter().map(|(what, path, must_fail)| (what, path, must_fail, None)));
+    for (what, path, must_fail, vector_column) in cases {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        h.state_mut().read_options.vector_column = vector_column.unwrap_or_default().to_string();
         open(&mut h, &path);
         step_until(&mut h, what, |a| !a.busy() && (!a.errors.is_empty() || a.data.as_ref().is_some_and(|d| d.path == path)));
         let app = h.state();

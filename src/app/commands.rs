@@ -212,7 +212,7 @@ impl PretextApp {
                 crate::data::image_folder::decode_image(&path, height, channels)
             }
             crate::data::Modality::Series { channels, length } => crate::data::series::read_query(&path, channels, length),
-            crate::data::Modality::Table { .. } | crate::data::Modality::Text { .. } => {
+            crate::data::Modality::Table { .. } | crate::data::Modality::Text { .. } | crate::data::Modality::Embedding { .. } => {
                 self.error("query by file needs an image or time series dataset (for texts, use Search by text)");
                 return;
             }
@@ -293,9 +293,10 @@ impl PretextApp {
         let clusters = self.clusters.as_ref().map(|(c, _)| c.assignments.clone());
         let tags = self.tags.clone();
         let (ds, indices, matrix) = (data.dataset.clone(), data.map_indices.clone(), space.matrix.clone());
+        let layout = self.map.target().to_vec();
         self.status = format!("exporting {} rows…", rows.len());
         self.jobs.spawn("export", move || {
-            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags);
+            let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags, Some(&layout));
             JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
         });
     }
@@ -326,7 +327,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
     jobs.spawn("dialog", move || {
         let d = rfd::FileDialog::new();
         let path = match purpose {
-            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
+            DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "parquet", "arrow", "feather", "ipc", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),
             DialogPurpose::OpenDatasetFolder | DialogPurpose::OpenRun | DialogPurpose::AddRun => d.pick_folder(),
             DialogPurpose::QueryImage => d
                 .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])

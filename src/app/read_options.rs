@@ -1,6 +1,6 @@
-//! How the dataset panel reads files whose format leaves a choice: which CSV column holds
-//! labels or texts, and whether CSV/NPY rows are time series. The same choices as the
-//! CLI's `--label-column`, `--text-column` and `--series`.
+//! How the dataset panel reads files whose format leaves a choice: which CSV or Parquet
+//! column holds labels, texts or vectors, and whether CSV/NPY rows are time series. The same
+//! choices as the CLI's `--label-column`, `--text-column`, `--vector-column` and `--series`.
 
 use crate::data::LoadOptions;
 use crate::ssl::run::RunConfig;
@@ -11,8 +11,12 @@ pub struct ReadOptions {
     pub label_column: String,
     /// CSV: the text column; set, the CSV is a text dataset.
     pub text_column: String,
+    /// Parquet/Arrow: the list column holding the vectors; empty = the only list column.
+    pub vector_column: String,
     /// CSV and 2-D NPY: each row is one time series.
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere, kept as written.
+    pub embeddings: bool,
     /// Opening a saved run: the image size and text length its data was read with (not
     /// choices in the panel; used by the next load only).
     pub run_sizes: Option<(usize, Option<usize>)>,
@@ -25,7 +29,9 @@ impl ReadOptions {
         Self {
             label_column: opts.label_column.unwrap_or_default(),
             text_column: opts.text_column.unwrap_or_default(),
+            vector_column: opts.vector_column.unwrap_or_default(),
             series: opts.series,
+            embeddings: opts.embeddings,
             run_sizes: Some((opts.image_size, opts.text_max_len)),
         }
     }
@@ -34,6 +40,15 @@ impl ReadOptions {
     pub fn apply(&self, opts: LoadOptions) -> LoadOptions {
         let named = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let (image_size, text_max_len) = self.run_sizes.unwrap_or((opts.image_size, opts.text_max_len));
-        LoadOptions { label_column: named(&self.label_column), text_column: named(&self.text_column), series: self.series, image_size, text_max_len, ..opts }
+        LoadOptions {
+            label_column: named(&self.label_column),
+            text_column: named(&self.text_column),
+            vector_column: named(&self.vector_column),
+            series: self.series,
+            embeddings: self.embeddings,
+            image_size,
+            text_max_len,
+            ..opts
+        }
     }
 }

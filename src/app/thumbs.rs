@@ -45,9 +45,20 @@ fn texture_options(modality: &Modality) -> TextureOptions {
     }
 }
 
-/// Whether items of this modality have a picture (image or line plot).
-pub fn has_thumbnails(modality: &Modality) -> bool {
-    matches!(modality, Modality::Image { .. } | Modality::Series { .. })
+/// Whether the items have a picture (image or line plot, or the image file a table of
+/// embeddings names).
+pub fn has_thumbnails(ds: &Dataset) -> bool {
+    matches!(ds.modality, Modality::Image { .. } | Modality::Series { .. }) || !ds.train.images.is_empty()
+}
+
+/// Side of the thumbnail made from an embedding's image file.
+const FILE_THUMB_SIDE: usize = 64;
+
+/// The image file an embedding's row names, decoded small (`None` when it does not decode).
+fn file_thumbnail(path: &std::path::Path) -> Option<ColorImage> {
+    let modality = Modality::Image { channels: 3, height: FILE_THUMB_SIDE, width: FILE_THUMB_SIDE };
+    let pixels = crate::data::image_folder::decode_image(path, FILE_THUMB_SIDE, 3).ok()?;
+    to_color_image(&modality, &pixels)
 }
 
 impl Thumbs {
@@ -63,7 +74,10 @@ impl Thumbs {
         if index >= ds.len() {
             return None;
         }
-        let image = to_color_image(&ds.modality, ds.global_item(index))?;
+        let image = match ds.global_image(index) {
+            Some(file) => file_thumbnail(file)?,
+            None => to_color_image(&ds.modality, ds.global_item(index))?,
+        };
         if self.items.len() >= MAX_TEXTURES {
             self.items.clear();
         }

@@ -13,7 +13,7 @@ use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::app::map::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
-use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_projector_tsv, write_tag_npys, RowMeta};
+use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_parquet, write_projector_tsv, write_tag_npys, ExtraColumns, RowMeta};
 use crate::ssl::trainer::map_subset;
 
 /// Reads a dataset (data without a split of its own is split with `split_seed`) and lays
@@ -168,13 +168,24 @@ pub struct ExportRows {
     pub clusters: Option<Vec<usize>>,
     /// Each tag's name and, per exported row, whether the tag holds it.
     pub tags: Vec<(String, Vec<bool>)>,
+    /// Map coordinates and texts of the rows, for the Parquet file.
+    pub extra: ExtraColumns,
 }
 
-pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usize], clusters: Option<&[usize]>, tags: &crate::app::tags::Tags) -> ExportRows {
+/// The exported rows `rows` of the map; `layout` is the map's layout when it shows these
+/// map rows (its x/y go into the Parquet file).
+pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usize], clusters: Option<&[usize]>, tags: &crate::app::tags::Tags, layout: Option<&[[f32; 2]]>) -> ExportRows {
     let indices: Vec<usize> = rows.iter().map(|&r| map_indices[r]).collect();
     let labels = ds.has_labels().then(|| indices.iter().map(|&i| ds.global_label(i).map_or("?".into(), |l| ds.class_name(l).to_string())).collect());
     let label_ids = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
+    let extra = ExtraColumns {
+        rows: ds.global_row(0).is_some().then(|| indices.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
+        xy: layout.filter(|l| l.len() == x.rows).map(|l| rows.iter().map(|&r| l[r]).collect()),
+        texts: ds.global_text(0).is_some().then(|| indices.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
+        ..ExtraColumns::default()
+    };
     ExportRows {
+        extra,
         embeddings: x.select_rows(rows),
         clusters: clusters.map(|c| rows.iter().map(|&r| c[r]).collect()),
         tags: tags.columns(&indices),
@@ -184,8 +195,8 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
     }
 }
 
-/// Writes `embeddings.npy`, `indices.npy`, `labels.npy`, `embeddings.csv` and the projector
-/// pair under `dir`. Returns the list of files written, for the status line.
+/// Writes `embeddings.npy`, `indices.npy`, `labels.npy`, `embeddings.csv`,
+/// `embeddings.parquet` and the projector pair under `dir`. Returns the list of files written, for the status line.
 pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let e = |e: crate::PretextError| e.to_string();
@@ -197,6 +208,9 @@ pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String>
     write_csv(&files[3], &rows.embeddings, &meta).map_err(e)?;
     write_projector_tsv(&files[4], &rows.embeddings, &meta).map_err(e)?;
     let mut files = files.to_vec();
+    let parquet = dir.join("embeddings.parquet");
+    write_parquet(&parquet, &rows.embeddings, &meta, &rows.extra).map_err(e)?;
+    files.push(parquet);
     files.extend(write_tag_npys(dir, &rows.tags).map_err(e)?);
     Ok(files)
 }

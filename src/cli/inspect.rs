@@ -5,18 +5,18 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 
-use crate::cli::DataArgs;
+use crate::cli::{DataArgs, TableArgs};
 use crate::data::Dataset;
 use crate::ssl::run::{self, RunConfig, RunEvaluation};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run folder written by `pretext train` or the app.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Dataset of the run (default: the path recorded in the run).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// Run folder written by `pretext train` or the app. Without it, --data must be a table
+    /// of embeddings made elsewhere (.parquet, .arrow/.feather), measured as they are.
+    #[arg(long, required_unless_present = "data")]
+    pub run: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: TableArgs,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
@@ -39,10 +39,14 @@ pub struct BaselineArgs {
 
 #[derive(Args, Debug)]
 pub struct NeighborsArgs {
-    /// Run folder written by `pretext train` or the app.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Dataset index of the query item (train items first, then test items).
+    /// Run folder written by `pretext train` or the app. Without it, --data must be a table
+    /// of embeddings made elsewhere (.parquet, .arrow/.feather), searched as they are.
+    #[arg(long, required_unless_present = "data")]
+    pub run: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: TableArgs,
+    /// Dataset index of the query item (train items first, then test items); for a table of
+    /// embeddings (--data without --run), its row in the table.
     #[arg(long)]
     pub item: usize,
     /// How many neighbours to list.
@@ -80,9 +84,8 @@ pub fn run_dataset(config: &RunConfig, data: Option<PathBuf>) -> anyhow::Result<
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let saved = run::load(&args.run)?;
-    let ds = run_dataset(&saved.config, args.data.clone())?;
-    let e = run::evaluate_run(&args.run, &ds)?;
+    let source = super::embedded::embedded(args.run.as_deref(), &args.data)?;
+    let e = run::evaluate_embeddings(&source.ds, &source.train, &source.test, source.seed, source.step)?;
     print_evaluation(&e, 0.0, args.json);
     Ok(())
 }
@@ -90,21 +93,28 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let ds = args.data.load(args.seed)?;
     let mut r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim)?;
-    let (dim, accuracy) = crate::ssl::untrained::knn_accuracy(&ds, args.seed)?;
-    (r.untrained_dim, r.untrained_knn_accuracy) = (Some(dim), Some(accuracy));
+    // Embeddings made elsewhere have no encoder of ours to compare with untrained.
+    let untrained = match ds.modality {
+        crate::data::Modality::Embedding { .. } => None,
+        _ => Some(crate::ssl::untrained::knn_accuracy(&ds, args.seed)?),
+    };
+    (r.untrained_dim, r.untrained_knn_accuracy) = (untrained.map(|u| u.0), untrained.map(|u| u.1));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("kNN accuracy (weighted, cosine, k=20, T=0.07), {} test vs {} train items", r.test_items, r.train_items);
         println!("{} ({}-d)   {:.4}  (1-NN: {:.4})", r.raw_features, r.raw_dim, r.raw_knn_accuracy, r.raw_nn1_accuracy);
         println!("PCA-{}              {:.4}  (PCA fit {:.1} s)", r.pca_dim, r.pca_knn_accuracy, r.pca_seconds);
-        println!("untrained encoder ({dim}-d)  {accuracy:.4}  (default encoder, seed {})", args.seed);
+        if let Some((dim, accuracy)) = untrained {
+            println!("untrained encoder ({dim}-d)  {accuracy:.4}  (default encoder, seed {})", args.seed);
+        }
     }
     Ok(())
 }
 
 pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
-    let saved = run::load(&args.run)?;
+    let Some(run_dir) = &args.run else { return table_neighbors(&args) };
+    let saved = run::load(run_dir)?;
     let Some(row) = saved.indices.iter().position(|&i| i == args.item) else {
         let (lo, hi) = (saved.indices.first().copied().unwrap_or(0), saved.indices.last().copied().unwrap_or(0));
         bail!(
@@ -118,18 +128,34 @@ pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
     let label_of = |r: usize| -> String {
         saved.labels.as_ref().and_then(|l| l.get(r)).map_or("-".into(), |&l| names.get(l as usize).cloned().unwrap_or(l.to_string()))
     };
+    let rows = found.iter().map(|n| (saved.indices[n.index], n.distance(), label_of(n.index))).collect();
+    print_neighbors(&args, &label_of(row), rows)
+}
+
+/// The neighbours of `args.item` as a table or JSON: (item, cosine distance, label) each.
+fn print_neighbors(args: &NeighborsArgs, query_label: &str, rows: Vec<(usize, f32, String)>) -> anyhow::Result<()> {
     if args.json {
-        let rows: Vec<serde_json::Value> = found
-            .iter()
-            .map(|n| serde_json::json!({"item": saved.indices[n.index], "distance": n.distance(), "label": label_of(n.index)}))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": args.item, "label": label_of(row), "neighbors": rows}))?);
+        let rows: Vec<serde_json::Value> =
+            rows.iter().map(|(item, distance, label)| serde_json::json!({"item": item, "distance": distance, "label": label})).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": args.item, "label": query_label, "neighbors": rows}))?);
         return Ok(());
     }
-    println!("query item {} ({})", args.item, label_of(row));
+    println!("query item {} ({query_label})", args.item);
     println!("{:>4}  {:>8}  {:>15}  label", "rank", "item", "cosine distance");
-    for (rank, n) in found.iter().enumerate() {
-        println!("{:>4}  {:>8}  {:>15.4}  {}", rank + 1, saved.indices[n.index], n.distance(), label_of(n.index));
+    for (rank, (item, distance, label)) in rows.iter().enumerate() {
+        println!("{:>4}  {:>8}  {:>15.4}  {label}", rank + 1, item, distance);
     }
     Ok(())
+}
+
+/// `neighbors --data TABLE`: the nearest rows of a table of embeddings, in its own space.
+fn table_neighbors(args: &NeighborsArgs) -> anyhow::Result<()> {
+    let (ds, all) = super::embedded::embedded(None, &args.data)?.into_all();
+    let Some(item) = ds.item_of_row(args.item) else {
+        bail!("row {} is outside the table ({} rows)", args.item, all.rows);
+    };
+    let found = crate::analysis::neighbors::neighbors_of(&all, item, args.k)?;
+    let label_of = |i: usize| ds.global_label(i).map_or("-".to_string(), |l| ds.class_name(l).to_string());
+    let row_of = |i: usize| ds.global_row(i).unwrap_or(i);
+    print_neighbors(args, &label_of(item), found.iter().map(|n| (row_of(n.index), n.distance(), label_of(n.index))).collect())
 }

@@ -1,6 +1,7 @@
 //! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
 
 mod compare;
+mod embedded;
 mod inspect;
 mod probe;
 mod scores;
@@ -110,13 +111,14 @@ pub struct TrainBenchArgs {
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// Dataset: an IDX folder (MNIST/Fashion-MNIST files), an image folder, a .csv or a .npy,
+    /// a table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc),
     /// a UCR/UEA time series set (.ts or .tsv; the folder holding NAME_TRAIN/NAME_TEST or
     /// either file of the pair), a text file (.txt, or a .tsv of label<TAB>text lines; one
     /// item per line) or a folder of .txt files in <class>/ sub-folders. Default: the
     /// bundled Fashion-MNIST sample.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// CSV: the column holding labels (default: one named label, class or target). With
+    /// CSV, Parquet/Arrow: the column holding labels (default: one named label, class or target). With
     /// --series, a 0-based column number also works (for CSVs without a header row).
     #[arg(long)]
     pub label_column: Option<String>,
@@ -124,9 +126,18 @@ pub struct DataArgs {
     /// .ts and .tsv files are series without this flag).
     #[arg(long)]
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere: kept as written (not standardised),
+    /// explored but not trained on, as a Parquet table's are.
+    #[arg(long, conflicts_with = "series")]
+    pub embeddings: bool,
     /// CSV: the column holding texts; makes the CSV a text dataset (one item per row).
+    /// Parquet/Arrow: the texts shown beside the vectors (default: a column named text).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// Parquet/Arrow: the list column holding each row's embedding (default: the only list
+    /// column, or else every numeric column but the label and id).
+    #[arg(long)]
+    pub vector_column: Option<String>,
     /// Texts: bytes kept per item, longer texts are cut (default: the longest text rounded
     /// up to 16, at most 256).
     #[arg(long)]
@@ -142,6 +153,27 @@ pub struct DataArgs {
     pub strict: bool,
 }
 
+/// The data of a command that reads a saved run: the run's dataset elsewhere, or, with no
+/// run, a table of embeddings made elsewhere and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct TableArgs {
+    /// With --run: the run's dataset (default: the path recorded in the run). Without: a
+    /// table of embeddings made elsewhere (.parquet, or Arrow IPC .arrow/.feather/.ipc, or a
+    /// 2-D .npy of vectors with its labels beside it).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The table's label column (default: one named label, class or target).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// The table's list column holding each row's embedding (default: the only list
+    /// column, or else every numeric column but the label and id).
+    #[arg(long)]
+    pub vector_column: Option<String>,
+    /// The table's text column (default: one named text, caption or sentence).
+    #[arg(long)]
+    pub text_column: Option<String>,
+}
+
 impl DataArgs {
     pub fn path(&self) -> PathBuf {
         self.data.clone().unwrap_or_else(crate::data::load::sample_data_dir)
@@ -151,11 +183,13 @@ impl DataArgs {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
             text_column: self.text_column.clone(),
+            vector_column: self.vector_column.clone(),
             text_max_len: self.max_len,
             labels_path: self.labels.clone(),
             image_size: self.image_size,
             skip_unreadable: !self.strict,
             series: self.series,
+            embeddings: self.embeddings,
             seed,
             ..LoadOptions::default()
         };

@@ -6,16 +6,15 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::analysis::probe::{probe_budgets, LabelBudget, ProbeParams};
-use crate::ssl::run;
 
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
-    /// Run folder written by `pretext train` or the app.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Dataset of the run (default: the path recorded in the run).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// Run folder written by `pretext train` or the app. Without it, --data must be a table
+    /// of embeddings made elsewhere (.parquet, .arrow/.feather), probed as they are.
+    #[arg(long, required_unless_present = "data")]
+    pub run: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: crate::cli::TableArgs,
     /// Train labels each probe may use, comma-separated: a share (1%, 10%, 100%, 0.05) or
     /// N-per-class (e.g. 5-per-class). The items are a seeded sample of the train split.
     #[arg(long, default_value = "1%,10%,100%")]
@@ -34,14 +33,13 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
         .split(',')
         .map(|b| b.parse::<LabelBudget>().map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let saved = run::load(&args.run)?;
-    let ds = super::inspect::run_dataset(&saved.config, args.data.clone())?;
+    let source = crate::cli::embedded::embedded(args.run.as_deref(), &args.data)?;
+    let (ds, train, test) = (&source.ds, &source.train, &source.test);
     let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) else {
         anyhow::bail!("'{}' has no labels: a probe needs labels to learn from and to score", ds.name);
     };
-    let (_, train, test) = run::embed_splits(&args.run, &ds)?;
     let params = ProbeParams { seed: args.seed, ..ProbeParams::default() };
-    let results = probe_budgets(&train, train_labels, &test, test_labels, &budgets, &params)?;
+    let results = probe_budgets(train, train_labels, test, test_labels, &budgets, &params)?;
     if args.json {
         let rows: Vec<serde_json::Value> = results
             .iter()

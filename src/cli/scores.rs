@@ -1,5 +1,6 @@
-//! `pretext scores`: data-quality scores for every item of a saved run's dataset, one CSV row
-//! per item.
+//! `pretext scores`: data-quality scores for every item of a saved run's dataset (or of a
+//! table of embeddings made elsewhere), one CSV row per item, and optionally the embeddings
+//! with their scores, clusters and map coordinates as one Parquet file.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,19 +11,25 @@ use clap::Args;
 
 use crate::analysis::scores::{item_scores_of_graph, neighbour_graph, ScoreParams};
 use crate::analysis::{kmeans, pca, quality};
-use crate::ssl::run;
+use crate::cli::embedded::embedded;
+use crate::cli::TableArgs;
+use crate::export::{write_parquet, ExtraColumns, RowMeta};
 
 #[derive(Args, Debug)]
 pub struct ScoresArgs {
-    /// Run folder written by `pretext train` or the app.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Dataset of the run (default: the path recorded in the run).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// Run folder written by `pretext train` or the app. Without it, --data must be a table
+    /// of embeddings made elsewhere (.parquet, .arrow/.feather), scored as they are.
+    #[arg(long, required_unless_present = "data")]
+    pub run: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: TableArgs,
     /// Write the scores to this CSV file (default: standard output).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also write every item's embedding with its label, k-means cluster, PCA map x/y and
+    /// scores to this Parquet file (for pandas, Embedding Atlas, or pretext itself).
+    #[arg(long)]
+    pub parquet: Option<PathBuf>,
     /// Neighbours per item for every score.
     #[arg(short = 'k', long, default_value_t = 10)]
     pub k: usize,
@@ -32,14 +39,14 @@ pub struct ScoresArgs {
 }
 
 pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
-    let saved = run::load(&args.run)?;
-    let ds = super::inspect::run_dataset(&saved.config, args.data.clone())?;
     let started = Instant::now();
-    let embeddings = run::embed_all(&args.run, &ds)?;
+    let source = embedded(args.run.as_deref(), &args.data)?;
+    let seed = source.seed;
+    let (ds, embeddings) = source.into_all();
     let embedded = started.elapsed();
     let labels: Option<Vec<u32>> = (0..ds.len()).map(|i| ds.global_label(i)).collect();
     let k = ds.class_names.len().max(2).min(embeddings.rows);
-    let clusters = kmeans::fit(&embeddings.l2_normalized(), k, saved.config.train.seed)?;
+    let clusters = kmeans::fit(&embeddings.l2_normalized(), k, seed)?;
     let params = ScoreParams { k: args.k, duplicate_distance: args.duplicate_distance };
     // One k-NN search of the embedding serves every score and the map disagreement.
     let graph = neighbour_graph(&embeddings, args.k)?;
@@ -59,20 +66,50 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let fmt = |v: Option<f32>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement")?;
+    // A table of embeddings made elsewhere: each item's row in that table, last.
+    let has_rows = ds.global_row(0).is_some();
+    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{}", if has_rows { ",row" } else { "" })?;
     for i in 0..ds.len() {
         writeln!(
             out,
-            "{i},{},{:.6},{},{},{},{:.6}",
+            "{i},{},{:.6},{},{},{},{:.6}{}",
             ds.global_label(i).map(|l| csv_field(ds.class_name(l))).unwrap_or_default(),
             scores.uniqueness[i],
             scores.duplicate_group[i].map(|g| g.to_string()).unwrap_or_default(),
             fmt(scores.label_error.as_ref().map(|v| v[i])),
             fmt(scores.representativeness.as_ref().map(|v| v[i])),
             disagreement[i],
+            ds.global_row(i).map(|r| format!(",{r}")).unwrap_or_default(),
         )?;
     }
     out.flush()?;
+    if let Some(path) = &args.parquet {
+        let index: Vec<usize> = (0..ds.len()).collect();
+        let meta = RowMeta {
+            index: &index,
+            label: ds.has_labels().then(|| index.iter().map(|&i| ds.global_label(i).map_or("?", |l| ds.class_name(l)).to_string()).collect()),
+            cluster: Some(&clusters),
+            tags: &[],
+        };
+        let column = |v: &[f32]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+        let mut floats = vec![("uniqueness".to_string(), column(&scores.uniqueness))];
+        if let Some(v) = &scores.label_error {
+            floats.push(("label_error".into(), column(v)));
+        }
+        if let Some(v) = &scores.representativeness {
+            floats.push(("representativeness".into(), column(v)));
+        }
+        floats.push(("map_disagreement".into(), column(&disagreement)));
+        let extra = ExtraColumns {
+            rows: ds.global_row(0).is_some().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
+            xy: Some(layout.data.chunks(2).map(|p| [p[0], p[1]]).collect()),
+            texts: ds.global_text(0).is_some().then(|| index.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
+            floats,
+            ints: vec![("duplicate_group".into(), scores.duplicate_group.iter().map(|g| g.map(|g| g as i64)).collect())],
+        };
+        write_parquet(path, &embeddings, &meta, &extra)?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

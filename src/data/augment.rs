@@ -117,7 +117,7 @@ pub fn masked_view(
             crate::data::augment_series::masked_series(src, *channels, *length, ratio, rng, out, mask)
         }
         Modality::Text { .. } => crate::data::augment_text::masked_text_view(src, ratio, rng, out, mask),
-        Modality::Table { .. } => {
+        Modality::Table { .. } | Modality::Embedding { .. } => {
             for i in 0..src.len() {
                 let m = rng.random::<f32>() < ratio;
                 mask[i] = if m { 1.0 } else { 0.0 };
@@ -132,7 +132,7 @@ pub fn masked_view(
 pub fn view(src: &[f32], modality: &Modality, pool: &Split, cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {
     match modality {
         Modality::Image { channels, height, width } => image_view(src, (*channels, *height, *width), cfg, rng, out),
-        Modality::Table { .. } => table_view(src, pool, cfg, rng, out),
+        Modality::Table { .. } | Modality::Embedding { .. } => table_view(src, pool, cfg, rng, out),
         Modality::Series { channels, length } => {
             crate::data::augment_series::series_view(src, *channels, *length, &cfg.series, rng, out)
         }

@@ -88,7 +88,7 @@ pub fn read_split(images: &Path, labels: Option<&Path>) -> Result<(Split, usize,
         }
         None => None,
     };
-    Ok((Split { x, labels, len: n, texts: Vec::new() }, h, w))
+    Ok((Split { x, labels, len: n, ..Split::default() }, h, w))
 }
 
 /// The four files of an MNIST-style folder, each found with or without `.gz`.

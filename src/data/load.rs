@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::{csv_table, idx, image_folder, npy, series, text, Dataset, ReadColumns};
+use crate::data::{csv_table, idx, image_folder, npy, parquet_table, series, text, Dataset, ReadColumns};
 use crate::error::{PretextError, Result};
 
 /// How to read a dataset. Defaults fit the bundled sample.
@@ -13,6 +13,9 @@ pub struct LoadOptions {
     pub label_column: Option<String>,
     /// CSV: the column holding texts; set, the CSV is a text dataset instead of a table.
     pub text_column: Option<String>,
+    /// Parquet/Arrow tables: the list column holding the vectors (else the only list
+    /// column, or the numeric columns when there is none).
+    pub vector_column: Option<String>,
     /// Texts: bytes kept per item (longer ones are cut); default the longest text rounded
     /// up to 16, at most `text::DEFAULT_MAX_LEN`.
     pub text_max_len: Option<usize>,
@@ -25,6 +28,9 @@ pub struct LoadOptions {
     /// CSV and 2-D NPY: each row is one time series (not a table row). `.ts`/`.tsv` files,
     /// archive folders and 3-D NPY arrays are series without it.
     pub series: bool,
+    /// 2-D NPY: the rows are embeddings made elsewhere, kept as written (not standardised)
+    /// and never trained on, as a Parquet table's are.
+    pub embeddings: bool,
     /// Share of items held out as the test split when the format has no split of its own.
     pub test_fraction: f32,
     pub seed: u64,
@@ -37,11 +43,13 @@ impl Default for LoadOptions {
         Self {
             label_column: None,
             text_column: None,
+            vector_column: None,
             text_max_len: None,
             labels_path: None,
             image_size: 32,
             skip_unreadable: true,
             series: false,
+            embeddings: false,
             test_fraction: 0.2,
             seed: 0,
             progress: None,
@@ -54,10 +62,12 @@ impl std::fmt::Debug for LoadOptions {
         f.debug_struct("LoadOptions")
             .field("label_column", &self.label_column)
             .field("text_column", &self.text_column)
+            .field("vector_column", &self.vector_column)
             .field("text_max_len", &self.text_max_len)
             .field("image_size", &self.image_size)
             .field("skip_unreadable", &self.skip_unreadable)
             .field("series", &self.series)
+            .field("embeddings", &self.embeddings)
             .finish_non_exhaustive()
     }
 }
@@ -74,11 +84,15 @@ pub fn sample_data_dir() -> PathBuf {
 pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Opens a dataset from a folder (IDX set, UCR/UEA archive pair, image folder) or a file
-/// (CSV, NPY, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
+/// (CSV, NPY, Parquet or Arrow IPC, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let mut ds = load_any(path, opts)?;
     if path.is_file() {
-        ds.columns = ReadColumns { label_column: opts.label_column.clone(), text_column: opts.text_column.clone() };
+        ds.columns = ReadColumns {
+            label_column: opts.label_column.clone(),
+            text_column: opts.text_column.clone(),
+            vector_column: opts.vector_column.clone(),
+        };
     }
     Ok(ds)
 }
@@ -117,6 +131,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("").to_string();
     match ext.as_str() {
+        e if parquet_table::is_table_extension(e) => parquet_table::load_table(path, opts),
         "csv" if opts.text_column.is_some() => text::load_csv(
             path,
             opts.text_column.as_deref().unwrap_or_default(),
@@ -131,7 +146,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         "csv" | "npy" if opts.series => series::load_file(path, opts),
         "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
-        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.test_fraction, opts.seed),
+        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.embeddings, opts.test_fraction, opts.seed),
         _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {
             // A single IDX image file: load its folder so the label file comes along.
@@ -144,7 +159,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         )),
         _ => Err(PretextError::bad_file(
             path,
-            "unknown format (expected an IDX folder, an image or text folder, .csv, .npy, .ts, .tsv or .txt)",
+            "unknown format (expected an IDX folder, an image or text folder, .csv, .npy, .parquet, .arrow/.feather, .ts, .tsv or .txt)",
         )),
     }
 }

@@ -6,11 +6,13 @@ pub mod augment_colour;
 pub mod augment_text;
 pub mod augment_config;
 pub mod augment_series;
+pub mod arrow_columns;
 pub mod csv_table;
 pub mod idx;
 pub mod image_folder;
 pub mod load;
 pub mod npy;
+pub mod parquet_table;
 pub mod series;
 pub mod synthetic;
 pub mod text;
@@ -19,6 +21,10 @@ pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
 
 use serde::{Deserialize, Serialize};
+
+/// Why a table of precomputed embeddings is not trained on (one line, for CLI and window).
+pub const NOT_TRAINABLE: &str =
+    "these are embeddings made by another model: pretext explores them as they are (map, clusters, neighbours, scores, probe, export) but does not train on them";
 
 /// What one item of a dataset is. The encoder and the augmentations follow from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +39,9 @@ pub enum Modality {
     /// Texts as `max_len` byte codes each (`text::encode`: byte + 1, 0 pads the tail); the
     /// strings themselves are kept in `Split::texts` for display.
     Text { max_len: usize },
+    /// Vectors made by a model elsewhere (a Parquet/Arrow table's list column, say), kept
+    /// exactly as written: they are explored as they are, never trained on.
+    Embedding { dim: usize },
 }
 
 impl Modality {
@@ -43,6 +52,7 @@ impl Modality {
             Modality::Table { columns } => columns.len(),
             Modality::Series { channels, length } => channels * length,
             Modality::Text { max_len } => *max_len,
+            Modality::Embedding { dim } => *dim,
         }
     }
 
@@ -60,6 +70,7 @@ impl Modality {
             Modality::Series { channels: 1, length } => format!("time series, univariate, length {length}"),
             Modality::Series { channels, length } => format!("time series, {channels} channels, length {length}"),
             Modality::Text { max_len } => format!("texts, up to {max_len} bytes"),
+            Modality::Embedding { dim } => format!("embeddings, {dim} dimensions"),
         }
     }
 }
@@ -72,12 +83,18 @@ pub struct Split {
     pub len: usize,
     /// Text datasets: the original string of each item (empty for other modalities).
     pub texts: Vec<String>,
+    /// The image file of each item, when a table of embeddings names one (empty otherwise;
+    /// `None` for an item whose path is blank).
+    pub images: Vec<Option<std::path::PathBuf>>,
+    /// The row of the source table each item is (0-based), for tables of embeddings whose
+    /// rows the train/test split reorders (empty otherwise).
+    pub rows: Vec<usize>,
 }
 
 impl Split {
     pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
         let len = if item_len == 0 { 0 } else { x.len() / item_len };
-        Self { x, labels, len, texts: Vec::new() }
+        Self { x, labels, len, texts: Vec::new(), images: Vec::new(), rows: Vec::new() }
     }
 
     pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
@@ -92,8 +109,25 @@ impl Split {
         }
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
         let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
-        Split { x, labels, len: indices.len(), texts }
+        let images = if self.images.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.images[i].clone()).collect() };
+        let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
+        Split { x, labels, len: indices.len(), texts, images, rows }
     }
+}
+
+/// The seeded train/test split of a pool of `n` items: (train indices, test indices), each
+/// in increasing order; `test_fraction` of the items (at least one of two or more) are test.
+pub fn split_pool(n: usize, test_fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let n_test = if n < 2 { 0 } else { ((n as f32 * test_fraction).round() as usize).clamp(1, n - 1) };
+    let (test_idx, train_idx) = order.split_at(n_test);
+    let (mut train_idx, mut test_idx) = (train_idx.to_vec(), test_idx.to_vec());
+    train_idx.sort_unstable();
+    test_idx.sort_unstable();
+    (train_idx, test_idx)
 }
 
 /// A loaded dataset: train and test splits of one modality, with optional labels.
@@ -122,6 +156,8 @@ pub struct ReadColumns {
     pub label_column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_column: Option<String>,
 }
 
 impl Dataset {
@@ -171,26 +207,19 @@ impl Dataset {
         test_fraction: f32,
         seed: u64,
     ) -> Dataset {
-        use rand::seq::SliceRandom;
-        use rand::SeedableRng;
         let item_len = modality.item_len();
-        let mut order: Vec<usize> = (0..pool.len).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        let n_test = if pool.len < 2 {
-            0
-        } else {
-            ((pool.len as f32 * test_fraction).round() as usize).clamp(1, pool.len - 1)
-        };
-        let (test_idx, train_idx) = order.split_at(n_test);
-        let mut train_idx = train_idx.to_vec();
-        let mut test_idx = test_idx.to_vec();
-        train_idx.sort_unstable();
-        test_idx.sort_unstable();
+        let (train_idx, test_idx) = split_pool(pool.len, test_fraction, seed);
+        let (train, test) = (pool.select(&train_idx, item_len), pool.select(&test_idx, item_len));
+        Dataset::from_splits(name, source, modality, class_names, train, test, seed)
+    }
+
+    /// A dataset of splits made by `split_pool(.., seed)`.
+    pub fn from_splits(name: String, source: String, modality: Modality, class_names: Vec<String>, train: Split, test: Split, seed: u64) -> Dataset {
         Dataset {
             name,
             source,
-            train: pool.select(&train_idx, item_len),
-            test: pool.select(&test_idx, item_len),
+            train,
+            test,
             modality,
             class_names,
             notes: Vec::new(),
@@ -221,6 +250,24 @@ impl Dataset {
     pub fn global_text(&self, i: usize) -> Option<&str> {
         let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
         split.texts.get(j).map(String::as_str)
+    }
+
+    /// The image file of item `i` (train then test), for embeddings read with image paths.
+    pub fn global_image(&self, i: usize) -> Option<&std::path::Path> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.images.get(j)?.as_deref()
+    }
+
+    /// The source table's row of item `i`, for tables of embeddings.
+    pub fn global_row(&self, i: usize) -> Option<usize> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.rows.get(j).copied()
+    }
+
+    /// The dataset item that is row `row` of the source table, for tables of embeddings.
+    pub fn item_of_row(&self, row: usize) -> Option<usize> {
+        let train = self.train.rows.iter().position(|&r| r == row);
+        train.or_else(|| self.test.rows.iter().position(|&r| r == row).map(|j| self.train.len + j))
     }
 
     pub fn is_test(&self, i: usize) -> bool {

@@ -1,4 +1,8 @@
-//! Writing embeddings for other tools: NPY (numpy), CSV, and TensorBoard projector TSV.
+//! Writing embeddings for other tools: NPY (numpy), CSV, Parquet and TensorBoard projector TSV.
+
+mod parquet_file;
+
+pub use parquet_file::{write_parquet, ExtraColumns};
 
 use std::io::{BufWriter, Write};
 use std::path::Path;

@@ -127,6 +127,7 @@ impl SslModel {
                 let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
                 (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
             }
+            Modality::Embedding { .. } => return Err(candle_core::Error::Msg(crate::data::NOT_TRAINABLE.into())),
             Modality::Text { max_len } => match cfg.text_encoder {
                 crate::ssl::TextEncoder::Cnn => {
                     let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;

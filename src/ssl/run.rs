@@ -178,6 +178,7 @@ impl RunConfig {
         crate::data::LoadOptions {
             label_column: self.dataset.columns.label_column.clone(),
             text_column: self.dataset.columns.text_column.clone(),
+            vector_column: self.dataset.columns.vector_column.clone(),
             text_max_len: match modality {
                 Modality::Text { max_len } => Some(*max_len),
                 _ => None,
@@ -370,28 +371,34 @@ pub fn current_evaluation(dir: &Path, ds: &Dataset) -> Result<(RunEvaluation, Ev
 
 /// Embeds the whole dataset with the run's checkpoint and measures it.
 pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+    let (saved, train, test) = embed_splits(dir, ds)?;
+    evaluate_embeddings(ds, &train, &test, saved.config.train.seed, saved.config.step)
+}
+
+/// The full-dataset metrics of given train and test embeddings of `ds` (a run's at `step`,
+/// or vectors made elsewhere); `seed` seeds k-means and the probe's label sample.
+pub fn evaluate_embeddings(ds: &Dataset, train: &Matrix, test: &Matrix, seed: u64, step: usize) -> Result<RunEvaluation> {
     use crate::analysis::probe::{linear_probe, ProbeParams};
     use crate::analysis::{kmeans, knn, metrics};
-    let (saved, train, test) = embed_splits(dir, ds)?;
     let (mut knn_accuracy, mut nn1_accuracy, mut kmeans_nmi, mut kmeans_ari, mut kmeans_purity) = (None, None, None, None, None);
     let (mut probe_1pct, mut probe_100pct) = (None, None);
     if let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) {
-        knn_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?);
-        nn1_accuracy = Some(knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::NEAREST)?);
+        knn_accuracy = Some(knn::accuracy(train, train_labels, test, test_labels, knn::KnnProtocol::default())?);
+        nn1_accuracy = Some(knn::accuracy(train, train_labels, test, test_labels, knn::KnnProtocol::NEAREST)?);
         let k = ds.class_names.len().max(2).min(test.rows);
-        let clusters = kmeans::fit(&test.l2_normalized(), k, saved.config.train.seed)?;
+        let clusters = kmeans::fit(&test.l2_normalized(), k, seed)?;
         let truth: Vec<usize> = test_labels.iter().map(|&l| l as usize).collect();
         kmeans_nmi = Some(metrics::nmi(&clusters, &truth));
         kmeans_ari = Some(metrics::ari(&clusters, &truth));
         kmeans_purity = Some(metrics::purity(&clusters, test_labels, k));
-        let params = ProbeParams { fractions: vec![0.01, 1.0], seed: saved.config.train.seed, ..ProbeParams::default() };
-        let probes = linear_probe(&train, train_labels, &test, test_labels, &params)?;
+        let params = ProbeParams { fractions: vec![0.01, 1.0], seed, ..ProbeParams::default() };
+        let probes = linear_probe(train, train_labels, test, test_labels, &params)?;
         probe_1pct = probes.first().map(|p| p.test_accuracy);
         probe_100pct = probes.get(1).map(|p| p.test_accuracy);
     }
     let sample: Vec<usize> = (0..test.rows).step_by((test.rows / 1024).max(1)).take(1024).collect();
     Ok(RunEvaluation {
-        step: saved.config.step,
+        step,
         embedding_dim: train.cols,
         train_items: ds.train.len,
         test_items: ds.test.len,

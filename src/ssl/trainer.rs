@@ -95,6 +95,9 @@ impl Trainer {
     }
 
     fn launch(dataset: Arc<Dataset>, config: TrainConfig, indices: Vec<usize>, saved: Option<SavedRun>, wake: Option<Waker>) -> Result<Self> {
+        if let crate::data::Modality::Embedding { .. } = dataset.modality {
+            return Err(PretextError::BadData(crate::data::NOT_TRAINABLE.into()));
+        }
         let map_indices = Arc::new(indices);
         let device = Device::Cpu;
         let (varmap, model) = SslModel::build(&dataset.modality, &config)?;

@@ -9,7 +9,7 @@ use crate::app::PretextApp;
 use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair), or texts (a .txt or label<TAB>text .tsv with one item per line, or a folder of .txt files by class). You can also drop it on the window.");
+    ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, a table of embeddings from your own model (.parquet, .arrow/.feather), a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair), or texts (a .txt or label<TAB>text .tsv with one item per line, or a folder of .txt files by class). You can also drop it on the window.");
     let r = labelled_text(ui, "Path", &mut app.path_input, 210.0);
     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
@@ -96,7 +96,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.strong("Samples");
-    if crate::app::thumbs::has_thumbnails(&ds.modality) {
+    if crate::app::thumbs::has_thumbnails(&ds) {
         ui.horizontal_wrapped(|ui| {
             for i in (0..ds.len()).step_by((ds.len() / 24).max(1)).take(24) {
                 if let Some(t) = app.thumbs.item(ui.ctx(), &ds, i) {
@@ -105,7 +105,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 }
             }
         });
-    } else if matches!(ds.modality, crate::data::Modality::Text { .. }) {
+    } else if ds.global_text(0).is_some() {
         for i in (0..ds.len()).step_by((ds.len() / 6).max(1)).take(6) {
             let label = ds.global_label(i).map_or("", |l| ds.class_name(l));
             let text = crate::app::ui::widgets::clip(ds.global_text(i).unwrap_or(""), 90);

@@ -1,16 +1,20 @@
-//! The "How to read" section of the dataset panel: CSV columns and series rows.
+//! The "How to read" section of the dataset panel: CSV/Parquet columns and series rows.
 
 use crate::app::read_options::ReadOptions;
 use crate::app::ui::widgets::labelled_text;
 
 pub fn show(ui: &mut egui::Ui, read: &mut ReadOptions) {
-    egui::CollapsingHeader::new("How to read CSV / NPY").id_salt("read-options").default_open(read != &ReadOptions::default()).show(ui, |ui| {
+    egui::CollapsingHeader::new("How to read CSV / NPY / Parquet").id_salt("read-options").default_open(read != &ReadOptions::default()).show(ui, |ui| {
         labelled_text(ui, "Label column", &mut read.label_column, 120.0)
-            .on_hover_text("CSV: the column holding labels. Blank: one named label, class or target. With series rows, a 0-based column number also works.");
+            .on_hover_text("CSV and Parquet/Arrow: the column holding labels. Blank: one named label, class or target. With series rows, a 0-based column number also works.");
         labelled_text(ui, "Text column", &mut read.text_column, 120.0)
-            .on_hover_text("CSV: the column holding texts. Set, each row is one text item (the other columns are ignored, except the labels).");
+            .on_hover_text("CSV: the column holding texts. Set, each row is one text item (the other columns are ignored, except the labels). Parquet/Arrow: the texts shown beside the vectors (blank: a column named text, caption or sentence).");
+        labelled_text(ui, "Vector column", &mut read.vector_column, 120.0)
+            .on_hover_text("Parquet/Arrow: the list column holding each row's embedding. Blank: the only list column, or else every numeric column but the label and id.");
         ui.checkbox(&mut read.series, "Rows are time series")
             .on_hover_text("CSV and 2-D NPY: each row is one time series instead of a table row (.ts/.tsv sets and 3-D NPY arrays are series anyway).");
+        ui.checkbox(&mut read.embeddings, "NPY rows are embeddings")
+            .on_hover_text("2-D NPY: the rows are vectors made by your own model: kept as written (not standardised per column), explored but not trained on, as a Parquet table's are.");
         ui.label(egui::RichText::new("Applies to the next Open.").small().weak());
     });
 }
