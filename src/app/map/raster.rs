@@ -191,7 +191,7 @@ mod tests {
         let mut map = MapState::default();
         map.set_layout(points.clone(), false, 0.0);
         let screen = Rect::from_min_size(Pos2::ZERO, egui::vec2(800.0, 600.0));
-        let mut frame = |map: &mut MapState, t: f64| {
+        let frame = |map: &mut MapState, t: f64| {
             let input = egui::RawInput { screen_rect: Some(screen), time: Some(t), ..Default::default() };
             let _ = ctx.run_ui(input, |ui| {
                 map.show(ui, &style, MapTool::Pan);
