@@ -1,5 +1,5 @@
 //! Property tests of every loader on damaged files: random truncations, byte flips and
-//! header edits of valid IDX, NPY, CSV, PNG and JPEG inputs. Whatever the damage, a load
+//! header edits of valid IDX, NPY, CSV, PNG, JPEG, Parquet and Arrow IPC inputs. Whatever the damage, a load
 //! ends in `Ok` or a typed error, never a panic.
 
 use std::path::Path;
@@ -7,6 +7,8 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use pretext::data::idx::write_idx;
+
+mod arrow_support;
 use pretext::data::{load_dataset, LoadOptions};
 
 /// Cases per format: thousands in all, a few seconds each.
@@ -32,6 +34,42 @@ fn damaged(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
             }
             b
         })
+}
+
+/// `valid` with up to five bytes anywhere and up to four of the last 64 (Parquet's and Arrow
+/// files' footer, where their schema and offsets are) replaced, then maybe cut short.
+fn damaged_tail(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let n = valid.len();
+    let tail = n.saturating_sub(64);
+    (
+        proptest::collection::vec((0..n, any::<u8>()), 0..6),
+        proptest::collection::vec((tail..n, any::<u8>()), 0..5),
+        proptest::option::of(0..n),
+    )
+        .prop_map(move |(flips, footer, cut)| {
+            let mut b = valid.clone();
+            for (i, v) in flips.into_iter().chain(footer) {
+                b[i] = v;
+            }
+            if let Some(c) = cut {
+                b.truncate(c);
+            }
+            b
+        })
+}
+
+/// A valid table of embeddings (list column, labels, texts) in the format `write` makes.
+fn table_file(name: &str, write: fn(&Path, &arrow_array::RecordBatch)) -> (tempfile::TempDir, Vec<u8>) {
+    use arrow_support::*;
+    let dir = tempfile::tempdir().unwrap();
+    let table = batch(vec![
+        ("embedding", list_f32(12, |_| 3)),
+        ("label", strings((0..12).map(class_of))),
+        ("text", strings((0..12).map(|i| format!("text {i}")))),
+    ]);
+    write(&dir.path().join(name), &table);
+    let valid = bytes_of(&dir.path().join(name));
+    (dir, valid)
 }
 
 fn bytes_of(path: &Path) -> Vec<u8> {
@@ -127,5 +165,19 @@ proptest! {
         let (dir, _) = image_folder("jpg");
         std::fs::write(dir.path().join("a").join("0.jpg"), &bytes).unwrap();
         load(dir.path(), &LoadOptions { image_size: 8, skip_unreadable: !strict, ..LoadOptions::default() });
+    }
+
+    #[test]
+    fn parquet_never_panics(bytes in damaged_tail(table_file("t.parquet", arrow_support::write_parquet).1)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.parquet"), &bytes).unwrap();
+        load(&dir.path().join("t.parquet"), &LoadOptions::default());
+    }
+
+    #[test]
+    fn arrow_ipc_never_panics(bytes in damaged_tail(table_file("t.arrow", arrow_support::write_ipc_file).1)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.arrow"), &bytes).unwrap();
+        load(&dir.path().join("t.arrow"), &LoadOptions::default());
     }
 }

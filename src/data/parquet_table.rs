@@ -43,6 +43,17 @@ struct Layout {
 }
 
 pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    // The Parquet and Arrow readers panic on some damaged files (an offset past the end of a
+    // buffer, a dictionary page missing) instead of returning an error: such a panic is this
+    // file's error. Nothing outlives the read, so no state is left half-changed.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_table(path, opts))).unwrap_or_else(|panic| {
+        let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        let what = what.unwrap_or_default().replace(['\n', '\r'], " ");
+        Err(PretextError::bad_file(path, format!("damaged file, the reader gave up ({what})")))
+    })
+}
+
+fn read_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let bad = |reason: String| PretextError::bad_file(path, reason);
     let (reader, total_rows) = open_batches(path)?;
     let schema = reader.schema();
