@@ -78,3 +78,37 @@ fn a_parquet_of_embeddings_is_explored_and_exported_but_not_trained_on() {
         assert_eq!(cluster.value(r), assignments[r] as i64);
     }
 }
+
+/// A table naming an image file per row shows those images as its thumbnails; a row whose
+/// file is missing has none (and is no error).
+#[test]
+fn thumbnails_of_a_table_with_image_paths_are_its_images() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("img")).unwrap();
+    let rows = 12;
+    for i in 0..rows - 1 {
+        // Row i's picture: a 20×10 image, red in proportion to i.
+        let img = image::RgbImage::from_pixel(20, 10, image::Rgb([(i * 20) as u8, 0, 255]));
+        img.save(dir.path().join(format!("img/{i}.png"))).unwrap();
+    }
+    let table = dir.path().join("emb.parquet");
+    write_parquet(&table, &batch(vec![("embedding", list_f32(rows, |_| 3)), ("image_path", strings((0..rows).map(|i| format!("img/{i}.png"))))]));
+    let mut h = harness_on(tiny_settings(), Some(table));
+    step_until(&mut h, "the table to load", |a| a.data.is_some() && a.map.len() == rows && !a.busy());
+    let ctx = h.ctx.clone();
+    let app = h.state_mut();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    let ds = app.data.as_ref().unwrap().dataset.clone();
+    assert!(pretext::app::thumbs::has_thumbnails(&ds));
+    for i in 0..rows {
+        let row = ds.global_row(i).unwrap();
+        let thumb = app.thumbs.item(&ctx, &ds, i);
+        if row == rows - 1 {
+            assert!(thumb.is_none(), "row {row}'s file is missing");
+        } else {
+            assert_eq!(thumb.expect("a thumbnail").size(), [64, 64], "row {row}");
+        }
+    }
+    let pixels = pretext::data::image_folder::decode_image(ds.global_image(0).unwrap(), 64, 3).unwrap();
+    assert!((pixels[0] - ds.global_row(0).unwrap() as f32 * 20.0 / 255.0).abs() < 0.01, "red channel of row 0's picture");
+}

@@ -111,7 +111,11 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             let text = crate::app::ui::widgets::clip(ds.global_text(i).unwrap_or(""), 90);
             ui.label(egui::RichText::new(format!("{label}: {text}")).small());
         }
-    } else if let crate::data::Modality::Table { columns } = &ds.modality {
+    } else if let Some(columns) = match &ds.modality {
+        crate::data::Modality::Table { columns } => Some(columns.clone()),
+        crate::data::Modality::Embedding { dim } => Some((0..*dim).map(|j| format!("e{j}")).take(8).collect()),
+        _ => None,
+    } {
         egui::ScrollArea::horizontal().id_salt("rows").show(ui, |ui| {
             egui::Grid::new("rows-grid").striped(true).show(ui, |ui| {
                 for c in columns.iter().take(8) {

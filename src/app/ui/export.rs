@@ -13,7 +13,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     };
     ui.label(format!("Exports the {} of the {} map items ({} dimensions).", space.describe(), space.matrix.rows, space.matrix.cols));
     ui.label(egui::RichText::new(
-        "Writes embeddings.npy, indices.npy, labels.npy (-1 = none), embeddings.csv, and projector/vectors.tsv + metadata.tsv (load both at projector.tensorflow.org). Each tag is a tag:<name> column (1 = tagged) and a tag-<name>.npy file.",
+        "Writes embeddings.npy, indices.npy, labels.npy (-1 = none), embeddings.csv, embeddings.parquet (an embedding list column with index, label, cluster, the map's x/y and texts: for pandas, Embedding Atlas or pretext itself), and projector/vectors.tsv + metadata.tsv (load both at projector.tensorflow.org). Each tag is a tag:<name> column (1 = tagged; true/false in Parquet) and a tag-<name>.npy file.",
     ).small());
     labelled_text(ui, "Folder", &mut app.settings.export_dir, 180.0);
     ui.horizontal(|ui| {

@@ -12,6 +12,10 @@ use crate::data::Modality;
 use crate::ssl::ObjectiveKind;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    if matches!(app.data.as_ref().map(|d| &d.dataset.modality), Some(Modality::Embedding { .. })) {
+        ui.label(egui::RichText::new(format!("Nothing to train: {}.", crate::data::NOT_TRAINABLE)).small());
+        ui.separator();
+    }
     let locked = app.trainer.is_some();
     if locked {
         ui.label(egui::RichText::new("These settings belong to the current model. Press \"Reset model\" (top bar) to train a new one with changed settings.").small());
