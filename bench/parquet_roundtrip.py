@@ -10,6 +10,7 @@ few rows against a brute-force cosine search in numpy.
     pip install numpy pandas pyarrow      # torch optional: used to make the array if present
     cargo build --release
     python3 bench/parquet_roundtrip.py [--pretext target/release/pretext] [--rows 2000 --dim 64]
+        [--atlas PATH/TO/embedding-atlas]   # also have Embedding Atlas load the export
 
 Never a runtime dependency of pretext.
 """
@@ -75,6 +76,7 @@ def main():
     ap.add_argument("--pretext", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "pretext"))
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--atlas", help="the embedding-atlas command (pip install embedding-atlas): it loads pretext's export with --x x --y y --text text and packs it as its static app")
     args = ap.parse_args()
     emb, labels, made_by = make_embeddings(args.rows, args.dim, 5, 0)
     names = np.array(["ant", "bee", "cat", "dog", "eel"])
@@ -83,7 +85,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tables = {}
         p = os.path.join(tmp, "pandas.parquet")
-        pd.DataFrame({"id": np.arange(args.rows), "embedding": list(emb), "label": pd.Categorical(label_of_row)}).to_parquet(p)
+        texts = [f"a {label_of_row[i]}, row {i}" for i in range(args.rows)]
+        pd.DataFrame({"id": np.arange(args.rows), "embedding": list(emb), "label": pd.Categorical(label_of_row), "text": texts}).to_parquet(p)
         tables["pandas list<float>, categorical labels, snappy"] = p
         p = os.path.join(tmp, "fixed.parquet")
         vectors = pa.FixedSizeListArray.from_arrays(pa.array(emb.ravel()), args.dim)
@@ -110,6 +113,19 @@ def main():
             agree += len(set(got) & set(want))
         print(f"ok  neighbours of {len(queries)} rows: {agree}/{len(queries) * k} match numpy's exact cosine top-{k}")
         assert agree == len(queries) * k, "neighbours differ from the exact search"
+        if args.atlas:
+            import zipfile
+
+            out = os.path.join(tmp, "scored.parquet")
+            run([args.pretext, "scores", "--data", tables["pandas list<float>, categorical labels, snappy"], "--csv", os.devnull, "--parquet", out])
+            archive = os.path.join(tmp, "atlas.zip")
+            _, seconds = run([args.atlas, out, "--x", "x", "--y", "y", "--text", "text", "--export-application", archive])
+            with zipfile.ZipFile(archive) as z:
+                with z.open("data/dataset.parquet") as f:
+                    packed = pd.read_parquet(f)
+            assert len(packed) == args.rows and {"x", "y", "text", "label"} <= set(packed.columns), packed.columns
+            assert (packed["text"].to_numpy() == np.array(texts)[packed["row"].to_numpy()]).all(), "texts follow their rows"
+            print(f"ok  Embedding Atlas loaded pretext's export (x/y/text) and packed {len(packed)} rows in {seconds:.1f} s")
         print("parquet round trip: all checks passed")
 
 

@@ -33,7 +33,16 @@ pub fn write_npy_ints(path: &Path, values: &[i64]) -> Result<()> {
 pub fn read_npy_matrix(path: &Path) -> Result<Matrix> {
     let a = crate::data::npy::read_matrix(path)?;
     let (rows, cols) = a.dim();
-    Ok(Matrix::new(a.iter().copied().collect(), rows, cols))
+    // A C-order array already holds its values row-major: take its buffer, not a copy.
+    let data = if a.is_standard_layout() {
+        let (mut data, offset) = a.into_raw_vec_and_offset();
+        data.drain(..offset.unwrap_or(0));
+        data.truncate(rows * cols);
+        data
+    } else {
+        a.iter().copied().collect()
+    };
+    Ok(Matrix::new(data, rows, cols))
 }
 
 pub fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
