@@ -314,3 +314,26 @@ fn fused_conv_bias_relu_pool_matches_the_separate_ops() {
         }
     }
 }
+
+#[test]
+fn eval_mode_conv_batch_norm_relu_pool_folds_to_the_separate_ops() {
+    use candle_core::ModuleT;
+    for &(n, c, o, h, w) in &[(3, 1, 4, 6, 6), (4, 32, 16, 14, 14)] {
+        let varmap = candle_nn::VarMap::new();
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let bn = candle_nn::batch_norm(o, candle_nn::BatchNormConfig::default(), vb).unwrap();
+        let (gamma, beta) = bn.weight_and_bias().unwrap();
+        gamma.slice_set(&randn(&[o], 21), 0, 0).unwrap();
+        beta.slice_set(&(randn(&[o], 22) * 0.5).unwrap(), 0, 0).unwrap();
+        // Running statistics far from 0 and 1, as after training.
+        bn.running_mean().slice_set(&(randn(&[o], 23) * 0.8).unwrap(), 0, 0).unwrap();
+        bn.running_var().slice_set(&(randn(&[o], 24).abs().unwrap() + 0.3).unwrap(), 0, 0).unwrap();
+        let x = randn(&[n, c, h, w], 9);
+        let wt = randn(&[o, c, 3, 3], 3);
+        let folded = conv::conv_bn_relu_pool(&x, &wt, &bn, false, 1, 2).unwrap();
+        let z = x.conv2d(&wt, 1, 1, 1, 1).unwrap();
+        let separate = conv::max_pool2d(&bn.forward_t(&z, false).unwrap().relu().unwrap(), 2).unwrap();
+        let err = rel_err(&flat(&folded), &flat(&separate));
+        assert!(err <= 1e-5, "{n}x{c}x{h}x{w}->{o}: {err}");
+    }
+}

@@ -20,9 +20,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ));
         return;
     };
+    let mut touched = false;
     ui.horizontal(|ui| {
-        step_choice(ui, "From step", from, &known, &mut app.change.from_step);
-        step_choice(ui, "to step", to, &known, &mut app.change.to_step);
+        touched |= step_choice(ui, "From step", from, &known, &mut app.change.from_step);
+        touched |= step_choice(ui, "to step", to, &known, &mut app.change.to_step);
     });
     let Some(change) = app.change.current(&app.timeline) else { return };
     let moved = change.change.iter().filter(|&&c| c >= 0.5).count();
@@ -32,12 +33,22 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.add_enabled(!colouring, egui::Button::new("Colour the map by change")).clicked() {
             app.settings.color_by = ColorBy::Change;
             app.style_version += 1;
+            touched = true;
         }
-        ui.checkbox(&mut app.change.trails, "Trails").on_hover_text(format!("Draw the paths of the {TRAILS} most changed items across the snapshots from step {from} to {to}"));
+        touched |= ui
+            .checkbox(&mut app.change.trails, "Trails").on_hover_text(format!("Draw the paths of the {TRAILS} most changed items across the snapshots from step {from} to {to}"))
+            .changed();
         if ui.button("Select top 100").on_hover_text("Select the 100 most changed items on the map").clicked() {
             app.command(Command::Select(change.ranked.iter().take(100).copied().collect()));
         }
     });
+    // The map shows where the comparison ends, so colours and trails meet their points.
+    if touched {
+        if let Some((_, to)) = app.change.steps(&app.timeline) {
+            let now = ui.input(|i| i.time);
+            crate::app::ui::timeline::show_step(app, to, now);
+        }
+    }
     ui.strong("Most changed");
     let shown: Vec<(usize, String)> = change.ranked.iter().take(GALLERY).map(|&r| (r, format!("{:.2}", change.change[r]))).collect();
     if let Some(row) = row_gallery(ui, app, &shown, 56.0) {
@@ -46,14 +57,21 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
 }
 
-fn step_choice(ui: &mut egui::Ui, label: &str, current: usize, steps: &[usize], choice: &mut Option<usize>) {
-    egui::ComboBox::from_label(label).selected_text(current.to_string()).show_ui(ui, |ui| {
+/// A labelled list of the comparable steps; true when the user picked one.
+fn step_choice(ui: &mut egui::Ui, label: &str, current: usize, steps: &[usize], choice: &mut Option<usize>) -> bool {
+    let mut picked = false;
+    let name = ui.label(label);
+    egui::ComboBox::from_id_salt(label).selected_text(current.to_string()).show_ui(ui, |ui| {
         for &s in steps {
             if ui.selectable_label(s == current, s.to_string()).clicked() {
                 *choice = Some(s);
+                picked = true;
             }
         }
-    });
+    })
+    .response
+    .labelled_by(name.id);
+    picked
 }
 
 /// The most changed items' paths over the map, old positions faint, newest bright.

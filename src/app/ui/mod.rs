@@ -19,7 +19,7 @@ mod selection;
 mod tags;
 mod series_settings;
 mod text_settings;
-mod timeline;
+pub(crate) mod timeline;
 mod top;
 mod training;
 pub mod widgets;

@@ -49,6 +49,16 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     });
 }
 
+/// Puts the map at the timeline's frame of `step` (the live one when it is the last).
+pub fn show_step(app: &mut PretextApp, step: usize, now: f64) {
+    let frames = app.timeline.frames();
+    let Some(index) = frames.iter().position(|f| f.step == step) else { return };
+    let last = frames.len() - 1;
+    app.timeline.playing = false;
+    app.timeline.position = (index < last).then_some(index);
+    show_frame(app, index, now);
+}
+
 fn show_frame(app: &mut PretextApp, index: usize, now: f64) {
     if let Some(frame) = app.timeline.frames().get(index).cloned() {
         app.map.set_layout(frame.layout.to_vec(), app.settings.animate, now);
