@@ -1,6 +1,6 @@
 //! Snapshots off the training thread. The trainer hands over a copy of the weights and goes
-//! on stepping; this worker loads them into a model of its own, embeds the map items,
-//! evaluates them and sends `Snapshot` and `Eval` on the trainer's event stream.
+//! on stepping; this worker loads them into a model of its own, embeds the map items, sends
+//! them as `Snapshot`, evaluates them and sends `Eval` on the trainer's event stream.
 //!
 //! A newer copy replaces one still waiting, so a slow snapshot never builds a queue: the
 //! map shows the latest state the worker could reach. The first snapshot runs at the
@@ -142,9 +142,16 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
             }
         };
         let emit = |ev: TrainEvent| ctx.sink.emit(ev);
-        match snapshot(ctx, varmap, model, request) {
-            Ok((embeddings, record)) => {
-                emit(TrainEvent::Snapshot { step: record.step, embeddings: Arc::new(embeddings) });
+        let step = request.step;
+        // The map gets the embeddings before they are evaluated (the kNN vote takes as long
+        // again), so a layout starts as early as it can.
+        let record = embed(ctx, varmap, model, request).and_then(|embeddings| {
+            let embeddings = Arc::new(embeddings);
+            emit(TrainEvent::Snapshot { step, embeddings: embeddings.clone() });
+            evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step)
+        });
+        match record {
+            Ok(record) => {
                 emit(TrainEvent::Eval {
                     step: record.step,
                     knn_accuracy: record.knn_accuracy,
@@ -168,7 +175,8 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
     }
 }
 
-fn snapshot(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> Result<(crate::analysis::Matrix, EvalRecord)> {
+/// The map items' embeddings under the weights of `request`.
+fn embed(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> Result<crate::analysis::Matrix> {
     {
         let data = varmap.data().lock().map_err(|_| poisoned())?;
         for (name, weight) in &request.weights {
@@ -177,9 +185,7 @@ fn snapshot(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) 
             }
         }
     }
-    let embeddings = embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)?;
-    let record = evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, request.step)?;
-    Ok((embeddings, record))
+    embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)
 }
 
 /// The snapshot threads' nice value. Linux gives a nice-10 thread about 110/1134 of a core
