@@ -25,6 +25,10 @@ pub struct MapBenchArgs {
     /// Timed frames per mode (half panning, half zooming).
     #[arg(long, default_value_t = 120)]
     pub frames: usize,
+    /// Also build the neighbour index (HNSW, cosine, default parameters) over as many
+    /// 32-d synthetic embeddings and time 1,000 queries against exact search.
+    #[arg(long)]
+    pub index: bool,
 }
 
 const SCREEN: [f32; 2] = [1600.0, 1000.0];
@@ -86,6 +90,36 @@ fn measure(points: &[[f32; 2]], colours: &[Color32], frames: usize, force_quads:
     ModeResult { first_frame_ms, frames: times, drawn_as_image: map.drawn_as_image() }
 }
 
+/// HNSW build and query times at `n` points, with recall@10 against exact search.
+fn index_figures(n: usize) -> crate::Result<String> {
+    use crate::analysis::index::{IndexParams, Metric, NeighborIndex};
+    use crate::analysis::Matrix;
+    let d = 32;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let centres: Vec<f32> = (0..50 * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let normal = Normal::new(0.0f32, 0.35).map_err(|e| crate::PretextError::Analysis(e.to_string()))?;
+    let data: Vec<f32> = (0..n * d).map(|i| centres[(i / d % 50) * d + i % d] + normal.sample(&mut rng)).collect();
+    let x = Matrix::new(data, n, d);
+    let started = Instant::now();
+    let index = NeighborIndex::build(&x, Metric::Cosine, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
+    let build = started.elapsed().as_secs_f64();
+    let queries: Vec<usize> = (0..1000).map(|i| i * (n / 1000).max(1) % n).collect();
+    let q = x.select_rows(&queries);
+    let started = Instant::now();
+    let found = index.search_batch(&q, 10);
+    let search = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let exact = crate::analysis::neighbors::top_k_cosine(&x, &q, 10, None)?;
+    let brute = started.elapsed().as_secs_f64();
+    let hits: usize = found.iter().zip(&exact).map(|(f, e)| f.iter().filter(|(j, _)| e.iter().any(|n| n.index == *j)).count()).sum();
+    Ok(format!(
+        "HNSW over {n} x {d}: build {build:.1} s; 1,000 queries of k=10 in {:.1} ms ({:.0} queries/s), recall@10 {:.4}; exact search of the same queries {brute:.2} s\n",
+        search * 1000.0,
+        1000.0 / search.max(1e-9),
+        hits as f64 / (10.0 * exact.len() as f64)
+    ))
+}
+
 pub fn run(args: &MapBenchArgs) -> String {
     let (points, colours) = layout(args.points.max(1));
     let mut out = format!("{} points, {} timed frames per mode at {}x{} (pan, then zoom, pointer hovering)\n", points.len(), args.frames, SCREEN[0], SCREEN[1]);
@@ -104,6 +138,9 @@ pub fn run(args: &MapBenchArgs) -> String {
             1000.0 / mean.max(1e-3),
             if r.drawn_as_image { "an image" } else { "quads" }
         );
+    }
+    if args.index {
+        out += &index_figures(args.points.max(1000)).unwrap_or_else(|e| format!("index: {e}\n"));
     }
     out
 }
