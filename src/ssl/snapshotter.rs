@@ -6,7 +6,7 @@
 //! map shows the latest state the worker could reach. The first snapshot runs at the
 //! training's own priority, so the map starts moving within seconds of Train; after it the
 //! worker's threads drop to a low scheduling priority (Linux nice `NICE`), so while training
-//! keeps every core busy they get about a tenth of the CPU; when training pauses or ends
+//! keeps every core busy they get a few per cent of the CPU; when training pauses or ends
 //! they get all of it. (Only this order is possible: an unprivileged thread may lower its
 //! priority, never raise it again.)
 
@@ -188,11 +188,13 @@ fn embed(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> 
     embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)
 }
 
-/// The snapshot threads' nice value. Linux gives a nice-10 thread about 110/1134 of a core
-/// a training thread also wants (the kernel's weights 110 and 1024): training keeps ~90 % of
-/// its rate. Nice 19 (weight 15) starved the worker: on the 2-core machine no snapshot of
-/// the 10,000-item sample finished in 60 steps (`pretext bench app`).
-const NICE: i32 = 10;
+/// The nice value of the snapshot threads after the first snapshot, and of the scores
+/// pool. Linux weighs a nice-15 thread 36 against a training thread's 1024. Over 300 steps
+/// on the sample (`pretext bench app --steps 300`, idle 2-core machine), nice 15 kept 0.80
+/// of the CLI's training rate with 4 snapshots laid out, and nice 10 kept 0.67 with 6. Nice
+/// 19 (weight 15) starved the worker when every snapshot ran at it: no snapshot of the
+/// sample finished in 60 steps.
+const NICE: i32 = 15;
 
 /// Runs `work` on a thread pool of its own at the snapshot threads' low priority, so
 /// analysis the app does for every snapshot (scores) never slows training down; the
