@@ -82,7 +82,7 @@ impl FrameSink {
             return;
         }
         self.last = Some(Instant::now());
-        let shown = align::align_to(reference, &points(raw));
+        let shown = align::align_to(reference, &work::layout_points(raw));
         if let Ok(mut slot) = self.frame.lock() {
             *slot = Some((self.generation, shown));
         }
@@ -108,14 +108,16 @@ pub enum LayoutOutcome {
 
 /// Lays out `job` on the calling thread (a job thread).
 pub fn run(job: LayoutJob, sink: &mut FrameSink) -> Result<LayoutOutcome, String> {
-    let same_rows = job.reference.as_ref().is_some_and(|(layout, items)| items == &job.items && layout.len() == job.items.len());
     let iterative = matches!(job.method, Projection::Umap | Projection::Tsne) && job.matrix.rows >= 3 && job.matrix.cols >= 2;
-    if !same_rows || !iterative {
-        let reference = job.reference.as_ref().map(|(l, i)| (l.as_slice(), i.as_slice()));
-        let layout = work::project_onto(&job.matrix, &job.items, reference, job.method)?;
-        return Ok(LayoutOutcome::Done { layout, warm: None });
-    }
-    let Some((reference, _)) = job.reference else { unreachable!("same_rows implies a reference") };
+    // Streamed and warm only for the same rows as on screen; else laid out in one go.
+    let reference = match job.reference {
+        Some((layout, items)) if iterative && items == job.items && layout.len() == job.items.len() => layout,
+        other => {
+            let reference = other.as_ref().map(|(l, i)| (l.as_slice(), i.as_slice()));
+            let layout = work::project_onto(&job.matrix, &job.items, reference, job.method)?;
+            return Ok(LayoutOutcome::Done { layout, warm: None });
+        }
+    };
     let mut on_step = |_: usize, raw: &Matrix| {
         if sink.superseded() {
             return false;
@@ -133,18 +135,12 @@ pub fn run(job: LayoutJob, sink: &mut FrameSink) -> Result<LayoutOutcome, String
     if sink.superseded() {
         return Ok(LayoutOutcome::Superseded);
     }
-    let layout = points(&raw);
-    if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
-        return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
-    }
+    let layout = work::layout_points(&raw);
+    work::check_finite(&layout)?;
     Ok(LayoutOutcome::Done {
         layout: align::align_to(&reference, &layout),
         warm: Some(WarmStart { method: job.method, items: job.items, raw: Arc::new(raw) }),
     })
-}
-
-fn points(m: &Matrix) -> Vec<[f32; 2]> {
-    m.data.chunks(2).map(|p| [p[0], p[1]]).collect()
 }
 
 #[cfg(test)]

@@ -83,7 +83,9 @@ impl PretextApp {
     pub(crate) fn project_pending(&mut self) {
         if let Some(running) = self.projection.running {
             if self.pending_snapshot.is_some() {
-                self.projection.supersede(self.next_generation.max(running + 1));
+                // The snapshot waiting gets the next generation, newer than the one running.
+                debug_assert!(self.next_generation > running);
+                self.projection.supersede(self.next_generation);
             }
             return;
         }

@@ -60,7 +60,7 @@ pub fn project(x: &Matrix, reference: Option<&[[f32; 2]]>) -> Result<Vec<[f32; 2
 
 /// 2D layout of `x` by `method`, aligned onto `reference` when given (same rows).
 pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projection) -> Result<Vec<[f32; 2]>, String> {
-    let as_points = |m: Matrix| (0..m.rows).map(|i| [m.row(i)[0], m.row(i)[1]]).collect::<Vec<_>>();
+    let as_points = |m: Matrix| layout_points(&m);
     let layout = if x.rows < 3 || x.cols < 2 {
         // Too small to project: spread the rows on a line so they can still be clicked.
         (0..x.rows).map(|i| [i as f32, x.row(i).first().copied().unwrap_or(0.0)]).collect()
@@ -71,13 +71,24 @@ pub fn project_with(x: &Matrix, reference: Option<&[[f32; 2]]>, method: Projecti
             Projection::Tsne => as_points(tsne::tsne(x, &tsne::TsneParams::default(), |_, _| true).map_err(|e| format!("t-SNE failed: {e}"))?),
         }
     };
-    if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
-        return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
-    }
+    check_finite(&layout)?;
     Ok(match reference {
         Some(r) if r.len() == layout.len() => align::align_to(r, &layout),
         _ => align::normalise(&layout),
     })
+}
+
+/// The rows of an `n × 2` layout matrix as points.
+pub(crate) fn layout_points(m: &Matrix) -> Vec<[f32; 2]> {
+    m.data.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
+}
+
+/// A layout with a NaN or infinite coordinate is an error the user can act on.
+pub(crate) fn check_finite(layout: &[[f32; 2]]) -> Result<(), String> {
+    if layout.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+        return Err("the projection produced non-finite coordinates (is there a NaN in the data?)".into());
+    }
+    Ok(())
 }
 
 /// 2D layout of `x` (rows are the dataset items `items`) aligned onto the layout on screen
@@ -95,8 +106,7 @@ pub fn project_onto(x: &Matrix, items: &[usize], reference: Option<(&[[f32; 2]],
 /// GEMM for the d×d covariance, its top eigenpairs, one GEMM to project): bounded cost and
 /// memory whatever the spectrum, unlike LOBPCG on the data itself.
 fn top2_pca(x: &Matrix) -> crate::Result<Vec<[f32; 2]>> {
-    let projected = PcaModel::fit_with(x, 2, PcaSolver::CovarianceEigh)?.transform(x);
-    Ok(projected.data.chunks(2).map(|p| [p[0], p[1]]).collect())
+    Ok(layout_points(&PcaModel::fit_with(x, 2, PcaSolver::CovarianceEigh)?.transform(x)))
 }
 
 /// Labels of the map rows (None for the whole map if the dataset has none).

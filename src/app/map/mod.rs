@@ -124,16 +124,15 @@ impl MapState {
 
     /// Replaces the layout. Same row count: animate from where the points are now.
     pub fn set_layout(&mut self, layout: Vec<[f32; 2]>, animate: bool, now: f64) {
-        self.layout_version += 1;
-        if animate && layout.len() == self.current.len() && !self.current.is_empty() {
-            self.from = std::mem::take(&mut self.current);
-            self.anim_start = now;
-            self.animating = true;
-        } else {
-            self.from = layout.clone();
-            self.animating = false;
+        if !(animate && layout.len() == self.current.len() && !self.current.is_empty()) {
+            self.stream_layout(layout);
             self.fit_pending = true;
+            return;
         }
+        self.layout_version += 1;
+        self.from = std::mem::take(&mut self.current);
+        self.anim_start = now;
+        self.animating = true;
         self.current = self.from.clone();
         self.current_t = 0.0;
         self.to = layout;
@@ -309,17 +308,16 @@ impl MapState {
             point_size: style.point_size,
             len: self.current.len(),
         };
+        // Whether the view changed since the last frame (the user is panning or zooming).
+        let moving = self.previous_view.replace(self.view).is_some_and(|v| v != self.view);
         if let Some((k, shape)) = &self.cache {
             if *k == key {
-                self.previous_view = Some(self.view);
                 return shape.clone();
             }
         }
-        if let Some(moved) = self.moved_image(ctx, &key) {
-            self.previous_view = Some(self.view);
+        if let Some(moved) = self.moved_image(ctx, &key, moving) {
             return moved;
         }
-        self.previous_view = Some(self.view);
         let started = std::time::Instant::now();
         let bounds = rect.expand(style.point_size / 2.0);
         let in_view = raster::count_in_view(&self.current, &self.view, rect, bounds, raster::DENSE_POINTS + 1);
@@ -377,10 +375,9 @@ impl MapState {
     /// While the view pans or zooms over a dense map, its last image moved and scaled with
     /// the view (a quad), instead of splatting every point each frame; drawn anew once the
     /// view rests for a frame or the image is older than `RASTER_REFRESH` seconds.
-    fn moved_image(&self, ctx: &egui::Context, key: &CacheKey) -> Option<Shape> {
+    fn moved_image(&self, ctx: &egui::Context, key: &CacheKey, moving: bool) -> Option<Shape> {
         let (drawn, _) = self.cache.as_ref().filter(|_| self.dense && !self.force_quads)?;
         let same_points = CacheKey { view: key.view, ..*drawn } == *key;
-        let moving = self.previous_view.is_some_and(|v| v != self.view);
         if !same_points || !moving || self.last_time - self.raster_made > RASTER_REFRESH {
             return None;
         }

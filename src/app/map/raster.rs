@@ -6,7 +6,7 @@
 //! points themselves.
 //!
 //! Why: egui copies a mesh into its frame output every frame. A million quads are 4 million
-//! vertices (80 MB) copied and tessellated per frame, ~60 ms here; one image is a single
+//! vertices (80 MB) copied and tessellated per frame, ~115 ms here; one image is a single
 //! quad (`pretext bench map` prints both).
 
 use egui::{Color32, ColorImage, Pos2, Rect};

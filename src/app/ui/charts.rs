@@ -72,7 +72,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         } else {
             knn_title
         };
-        cols[1].strong(knn_title).on_hover_text("Weighted 20-NN vote of the test items among the train items (labels used only here); on a map larger than 10,000 items, the same seeded 10,000 of them at every snapshot");
+        cols[1].strong(knn_title).on_hover_text(format!(
+            "Weighted 20-NN vote of the test items among the train items (labels used only here); on a map larger than {rows} items, the same seeded {rows} of them at every snapshot",
+            rows = thousands(crate::ssl::evaluate::LIVE_EVAL_ROWS)
+        ));
         let knn = log.knn.clone();
         // The axis fits the accuracies and the baseline (a rise from 0.80 to 0.86 must show),
         // with a margin so that a flat curve still has room.
