@@ -228,7 +228,7 @@ pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String>
 /// A few augmented views of one item (what the contrastive objective compares).
 pub fn augmented_views(ds: &Dataset, item: usize, cfg: &crate::ssl::AugmentConfig, count: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    crate::data::augment::sample_views(ds.global_item(item), &ds.modality, &ds.train, cfg, count, &mut rng)
+    crate::data::augment::sample_views(&ds.global_item(item), &ds.modality, &ds.train, cfg, count, &mut rng)
 }
 
 #[cfg(test)]
