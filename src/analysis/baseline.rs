@@ -48,7 +48,7 @@ pub fn raw_features(ds: &Dataset, indices: &[usize]) -> Matrix {
     let d = ds.item_len();
     let mut data = Vec::with_capacity(indices.len() * d);
     for &i in indices {
-        data.extend_from_slice(ds.global_item(i));
+        data.extend_from_slice(&ds.global_item(i));
     }
     Matrix::new(data, indices.len(), d)
 }

@@ -2,6 +2,7 @@
 //! column holds labels, texts or vectors, and whether CSV/NPY rows are time series. The same
 //! choices as the CLI's `--label-column`, `--text-column`, `--vector-column` and `--series`.
 
+use crate::data::stream::StreamChoice;
 use crate::data::LoadOptions;
 use crate::ssl::run::RunConfig;
 
@@ -17,6 +18,9 @@ pub struct ReadOptions {
     pub series: bool,
     /// 2-D NPY: the rows are embeddings made elsewhere, kept as written.
     pub embeddings: bool,
+    /// NPY tables and uncompressed IDX images: read items from disk as they are used even
+    /// when they would fit in memory (larger ones always are).
+    pub stream: bool,
     /// Opening a saved run: the image size and text length its data was read with (not
     /// choices in the panel; used by the next load only).
     pub run_sizes: Option<(usize, Option<usize>)>,
@@ -32,6 +36,7 @@ impl ReadOptions {
             vector_column: opts.vector_column.unwrap_or_default(),
             series: opts.series,
             embeddings: opts.embeddings,
+            stream: false,
             run_sizes: Some((opts.image_size, opts.text_max_len)),
         }
     }
@@ -46,6 +51,7 @@ impl ReadOptions {
             vector_column: named(&self.vector_column),
             series: self.series,
             embeddings: self.embeddings,
+            stream: if self.stream { StreamChoice::Always } else { StreamChoice::Auto },
             image_size,
             text_max_len,
             ..opts

@@ -76,7 +76,7 @@ impl Thumbs {
         }
         let image = match ds.global_image(index) {
             Some(file) => file_thumbnail(file)?,
-            None => to_color_image(&ds.modality, ds.global_item(index))?,
+            None => to_color_image(&ds.modality, &ds.global_item(index))?,
         };
         if self.items.len() >= MAX_TEXTURES {
             self.items.clear();

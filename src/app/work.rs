@@ -34,12 +34,18 @@ pub fn load(
         return Err(format!("{}: the dataset has no items", path.display()));
     }
     let dataset = Arc::new(dataset);
+    // A streamed dataset is larger than memory is meant to hold: its map is a sample.
+    let map_items = if dataset.is_streamed() { map_items.min(STREAMED_MAP_ITEMS) } else { map_items };
     let indices = map_subset(dataset.len(), map_items, seed);
     let raw = raw_features(&dataset, &indices);
     let layout = project_with(&raw, None, method)?;
     let baseline_knn = raw_baseline(&dataset, &indices, &raw);
     Ok(LoadedData { path: path.to_path_buf(), dataset, map_indices: Arc::new(indices), raw: Arc::new(raw), layout, baseline_knn })
 }
+
+/// Items on the map of a dataset streamed from disk at most: the map keeps their raw
+/// features and every snapshot their embeddings in memory (50,000 × 784 floats: 157 MB).
+pub const STREAMED_MAP_ITEMS: usize = 50_000;
 
 /// kNN accuracy on raw features, with the live evaluation's protocol and rows (on 70k rows
 /// of 784 pixels the full vote is ~1 TFLOP, minutes on a laptop).
@@ -228,7 +234,7 @@ pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String>
 /// A few augmented views of one item (what the contrastive objective compares).
 pub fn augmented_views(ds: &Dataset, item: usize, cfg: &crate::ssl::AugmentConfig, count: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    crate::data::augment::sample_views(ds.global_item(item), &ds.modality, &ds.train, cfg, count, &mut rng)
+    crate::data::augment::sample_views(&ds.global_item(item), &ds.modality, &ds.train, cfg, count, &mut rng)
 }
 
 #[cfg(test)]

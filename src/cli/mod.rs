@@ -151,6 +151,11 @@ pub struct DataArgs {
     /// Image folders: fail on the first unreadable file instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+    /// Read items from disk as they are used instead of holding the dataset in memory (NPY
+    /// feature tables, uncompressed IDX images): auto streams data that would take more than
+    /// 1 GiB.
+    #[arg(long, value_enum, default_value_t = crate::data::stream::StreamChoice::Auto)]
+    pub stream: crate::data::stream::StreamChoice,
 }
 
 /// Where a command runs its model.
@@ -202,6 +207,7 @@ impl DataArgs {
             skip_unreadable: !self.strict,
             series: self.series,
             embeddings: self.embeddings,
+            stream: self.stream,
             seed,
             ..LoadOptions::default()
         };
@@ -217,13 +223,14 @@ pub fn load_with_spinner(path: &std::path::Path, opts: &LoadOptions) -> anyhow::
     spinner.finish_and_clear();
     let ds = ds?;
     eprintln!(
-        "{}: {} items ({} train, {} test), {}{}",
+        "{}: {} items ({} train, {} test), {}{}{}",
         ds.name,
         ds.len(),
         ds.train.len,
         ds.test.len,
         ds.modality.describe(),
-        if ds.has_labels() { format!(", {} classes", ds.class_names.len()) } else { ", no labels".into() }
+        if ds.has_labels() { format!(", {} classes", ds.class_names.len()) } else { ", no labels".into() },
+        if ds.is_streamed() { ", streamed from disk (items are read as they are used)" } else { "" }
     );
     for note in &ds.notes {
         eprintln!("note: {note}");

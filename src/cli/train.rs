@@ -248,7 +248,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
     }
     drop(trainer);
-    eprintln!("evaluating on the full dataset...");
+    if ds.is_streamed() {
+        let (train, test) = (ds.train.len.min(crate::ssl::run::STREAMED_EVAL_TRAIN), ds.test.len.min(crate::ssl::run::STREAMED_EVAL_TEST));
+        eprintln!("evaluating on a seeded sample of {train} train and {test} test items (the dataset is streamed from disk)...");
+    } else {
+        eprintln!("evaluating on the full dataset...");
+    }
     let eval = crate::ssl::run::evaluate_run(&args.out, &ds, args.device.device).with_context(|| format!("evaluating {}", args.out.display()))?;
     crate::ssl::run::save_evaluation(&args.out, &eval)?;
     crate::cli::inspect::print_evaluation(&eval, last_rate, args.json);

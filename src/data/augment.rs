@@ -73,12 +73,14 @@ fn add_noise(std: f32, rng: &mut impl Rng, out: &mut [f32]) {
 }
 
 /// SCARF corruption: each feature is, with probability `table_corruption`, replaced by the
-/// same feature of a random row of `pool` (a draw from its empirical marginal).
+/// same feature of a random row of `pool` (a draw from its empirical marginal; a streamed
+/// split's in-memory sample).
 pub fn table_view(src: &[f32], pool: &Split, cfg: &AugmentConfig, rng: &mut impl Rng, out: &mut [f32]) {
     let d = src.len();
+    let (pool, pool_rows) = pool.marginal_pool();
     for j in 0..d {
-        out[j] = if pool.len > 0 && rng.random::<f32>() < cfg.table_corruption {
-            pool.x[rng.random_range(0..pool.len) * d + j]
+        out[j] = if pool_rows > 0 && rng.random::<f32>() < cfg.table_corruption {
+            pool[rng.random_range(0..pool_rows) * d + j]
         } else {
             src[j]
         };

@@ -98,23 +98,12 @@ pub(crate) fn encode_labels(raw: &[String]) -> (Vec<u32>, Vec<String>) {
 /// split is treated as unseen data). Constant columns are centred, not scaled.
 pub fn standardise(ds: &mut Dataset) {
     let d = ds.item_len();
-    let n = ds.train.len.max(1) as f64;
-    let mut mean = vec![0f64; d];
+    let mut sum = vec![0f64; d];
     let mut sq = vec![0f64; d];
     for row in ds.train.x.chunks(d) {
-        for (j, &v) in row.iter().enumerate() {
-            mean[j] += v as f64;
-            sq[j] += (v as f64) * (v as f64);
-        }
+        add_moments(row, &mut sum, &mut sq);
     }
-    let stats: Vec<(f32, f32)> = (0..d)
-        .map(|j| {
-            let m = mean[j] / n;
-            let var = (sq[j] / n - m * m).max(0.0);
-            let std = if var > 1e-12 { var.sqrt() } else { 1.0 };
-            (m as f32, std as f32)
-        })
-        .collect();
+    let stats = mean_std(&sum, &sq, ds.train.len);
     for split in [&mut ds.train, &mut ds.test] {
         for row in split.x.chunks_mut(d) {
             for (v, &(m, s)) in row.iter_mut().zip(&stats) {
@@ -122,4 +111,27 @@ pub fn standardise(ds: &mut Dataset) {
             }
         }
     }
+}
+
+/// Adds a row to per-column sums and sums of squares.
+pub(crate) fn add_moments(row: &[f32], sum: &mut [f64], sq: &mut [f64]) {
+    for ((&v, s), q) in row.iter().zip(sum.iter_mut()).zip(sq.iter_mut()) {
+        *s += v as f64;
+        *q += (v as f64) * (v as f64);
+    }
+}
+
+/// Per-column (mean, std) from sums and sums of squares over `n` rows; a constant column
+/// keeps std 1 (centred, not scaled).
+pub(crate) fn mean_std(sum: &[f64], sq: &[f64], n: usize) -> Vec<(f32, f32)> {
+    let n = n.max(1) as f64;
+    sum.iter()
+        .zip(sq)
+        .map(|(&s, &q)| {
+            let m = s / n;
+            let var = (q / n - m * m).max(0.0);
+            let std = if var > 1e-12 { var.sqrt() } else { 1.0 };
+            (m as f32, std as f32)
+        })
+        .collect()
 }

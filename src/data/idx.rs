@@ -4,6 +4,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use crate::data::stream::{Encoding, FileRows, RowSource, StreamChoice, StreamedRows};
 use crate::data::{Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
@@ -64,17 +67,66 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     Ok(IdxArray { dims, data: body.to_vec() })
 }
 
-/// Images (N×H×W) and optional labels (N) as one split, pixels scaled to [0, 1].
-pub fn read_split(images: &Path, labels: Option<&Path>) -> Result<(Split, usize, usize)> {
-    let img = read_idx(images)?;
-    if img.dims.len() != 3 {
-        return Err(PretextError::bad_file(
-            images,
-            format!("expected an N×H×W image array, found {} dimensions", img.dims.len()),
-        ));
+/// The dimensions and the data offset of an uncompressed IDX file of unsigned bytes, read
+/// from its header alone; None for a gzip'd file (which cannot be read item by item).
+fn plain_header(path: &Path) -> Result<Option<(Vec<usize>, u64)>> {
+    let mut head = Vec::with_capacity(4 + 4 * 255);
+    let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
+    file.take(4 + 4 * 255).read_to_end(&mut head).map_err(|e| PretextError::io(path, e))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
     }
-    let (n, h, w) = (img.dims[0], img.dims[1], img.dims[2]);
-    let x: Vec<f32> = img.data.iter().map(|&v| v as f32 / 255.0).collect();
+    if head.len() < 4 || head[0] != 0 || head[1] != 0 || head[2] != UBYTE {
+        return Err(PretextError::bad_file(path, "not an IDX file of unsigned bytes"));
+    }
+    let ndim = head[3] as usize;
+    let Some(dims) = head.get(4..4 + 4 * ndim) else { return Err(PretextError::bad_file(path, "IDX header is truncated")) };
+    let dims = dims.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+    Ok(Some((dims, (4 + 4 * ndim) as u64)))
+}
+
+fn not_images(path: &Path, dims: usize) -> PretextError {
+    PretextError::bad_file(path, format!("expected an N×H×W image array, found {dims} dimensions"))
+}
+
+/// The images of `images` read from disk as they are used, when `stream` asks for it and the
+/// file is not gzip'd (then a note says why it is held in memory instead).
+fn streamed_images(images: &Path, stream: StreamChoice, notes: &mut Vec<String>) -> Result<Option<(FileRows, usize, usize)>> {
+    if stream == StreamChoice::Never {
+        return Ok(None);
+    }
+    let Some((dims, data_start)) = plain_header(images)? else {
+        if stream == StreamChoice::Always {
+            notes.push(format!("{} is gzip'd, so it is held in memory: gunzip it to read its images from disk as they are used", images.display()));
+        }
+        return Ok(None);
+    };
+    let &[n, h, w] = dims.as_slice() else { return Err(not_images(images, dims.len())) };
+    if !stream.streams((n * h * w * 4) as u64) {
+        return Ok(None);
+    }
+    Ok(Some((FileRows::open(images, data_start, n, h * w, Encoding::PixelU8)?, h, w)))
+}
+
+enum Pixels {
+    InMemory(Vec<f32>),
+    OnDisk(FileRows),
+}
+
+/// Images (N×H×W) and optional labels (N) as one split, pixels scaled to [0, 1]; read from
+/// disk as they are used when `stream` says so (notes say when that could not be).
+pub fn read_split(images: &Path, labels: Option<&Path>, stream: StreamChoice, notes: &mut Vec<String>) -> Result<(Split, usize, usize)> {
+    let (pixels, n, h, w) = match streamed_images(images, stream, notes)? {
+        Some((rows, h, w)) => {
+            let n = rows.rows();
+            (Pixels::OnDisk(rows), n, h, w)
+        }
+        None => {
+            let img = read_idx(images)?;
+            let &[n, h, w] = img.dims.as_slice() else { return Err(not_images(images, img.dims.len())) };
+            (Pixels::InMemory(img.data.iter().map(|&v| v as f32 / 255.0).collect()), n, h, w)
+        }
+    };
     let labels = match labels {
         Some(path) => {
             let lab = read_idx(path)?;
@@ -88,7 +140,11 @@ pub fn read_split(images: &Path, labels: Option<&Path>) -> Result<(Split, usize,
         }
         None => None,
     };
-    Ok((Split { x, labels, len: n, ..Split::default() }, h, w))
+    let split = match pixels {
+        Pixels::InMemory(x) => Split { x, labels, len: n, ..Split::default() },
+        Pixels::OnDisk(rows) => Split::streamed(StreamedRows::new(Arc::new(rows), (0..n).collect()), labels),
+    };
+    Ok((split, h, w))
 }
 
 /// The four files of an MNIST-style folder, each found with or without `.gz`.
@@ -121,12 +177,26 @@ pub const FASHION_CLASSES: [&str; 10] =
 
 /// Loads an MNIST-style folder. With both splits present they are used as given; with one,
 /// it is split with a seeded shuffle.
-pub fn load_folder(dir: &Path, test_fraction: f32, seed: u64) -> Result<Dataset> {
+pub fn load_folder(dir: &Path, stream: StreamChoice, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let files = scan(dir);
-    let read = |pair: &Option<(PathBuf, Option<PathBuf>)>| -> Result<Option<(Split, usize, usize)>> {
-        pair.as_ref().map(|(img, lab)| read_split(img, lab.as_deref())).transpose()
+    let mut notes = Vec::new();
+    let mut read = |pair: &Option<(PathBuf, Option<PathBuf>)>| -> Result<Option<(Split, usize, usize)>> {
+        pair.as_ref().map(|(img, lab)| read_split(img, lab.as_deref(), stream, &mut notes)).transpose()
     };
     let (train, test) = (read(&files.train)?, read(&files.test)?);
+    let mut ds = assemble(dir, train, test, test_fraction, seed)?;
+    ds.notes.extend(notes);
+    Ok(ds)
+}
+
+/// The dataset of an IDX folder's splits (one of them split in two when alone).
+fn assemble(
+    dir: &Path,
+    train: Option<(Split, usize, usize)>,
+    test: Option<(Split, usize, usize)>,
+    test_fraction: f32,
+    seed: u64,
+) -> Result<Dataset> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "IDX".into());
     let fashion = name.to_ascii_lowercase().contains("fashion");
     let n_classes = [&train, &test]

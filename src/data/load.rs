@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::data::stream::StreamChoice;
 use crate::data::{csv_table, idx, image_folder, npy, parquet_table, series, text, Dataset, ReadColumns};
 use crate::error::{PretextError, Result};
 
@@ -31,6 +32,10 @@ pub struct LoadOptions {
     /// 2-D NPY: the rows are embeddings made elsewhere, kept as written (not standardised)
     /// and never trained on, as a Parquet table's are.
     pub embeddings: bool,
+    /// Whether to read items from disk as they are used (NPY feature tables and
+    /// uncompressed IDX images) instead of holding them in memory; by default, when they
+    /// would take more than 1 GiB.
+    pub stream: StreamChoice,
     /// Share of items held out as the test split when the format has no split of its own.
     pub test_fraction: f32,
     pub seed: u64,
@@ -50,6 +55,7 @@ impl Default for LoadOptions {
             skip_unreadable: true,
             series: false,
             embeddings: false,
+            stream: StreamChoice::Auto,
             test_fraction: 0.2,
             seed: 0,
             progress: None,
@@ -68,6 +74,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("skip_unreadable", &self.skip_unreadable)
             .field("series", &self.series)
             .field("embeddings", &self.embeddings)
+            .field("stream", &self.stream)
             .finish_non_exhaustive()
     }
 }
@@ -109,7 +116,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if path.is_dir() {
         if idx::is_idx_folder(path) {
             progress(0.0);
-            let ds = idx::load_folder(path, opts.test_fraction, opts.seed)?;
+            let ds = idx::load_folder(path, opts.stream, opts.test_fraction, opts.seed)?;
             progress(1.0);
             return Ok(ds);
         }
@@ -146,12 +153,12 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         "csv" | "npy" if opts.series => series::load_file(path, opts),
         "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
         "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
-        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.embeddings, opts.test_fraction, opts.seed),
+        "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.embeddings, opts.stream, opts.test_fraction, opts.seed),
         _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {
             // A single IDX image file: load its folder so the label file comes along.
             let dir = path.parent().unwrap_or(Path::new("."));
-            idx::load_folder(dir, opts.test_fraction, opts.seed)
+            idx::load_folder(dir, opts.stream, opts.test_fraction, opts.seed)
         }
         _ if image_folder::is_image_file(path) => Err(PretextError::bad_file(
             path,

@@ -14,11 +14,14 @@ pub mod load;
 pub mod npy;
 pub mod parquet_table;
 pub mod series;
+pub mod stream;
 pub mod synthetic;
 pub mod text;
 
 pub use augment_config::AugmentConfig;
 pub use load::{load_dataset, LoadOptions};
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -89,29 +92,74 @@ pub struct Split {
     /// The row of the source table each item is (0-based), for tables of embeddings whose
     /// rows the train/test split reorders (empty otherwise).
     pub rows: Vec<usize>,
+    /// Set when the items are read from disk as they are used; `x` is then empty.
+    pub stream: Option<stream::StreamedRows>,
 }
 
 impl Split {
     pub fn new(x: Vec<f32>, labels: Option<Vec<u32>>, item_len: usize) -> Self {
         let len = if item_len == 0 { 0 } else { x.len() / item_len };
-        Self { x, labels, len, texts: Vec::new(), images: Vec::new(), rows: Vec::new() }
+        Self { x, labels, len, ..Self::default() }
     }
 
-    pub fn item<'a>(&'a self, i: usize, item_len: usize) -> &'a [f32] {
-        &self.x[i * item_len..(i + 1) * item_len]
+    /// A split whose items are read from disk as they are used.
+    pub fn streamed(rows: stream::StreamedRows, labels: Option<Vec<u32>>) -> Self {
+        Self { len: rows.len(), labels, stream: Some(rows), ..Self::default() }
+    }
+
+    pub fn is_streamed(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Item `i`: borrowed from memory, or read from disk for a streamed split (a failed read
+    /// gives NaNs and is kept as `read_failure`).
+    pub fn item(&self, i: usize, item_len: usize) -> Cow<'_, [f32]> {
+        match &self.stream {
+            Some(stream) => Cow::Owned(stream.read_or_fail(i)),
+            None => Cow::Borrowed(&self.x[i * item_len..(i + 1) * item_len]),
+        }
+    }
+
+    /// Items `start..start + out.len() / item_len`, copied into `out` in order.
+    pub fn read_items(&self, start: usize, item_len: usize, out: &mut [f32]) -> crate::error::Result<()> {
+        match &self.stream {
+            Some(stream) => stream.read_range(start, out),
+            None => {
+                out.copy_from_slice(&self.x[start * item_len..start * item_len + out.len()]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Rows the augmentations draw column marginals from (flat) and their count: the whole
+    /// split in memory, or a seeded sample of a streamed one.
+    pub fn marginal_pool(&self) -> (&[f32], usize) {
+        match &self.stream {
+            Some(stream) => stream.marginal(),
+            None => (&self.x, self.len),
+        }
+    }
+
+    /// The first failed read of a streamed split, as a sentence.
+    pub fn read_failure(&self) -> Option<String> {
+        self.stream.as_ref().and_then(|s| s.failure())
     }
 
     /// A new split holding the given items, in that order.
     pub fn select(&self, indices: &[usize], item_len: usize) -> Split {
+        if let Some(stream) = &self.stream {
+            let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
+            return Split::streamed(stream.select(indices), labels);
+        }
         let mut x = Vec::with_capacity(indices.len() * item_len);
         for &i in indices {
-            x.extend_from_slice(self.item(i, item_len));
+            x.extend_from_slice(&self.item(i, item_len));
         }
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
         let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
         let images = if self.images.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.images[i].clone()).collect() };
         let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
-        Split { x, labels, len: indices.len(), texts, images, rows }
+        Split { x, labels, len: indices.len(), texts, images, rows, stream: None }
     }
 }
 
@@ -229,7 +277,7 @@ impl Dataset {
     }
 
     /// Item `i` of train followed by test (the global index the map and runs use).
-    pub fn global_item(&self, i: usize) -> &[f32] {
+    pub fn global_item(&self, i: usize) -> Cow<'_, [f32]> {
         let d = self.item_len();
         if i < self.train.len {
             self.train.item(i, d)
@@ -268,6 +316,16 @@ impl Dataset {
     pub fn item_of_row(&self, row: usize) -> Option<usize> {
         let train = self.train.rows.iter().position(|&r| r == row);
         train.or_else(|| self.test.rows.iter().position(|&r| r == row).map(|j| self.train.len + j))
+    }
+
+    /// Whether the items are read from disk as they are used.
+    pub fn is_streamed(&self) -> bool {
+        self.train.is_streamed() || self.test.is_streamed()
+    }
+
+    /// The first failed read from disk of a streamed dataset.
+    pub fn read_failure(&self) -> Option<String> {
+        self.train.read_failure().or_else(|| self.test.read_failure())
     }
 
     pub fn is_test(&self, i: usize) -> bool {

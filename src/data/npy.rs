@@ -5,6 +5,9 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView2};
 use ndarray_npy::{ReadNpyExt, ViewNpyExt};
 
+use std::sync::Arc;
+
+use crate::data::stream::{column_stats, Encoding, FileRows, RowSource, StreamChoice, StreamedRows};
 use crate::data::{csv_table::standardise, split_pool, Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
@@ -31,9 +34,31 @@ pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// From the start of an .npy file: (number of values, bytes per value, offset of the data),
-/// when its header can be read; anything odd is left to the full reader to report.
-fn npy_header_claim(head: &[u8]) -> Option<(u64, u64, u64)> {
+/// What an .npy header says: the dtype string, whether the data is in Fortran order, the
+/// shape, and where the data starts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NpyHeader {
+    pub descr: String,
+    pub fortran_order: bool,
+    pub shape: Vec<u64>,
+    pub data_start: u64,
+}
+
+impl NpyHeader {
+    /// Number of values the shape promises (saturating).
+    fn values(&self) -> u64 {
+        self.shape.iter().fold(1u64, |acc, &d| acc.saturating_mul(d))
+    }
+
+    /// Bytes per value, from the dtype's size digits.
+    fn item_bytes(&self) -> Option<u64> {
+        self.descr.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+    }
+}
+
+/// Parses the header at the start of an .npy file, when it can be read; anything odd is left
+/// to the full reader to report.
+pub(crate) fn parse_header(head: &[u8]) -> Option<NpyHeader> {
     if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
         return None;
     }
@@ -42,15 +67,32 @@ fn npy_header_claim(head: &[u8]) -> Option<(u64, u64, u64)> {
         _ => (u32::from_le_bytes(head.get(8..12)?.try_into().ok()?) as usize, 12),
     };
     let text = std::str::from_utf8(head.get(start..start + len)?).ok()?;
-    let descr = text.split("'descr':").nth(1)?.split('\'').nth(1)?;
-    let item: u64 = descr.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let descr = text.split("'descr':").nth(1)?.split('\'').nth(1)?.to_string();
+    let fortran_order = text.split("'fortran_order':").nth(1)?.trim_start().starts_with("True");
     let shape = text.split("'shape':").nth(1)?;
     let shape = &shape[shape.find('(')? + 1..shape.find(')')?];
-    let mut values = 1u64;
-    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        values = values.saturating_mul(dim.trim_end_matches('L').parse().ok()?);
-    }
-    Some((values, item, (start + len) as u64))
+    let shape = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    Some(NpyHeader { descr, fortran_order, shape, data_start: (start + len) as u64 })
+}
+
+/// From the start of an .npy file: (number of values, bytes per value, offset of the data).
+fn npy_header_claim(head: &[u8]) -> Option<(u64, u64, u64)> {
+    let header = parse_header(head)?;
+    Some((header.values(), header.item_bytes()?, header.data_start))
+}
+
+/// The header of the .npy file at `path`.
+fn read_header(path: &Path) -> Result<Option<NpyHeader>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
+    file.take(4096).read_to_end(&mut head).map_err(|e| PretextError::io(path, e))?;
+    Ok(parse_header(&head))
 }
 
 /// Reads a 2-D float array, accepting float32 or float64.
@@ -122,8 +164,13 @@ impl MatrixView<'_> {
 /// `labels.npy`: a feature table (standardised with train statistics), or with `embeddings`
 /// vectors made elsewhere, kept as written. The file is mapped and its rows copied straight into the train and test
 /// splits, so the matrix is held once (a 70,000 × 784 float32 array: 220 MB, not three times that).
-pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, test_fraction: f32, seed: u64) -> Result<Dataset> {
+pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, stream: StreamChoice, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let file = open(path)?;
+    if !embeddings {
+        if let Some(rows) = streamable(path, stream)? {
+            return load_streamed(path, rows, labels, test_fraction, seed);
+        }
+    }
     // Safety: the map is read only while this function runs; a file changed under it by
     // another process at that moment could give odd values, never unsound ones we keep.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| PretextError::io(path, e))?;
@@ -158,6 +205,60 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, test_fract
     let mut ds = Dataset::from_splits(name, source, Modality::Table { columns }, class_names, train, test, seed);
     standardise(&mut ds);
     Ok(ds)
+}
+
+/// The rows of `path` read from disk, when `stream` asks for it and the layout allows it (a
+/// 2-D little-endian float32/float64 array in C order); `Always` with another layout is an
+/// error, `Auto` then reads the file into memory.
+fn streamable(path: &Path, stream: StreamChoice) -> Result<Option<FileRows>> {
+    let Some(header) = read_header(path)? else { return Ok(None) };
+    let bytes = header.values().saturating_mul(4);
+    if !stream.streams(bytes) {
+        return Ok(None);
+    }
+    let encoding = match header.descr.as_str() {
+        "<f4" => Some(Encoding::F32),
+        "<f8" => Some(Encoding::F64),
+        _ => None,
+    };
+    match (encoding, header.shape.as_slice(), header.fortran_order) {
+        (Some(encoding), &[n, d], false) if n >= 2 && d > 0 => {
+            FileRows::open(path, header.data_start, n as usize, d as usize, encoding).map(Some)
+        }
+        _ if stream == StreamChoice::Always => Err(PretextError::bad_file(
+            path,
+            format!(
+                "cannot be streamed: only 2-D little-endian float32/float64 arrays in C order are read row by row (this one is {} {:?}{})",
+                header.descr,
+                header.shape,
+                if header.fortran_order { ", Fortran order" } else { "" }
+            ),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// A feature table whose rows stay on disk: one pass over the file checks every value and
+/// takes the train split's column statistics; items are standardised as they are read.
+fn load_streamed(path: &Path, rows: FileRows, labels: Option<&Path>, test_fraction: f32, seed: u64) -> Result<Dataset> {
+    let (n, d) = (rows.rows(), rows.row_len());
+    let (labels, class_names) = labels_beside(path, labels, n)?;
+    let (train_idx, test_idx) = split_pool(n, test_fraction, seed);
+    let split_labels = |idx: &[usize]| labels.as_ref().map(|l| idx.iter().map(|&r| l[r]).collect());
+    let (train_labels, test_labels) = (split_labels(&train_idx), split_labels(&test_idx));
+    let source: Arc<dyn RowSource> = Arc::new(rows);
+    let (train, test) = (StreamedRows::new(source.clone(), train_idx), StreamedRows::new(source, test_idx));
+    let (stats, non_finite) = column_stats(&train, &test)?;
+    if let Some((row, col)) = non_finite {
+        return Err(PretextError::bad_file(path, format!("row {row}, column {col}: NaN or infinite value")));
+    }
+    let stats = Arc::new(stats);
+    let train = train.with_scale(stats.clone()).with_marginal_sample(seed)?;
+    let test = test.with_scale(stats);
+    let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
+    let columns = (0..d).map(|j| format!("f{j}")).collect();
+    let (train, test) = (Split::streamed(train, train_labels), Split::streamed(test, test_labels));
+    Ok(Dataset::from_splits(name, path.display().to_string(), Modality::Table { columns }, class_names, train, test, seed))
 }
 
 /// Labels for the `n` rows of `path`: from `labels` if given, else a sibling

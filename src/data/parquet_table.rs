@@ -116,7 +116,7 @@ fn read_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         None => (None, Vec::new()),
     };
     // Everything but the vectors, split as the vectors were.
-    let meta = Split { x: Vec::new(), labels, len: rows, texts, images, rows: (0..rows).collect() };
+    let meta = Split { labels, len: rows, texts, images, rows: (0..rows).collect(), ..Split::default() };
     let (train_idx, test_idx) = split_pool(rows, opts.test_fraction, opts.seed);
     let (mut train, mut test) = (meta.select(&train_idx, 0), meta.select(&test_idx, 0));
     (train.x, test.x) = sink.finish(&train_idx, &test_idx, dim);

@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 
 use crate::analysis::{knn, metrics, Matrix};
-use crate::data::Dataset;
+use crate::data::{Dataset, Split};
 use crate::error::Result;
 use crate::ssl::encoder::SslModel;
 
@@ -12,23 +12,59 @@ const EMBED_CHUNK: usize = 512;
 /// Backbone embeddings (eval mode) of flat items, `item_len` floats each.
 pub fn embed_items(model: &SslModel, items: &[f32], item_len: usize, device: &Device) -> Result<Matrix> {
     let n = items.len() / item_len.max(1);
-    let mut data = Vec::with_capacity(n * model.embed_dim);
-    for chunk in items.chunks(EMBED_CHUNK * item_len) {
-        let rows = chunk.len() / item_len;
-        let x = Tensor::from_slice(chunk, (rows, item_len), device)?;
-        data.extend(model.embed(&x, false)?.flatten_all()?.to_vec1::<f32>()?);
-    }
-    Ok(Matrix::new(data, n, model.embed_dim))
+    embed_chunked(model, n, item_len, device, |start, out| {
+        out.copy_from_slice(&items[start * item_len..start * item_len + out.len()]);
+        Ok(())
+    })
+}
+
+/// Backbone embeddings of every item of a split, read a chunk at a time (a streamed split
+/// is never held whole).
+pub fn embed_split(model: &SslModel, split: &Split, item_len: usize, device: &Device) -> Result<Matrix> {
+    embed_chunked(model, split.len, item_len, device, |start, out| split.read_items(start, item_len, out))
 }
 
 /// Embeddings of dataset items by global index.
 pub fn embed_dataset(model: &SslModel, ds: &Dataset, indices: &[usize], device: &Device) -> Result<Matrix> {
     let d = ds.item_len();
-    let mut flat = Vec::with_capacity(indices.len() * d);
-    for &i in indices {
-        flat.extend_from_slice(ds.global_item(i));
+    let emb = embed_chunked(model, indices.len(), d, device, |start, out| {
+        for (slot, &i) in out.chunks_mut(d).zip(&indices[start..]) {
+            slot.copy_from_slice(&ds.global_item(i));
+        }
+        Ok(())
+    })?;
+    check_reads(ds)?;
+    Ok(emb)
+}
+
+/// Embeds `n` items, `EMBED_CHUNK` at a time; `fill(start, out)` writes items
+/// `start..start + out.len() / item_len` into `out`.
+fn embed_chunked(
+    model: &SslModel,
+    n: usize,
+    item_len: usize,
+    device: &Device,
+    mut fill: impl FnMut(usize, &mut [f32]) -> Result<()>,
+) -> Result<Matrix> {
+    let mut data = Vec::with_capacity(n * model.embed_dim);
+    let mut chunk = Vec::new();
+    for start in (0..n).step_by(EMBED_CHUNK) {
+        let rows = EMBED_CHUNK.min(n - start);
+        chunk.resize(rows * item_len, 0.0);
+        fill(start, &mut chunk)?;
+        let x = Tensor::from_slice(&chunk, (rows, item_len), device)?;
+        data.extend(model.embed(&x, false)?.flatten_all()?.to_vec1::<f32>()?);
     }
-    embed_items(model, &flat, d, device)
+    Ok(Matrix::new(data, n, model.embed_dim))
+}
+
+/// A failed read from disk gives NaNs in place of the item: whatever was made from a
+/// dataset since is not kept, and this says why.
+pub fn check_reads(ds: &Dataset) -> Result<()> {
+    match ds.read_failure() {
+        Some(why) => Err(crate::error::PretextError::BadData(why)),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -53,7 +53,7 @@ fn assert_paths_agree(modality: Modality, cfg: TrainConfig, batch: Batch) {
 
 /// `views` deterministic views of `n` items of `len` values in [0, 1).
 fn batch(n: usize, len: usize, views: usize) -> Batch {
-    let view = |v: usize| (0..n * len).map(|i| (((i * 7 + v * 13) as f32 * 0.618).sin() * 0.5 + 0.5)).collect();
+    let view = |v: usize| (0..n * len).map(|i| ((i * 7 + v * 13) as f32 * 0.618).sin() * 0.5 + 0.5).collect();
     Batch { n, views: (0..views).map(view).collect(), target: None, mask: None }
 }
 

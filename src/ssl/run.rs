@@ -386,10 +386,31 @@ pub fn current_evaluation(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Res
     Ok((fresh, EvaluationSource::Computed))
 }
 
-/// Embeds the whole dataset with the run's checkpoint (on `device`) and measures it.
+/// Train and test items a streamed dataset is evaluated on at most: its embeddings are held
+/// in memory and the kNN vote costs train × test, so a dataset larger than memory is measured
+/// on a seeded sample (the counts are in the evaluation).
+pub const STREAMED_EVAL_TRAIN: usize = 50_000;
+pub const STREAMED_EVAL_TEST: usize = 10_000;
+
+/// The items `evaluate_run` measures: the whole dataset, or a seeded sample of a streamed one.
+pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
+    use crate::data::stream::sample_items;
+    if !ds.is_streamed() {
+        return std::borrow::Cow::Borrowed(ds);
+    }
+    let d = ds.item_len();
+    let mut sample = ds.clone();
+    sample.train = ds.train.select(&sample_items(ds.train.len, STREAMED_EVAL_TRAIN, 1), d);
+    sample.test = ds.test.select(&sample_items(ds.test.len, STREAMED_EVAL_TEST, 2), d);
+    std::borrow::Cow::Owned(sample)
+}
+
+/// Embeds the dataset (a seeded sample of a streamed one, `evaluation_items`) with the run's
+/// checkpoint on `device` and measures it.
 pub fn evaluate_run(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<RunEvaluation> {
-    let (saved, train, test) = embed_splits(dir, ds, device)?;
-    evaluate_embeddings(ds, &train, &test, saved.config.train.seed, saved.config.step)
+    let ds = evaluation_items(ds);
+    let (saved, train, test) = embed_splits(dir, &ds, device)?;
+    evaluate_embeddings(&ds, &train, &test, saved.config.train.seed, saved.config.step)
 }
 
 /// The full-dataset metrics of given train and test embeddings of `ds` (a run's at `step`,
@@ -454,8 +475,8 @@ pub fn embed_splits(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<(S
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
     load_weights(&varmap, dir)?;
     let d = ds.item_len();
-    let train = crate::ssl::evaluate::embed_items(&model, &ds.train.x, d, model.device())?;
-    let test = crate::ssl::evaluate::embed_items(&model, &ds.test.x, d, model.device())?;
+    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, model.device())?;
+    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, model.device())?;
     Ok((saved, train, test))
 }
 

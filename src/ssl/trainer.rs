@@ -390,6 +390,8 @@ impl Worker {
     }
 
     fn train_step(&mut self, batch: &crate::ssl::objective::Batch, lr: f64, progress: f64) -> std::result::Result<f32, String> {
+        // A streamed item that could not be read is NaN in the batch: stop with the reason.
+        crate::ssl::evaluate::check_reads(&self.ds).map_err(|e| format!("step {} stopped: {e}", self.step + 1))?;
         let loss = self.objective.loss(&self.model, batch, &self.device).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
         let value = loss.to_scalar::<f32>().map_err(|e| e.to_string())?;
         if !value.is_finite() {

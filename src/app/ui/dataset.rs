@@ -70,6 +70,12 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.label("On the map");
         ui.label(format!("{} items", d.map_indices.len()));
         ui.end_row();
+        if ds.is_streamed() {
+            ui.label("Storage");
+            ui.label("streamed from disk")
+                .on_hover_text(format!("Items are read from the file as training, thumbnails and embeddings need them; the dataset is never held in memory. The map holds a seeded sample of at most {} items.", crate::app::work::STREAMED_MAP_ITEMS));
+            ui.end_row();
+        }
         if let Some(b) = d.baseline_knn {
             ui.label("kNN on raw features");
             ui.label(format!("{:.1}%", b * 100.0));

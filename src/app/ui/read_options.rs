@@ -15,6 +15,8 @@ pub fn show(ui: &mut egui::Ui, read: &mut ReadOptions) {
             .on_hover_text("CSV and 2-D NPY: each row is one time series instead of a table row (.ts/.tsv sets and 3-D NPY arrays are series anyway).");
         ui.checkbox(&mut read.embeddings, "NPY rows are embeddings")
             .on_hover_text("2-D NPY: the rows are vectors made by your own model: kept as written (not standardised per column), explored but not trained on, as a Parquet table's are.");
+        ui.checkbox(&mut read.stream, "Stream from disk")
+            .on_hover_text("NPY tables and uncompressed IDX images: read items from disk as training and the map need them instead of holding the dataset in memory. Datasets over 1 GiB are always streamed.");
         ui.label(egui::RichText::new("Applies to the next Open.").small().weak());
     });
 }

@@ -61,7 +61,7 @@ pub fn feature_summary(app: &PretextApp, item: usize, max: usize) -> String {
     }
     let crate::data::Modality::Table { columns } = &d.dataset.modality else { return String::new() };
     let values = d.dataset.global_item(item);
-    let mut parts: Vec<String> = columns.iter().zip(values).take(max).map(|(c, v)| format!("{c} = {v:.3}")).collect();
+    let mut parts: Vec<String> = columns.iter().zip(values.iter()).take(max).map(|(c, v)| format!("{c} = {v:.3}")).collect();
     if columns.len() > max {
         parts.push(format!("… {} more", columns.len() - max));
     }

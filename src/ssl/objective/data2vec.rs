@@ -28,7 +28,7 @@ impl Objective for Data2vec {
         let mut clean = vec![0.0; items.len() * d];
         let mut mask = vec![0.0; items.len() * d];
         for (((m_slot, c_slot), mask_slot), &i) in masked.chunks_mut(d).zip(clean.chunks_mut(d)).zip(mask.chunks_mut(d)).zip(items) {
-            augment::view(ds.train.item(i, d), &ds.modality, &ds.train, &cfg.augment, rng, c_slot);
+            augment::view(&ds.train.item(i, d), &ds.modality, &ds.train, &cfg.augment, rng, c_slot);
             augment::masked_view(c_slot, &ds.modality, cfg.augment.mask_ratio, rng, m_slot, mask_slot);
         }
         Batch { n: items.len(), views: vec![masked], target: Some(clean), mask: Some(mask) }

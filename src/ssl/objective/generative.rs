@@ -27,8 +27,8 @@ impl Objective for MaskedAutoencoder {
         let mut target = Vec::with_capacity(items.len() * d);
         for ((slot, m), &i) in input.chunks_mut(d).zip(mask.chunks_mut(d)).zip(items) {
             let src = ds.train.item(i, d);
-            augment::masked_view(src, &ds.modality, cfg.augment.mask_ratio, rng, slot, m);
-            target.extend_from_slice(src);
+            augment::masked_view(&src, &ds.modality, cfg.augment.mask_ratio, rng, slot, m);
+            target.extend_from_slice(&src);
         }
         Batch { n: items.len(), views: vec![input], target: Some(target), mask: Some(mask) }
     }
@@ -67,8 +67,8 @@ impl Objective for DenoisingAutoencoder {
         let mut target = Vec::with_capacity(items.len() * d);
         for (slot, &i) in input.chunks_mut(d).zip(items) {
             let src = ds.train.item(i, d);
-            noisy_copy(src, ds, cfg, self.noise_std, rng, slot);
-            target.extend_from_slice(src);
+            noisy_copy(&src, ds, cfg, self.noise_std, rng, slot);
+            target.extend_from_slice(&src);
         }
         Batch { n: items.len(), views: vec![input], target: Some(target), mask: None }
     }
@@ -93,10 +93,11 @@ pub fn noisy_copy(src: &[f32], ds: &Dataset, cfg: &TrainConfig, noise_std: f32, 
         return;
     }
     let d = src.len();
-    let swap = matches!(ds.modality, Modality::Table { .. }) && ds.train.len > 0;
+    let (pool, pool_rows) = ds.train.marginal_pool();
+    let swap = matches!(ds.modality, Modality::Table { .. }) && pool_rows > 0;
     for j in 0..d {
         let mut v = if swap && rng.random::<f32>() < cfg.augment.table_corruption {
-            ds.train.x[rng.random_range(0..ds.train.len) * d + j]
+            pool[rng.random_range(0..pool_rows) * d + j]
         } else {
             src[j]
         };

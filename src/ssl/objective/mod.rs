@@ -107,7 +107,7 @@ pub fn reconstructions(
     let mut rng = <StdRng as rand::SeedableRng>::seed_from_u64(seed);
     let mut inputs = vec![0.0; items.len() * d];
     for (slot, &i) in inputs.chunks_mut(d).zip(items) {
-        if objective.damage(ds.global_item(i), ds, cfg, &mut rng, slot).is_none() {
+        if objective.damage(&ds.global_item(i), ds, cfg, &mut rng, slot).is_none() {
             return Ok(Vec::new());
         }
     }
@@ -145,9 +145,11 @@ pub(crate) fn to_tensor(data: &[f32], n: usize, device: &Device) -> Result<Tenso
 pub fn augmented_views(ds: &Dataset, items: &[usize], cfg: &TrainConfig, rng: &mut StdRng) -> Batch {
     let d = ds.item_len();
     let mut views = vec![vec![0.0; items.len() * d]; cfg.views.max(2)];
+    // Read once for all views (a streamed split reads each item from disk).
+    let sources: Vec<_> = items.iter().map(|&i| ds.train.item(i, d)).collect();
     for view in views.iter_mut() {
-        for (slot, &i) in view.chunks_mut(d).zip(items) {
-            augment::view(ds.train.item(i, d), &ds.modality, &ds.train, &cfg.augment, rng, slot);
+        for (slot, src) in view.chunks_mut(d).zip(&sources) {
+            augment::view(src, &ds.modality, &ds.train, &cfg.augment, rng, slot);
         }
     }
     Batch { n: items.len(), views, target: None, mask: None }

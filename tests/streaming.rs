@@ -1,0 +1,201 @@
+//! Datasets streamed from disk: the same items, labels, split and batches as the same file
+//! held in memory; training and embedding work on them; a file that goes bad under a
+//! streamed dataset stops training with its name instead of training on blanks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ndarray::{Array1, Array2, ShapeBuilder};
+use ndarray_npy::WriteNpyExt;
+use pretext::data::idx::write_idx;
+use pretext::data::stream::StreamChoice;
+use pretext::data::{load_dataset, Dataset, LoadOptions};
+use pretext::ssl::objective::build_objective;
+use pretext::ssl::{ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
+use rand::SeedableRng;
+
+/// A 2-D float32 table of `n` rows whose columns have different scales, with 3 classes.
+fn write_table(dir: &Path, n: usize, d: usize) -> PathBuf {
+    let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * 7 + j * 13) % 17) as f32 * (j + 1) as f32 + (i % 3) as f32);
+    let path = dir.join("table.npy");
+    x.write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    Array1::from_iter((0..n).map(|i| (i % 3) as i64)).write_npy(std::fs::File::create(dir.join("table_labels.npy")).unwrap()).unwrap();
+    path
+}
+
+fn load(path: &Path, stream: StreamChoice) -> Dataset {
+    load_dataset(path, &LoadOptions { stream, ..LoadOptions::default() }).unwrap()
+}
+
+fn assert_same_items(streamed: &Dataset, memory: &Dataset) {
+    assert!(streamed.is_streamed() && !memory.is_streamed());
+    assert_eq!((streamed.train.len, streamed.test.len), (memory.train.len, memory.test.len));
+    assert_eq!(streamed.modality, memory.modality);
+    for i in 0..memory.len() {
+        assert_eq!(streamed.global_label(i), memory.global_label(i), "label of item {i}");
+        let (a, b) = (streamed.global_item(i), memory.global_item(i));
+        assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-5), "item {i}: {:?} vs {:?}", &a[..4], &b[..4]);
+    }
+}
+
+#[test]
+fn a_streamed_npy_table_has_the_items_labels_and_split_of_the_loaded_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 500, 12);
+    let (streamed, memory) = (load(&path, StreamChoice::Always), load(&path, StreamChoice::Never));
+    assert!(streamed.train.x.is_empty() && streamed.test.x.is_empty(), "nothing held in memory");
+    assert_same_items(&streamed, &memory);
+    // Auto holds small files in memory.
+    assert!(!load(&path, StreamChoice::Auto).is_streamed());
+}
+
+#[test]
+fn float64_npy_streams_and_other_layouts_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = Array2::from_shape_fn((40, 3), |(i, j)| (i * 3 + j) as f64 * 0.5);
+    let path = dir.path().join("f64.npy");
+    x.write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    assert_same_items(&load(&path, StreamChoice::Always), &load(&path, StreamChoice::Never));
+
+    let fortran = Array2::from_shape_vec((40, 3).f(), (0..120).map(|v| v as f32).collect()).unwrap();
+    let path = dir.path().join("fortran.npy");
+    fortran.write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    let err = load_dataset(&path, &LoadOptions { stream: StreamChoice::Always, ..LoadOptions::default() }).unwrap_err().to_string();
+    assert!(err.contains("fortran.npy") && err.contains("cannot be streamed") && err.contains("Fortran"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn a_non_finite_value_in_a_streamed_file_is_found_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut x = Array2::<f32>::ones((30, 4));
+    x[[17, 2]] = f32::NAN;
+    let path = dir.path().join("nan.npy");
+    x.write_npy(std::fs::File::create(&path).unwrap()).unwrap();
+    let err = load_dataset(&path, &LoadOptions { stream: StreamChoice::Always, ..LoadOptions::default() }).unwrap_err().to_string();
+    assert!(err.contains("row 17, column 2"), "{err}");
+}
+
+/// An MNIST-style folder with one split: `n` 5×4 images whose pixels encode their index.
+fn write_idx_pool(dir: &Path, n: usize, gzip: bool) {
+    let pixels: Vec<u8> = (0..n * 20).map(|i| ((i * 31) % 256) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+    let ext = if gzip { ".gz" } else { "" };
+    write_idx(&dir.join(format!("train-images-idx3-ubyte{ext}")), &[n, 5, 4], &pixels, gzip).unwrap();
+    write_idx(&dir.join(format!("train-labels-idx1-ubyte{ext}")), &[n], &labels, gzip).unwrap();
+}
+
+#[test]
+fn plain_idx_images_stream_and_gzipped_ones_say_why_they_are_held() {
+    let plain = tempfile::tempdir().unwrap();
+    write_idx_pool(plain.path(), 120, false);
+    let streamed = load(plain.path(), StreamChoice::Always);
+    assert_same_items(&streamed, &load(plain.path(), StreamChoice::Never));
+    assert!(streamed.notes.is_empty(), "{:?}", streamed.notes);
+
+    let gz = tempfile::tempdir().unwrap();
+    write_idx_pool(gz.path(), 120, true);
+    let held = load(gz.path(), StreamChoice::Always);
+    assert!(!held.is_streamed());
+    assert!(held.notes.iter().any(|n| n.contains("gzip") && n.contains("gunzip")), "{:?}", held.notes);
+}
+
+/// The same batches come out of a streamed and a held dataset, for every objective family.
+#[test]
+fn streamed_batches_equal_batches_of_the_same_data_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 400, 10);
+    let (streamed, memory) = (load(&path, StreamChoice::Always), load(&path, StreamChoice::Never));
+    let items: Vec<usize> = (0..64).map(|i| (i * 5) % streamed.train.len).collect();
+    for kind in [ObjectiveKind::Simclr, ObjectiveKind::Mae, ObjectiveKind::Denoise, ObjectiveKind::Data2vec] {
+        let cfg = TrainConfig { objective: kind, width: 8, ..TrainConfig::for_modality(&memory.modality) };
+        let (varmap, _) = pretext::ssl::encoder::SslModel::build(&memory.modality, &cfg).unwrap();
+        let objective = build_objective(&cfg, &memory.modality, &varmap).unwrap();
+        let batch = |ds: &Dataset| objective.make_batch(ds, &items, &cfg, &mut rand::rngs::StdRng::seed_from_u64(9));
+        let (a, b) = (batch(&streamed), batch(&memory));
+        assert_eq!(a.views, b.views, "{kind:?} views");
+        assert_eq!(a.target, b.target, "{kind:?} target");
+        assert_eq!(a.mask, b.mask, "{kind:?} mask");
+    }
+}
+
+fn events_until_done(trainer: &Trainer) -> Vec<TrainEvent> {
+    trainer.send(TrainCommand::Start);
+    let mut events = Vec::new();
+    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(300)) {
+        let done = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Error(_));
+        events.push(ev);
+        if done {
+            break;
+        }
+    }
+    events
+}
+
+fn losses(events: &[TrainEvent]) -> Vec<f32> {
+    events.iter().filter_map(|e| if let TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
+}
+
+#[test]
+fn training_on_a_streamed_file_follows_the_same_losses_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 600, 10);
+    let cfg = TrainConfig { width: 8, batch_size: 64, epochs: 1.0, eval_every: 3, map_items: 200, ..TrainConfig::default() };
+    let run = |ds: Dataset| {
+        let cfg = TrainConfig { objective: ObjectiveKind::Mae, ..cfg.clone() };
+        let trainer = Trainer::spawn(Arc::new(ds), cfg, None).unwrap();
+        losses(&events_until_done(&trainer))
+    };
+    let (streamed, memory) = (run(load(&path, StreamChoice::Always)), run(load(&path, StreamChoice::Never)));
+    assert_eq!(streamed.len(), 7, "600 × 0.8 / 64 steps");
+    assert_eq!(streamed, memory);
+}
+
+#[test]
+fn a_file_cut_short_under_training_stops_it_with_the_files_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 600, 10);
+    let ds = load(&path, StreamChoice::Always);
+    // Another program truncates the file after it was opened.
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(200).unwrap();
+    let item = ds.global_item(3);
+    assert!(item.iter().all(|v| v.is_nan()), "an unreadable item is NaN, never a silent zero");
+    assert!(ds.read_failure().is_some_and(|why| why.contains("table.npy")), "{:?}", ds.read_failure());
+
+    let again = tempfile::tempdir().unwrap();
+    let path = write_table(again.path(), 600, 10);
+    let fresh = load(&path, StreamChoice::Always);
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(200).unwrap();
+    let cfg = TrainConfig { width: 8, batch_size: 64, epochs: 1.0, eval_every: 1000, map_items: 200, objective: ObjectiveKind::Mae, ..TrainConfig::default() };
+    let events = events_until_done(&Trainer::spawn(Arc::new(fresh), cfg, None).unwrap());
+    let error = events.iter().find_map(|e| if let TrainEvent::Error(m) = e { Some(m.clone()) } else { None });
+    assert!(error.as_deref().is_some_and(|m| m.contains("table.npy")), "training must stop naming the file: {error:?}");
+    assert!(losses(&events).is_empty(), "no step trains on unread items");
+}
+
+#[test]
+fn a_streamed_run_is_evaluated_like_the_held_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 600, 10);
+    let cfg = TrainConfig { width: 8, batch_size: 64, epochs: 1.0, eval_every: 1000, map_items: 200, objective: ObjectiveKind::Mae, ..TrainConfig::default() };
+    let mut evaluations = Vec::new();
+    for (stream, name) in [(StreamChoice::Always, "streamed"), (StreamChoice::Never, "held")] {
+        let ds = Arc::new(load(&path, stream));
+        let trainer = Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap();
+        events_until_done(&trainer);
+        let out = dir.path().join(name);
+        trainer.send(TrainCommand::Save(out.clone()));
+        while let Some(ev) = trainer.recv_timeout(Duration::from_secs(120)) {
+            if matches!(ev, TrainEvent::Saved(_)) {
+                break;
+            }
+        }
+        drop(trainer);
+        evaluations.push(pretext::ssl::run::evaluate_run(&out, &ds, pretext::ssl::DeviceChoice::Cpu).unwrap());
+    }
+    let (s, h) = (&evaluations[0], &evaluations[1]);
+    assert_eq!((s.train_items, s.test_items), (480, 120));
+    assert_eq!(s.knn_accuracy, h.knn_accuracy);
+    assert_eq!(s.probe_100pct, h.probe_100pct);
+}
