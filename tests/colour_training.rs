@@ -40,7 +40,7 @@ fn trained_knn(ds: &Arc<Dataset>, cfg: TrainConfig) -> f32 {
 fn raw_knn(ds: &Dataset) -> f32 {
     let indices: Vec<usize> = (0..ds.len()).collect();
     let mut flat = Vec::new();
-    indices.iter().for_each(|&i| flat.extend_from_slice(ds.global_item(i)));
+    indices.iter().for_each(|&i| flat.extend_from_slice(&ds.global_item(i)));
     let raw = Matrix::new(flat, ds.len(), ds.item_len());
     evaluate(ds, &indices, &raw, 0).unwrap().knn_accuracy.unwrap()
 }

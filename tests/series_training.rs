@@ -82,9 +82,9 @@ fn masked_series_hides_whole_time_segments_across_channels() {
 fn views_dispatch_on_the_series_modality() {
     let ds = waves_dataset(4, 50, 1);
     let cfg = pretext::ssl::AugmentConfig::default();
-    let views = sample_views(ds.train.item(0, 50), &ds.modality, &ds.train, &cfg, 3, &mut rng());
+    let views = sample_views(&ds.train.item(0, 50), &ds.modality, &ds.train, &cfg, 3, &mut rng());
     assert_eq!(views.len(), 3);
-    assert!(views.iter().all(|v| v.len() == 50 && v != ds.train.item(0, 50)));
+    assert!(views.iter().all(|v| v.len() == 50 && v.as_slice() != &*ds.train.item(0, 50)));
 }
 
 fn train_a_few_steps(objective: ObjectiveKind) -> Vec<f32> {

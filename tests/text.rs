@@ -50,7 +50,7 @@ fn labelled_lines_keep_texts_labels_and_codes_aligned() {
     assert_eq!(max_len, 16, "the longest text (9 bytes) rounded up to 16");
     for i in 0..ds.len() {
         let text = ds.global_text(i).unwrap();
-        assert_eq!(decode(ds.global_item(i)), text, "codes of item {i}");
+        assert_eq!(decode(&ds.global_item(i)), text, "codes of item {i}");
         let label = ds.class_name(ds.global_label(i).unwrap());
         assert_eq!(label == "pos", text.starts_with('g'), "{text} labelled {label}");
     }
@@ -67,7 +67,7 @@ fn unlabelled_lines_and_max_len_cut() {
     assert!(ds.notes.iter().any(|n| n.contains("3 lines are longer than 4 bytes")), "{:?}", ds.notes);
     // The strings stay whole for display; the codes hold the first 4 bytes.
     let i = all_texts(&ds).iter().position(|t| t == "second line here").unwrap();
-    assert_eq!(decode(ds.global_item(i)), "seco");
+    assert_eq!(decode(&ds.global_item(i)), "seco");
 }
 
 #[test]

@@ -299,7 +299,7 @@ fn generative_objectives_answer_with_reconstructions_and_view_objectives_with_no
                 for (input, output) in &pairs {
                     assert_eq!((input.len(), output.len()), (ds.item_len(), ds.item_len()));
                     // The input is damaged (masked or noisy), not the item itself.
-                    assert_ne!(input.as_slice(), ds.global_item(4));
+                    assert_ne!(input.as_slice(), &*ds.global_item(4));
                 }
                 if expect {
                     assert_ne!(pairs[0].0, pairs[1].0, "each draw damages the item afresh");
