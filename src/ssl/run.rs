@@ -407,8 +407,10 @@ pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
 /// Embeds the dataset (or a seeded sample, `evaluation_items`) with the run's
 /// checkpoint and measures it.
 pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+    let saved = load(dir)?;
+    saved.check_dataset(ds)?;
     let ds = evaluation_items(ds);
-    let (saved, train, test) = embed_splits(dir, &ds)?;
+    let (train, test) = embed_with(&saved, &ds)?;
     evaluate_embeddings(&ds, &train, &test, saved.config.train.seed, saved.config.step)
 }
 
@@ -469,13 +471,20 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
 pub fn embed_splits(dir: &Path, ds: &Dataset) -> Result<(SavedRun, Matrix, Matrix)> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
+    let (train, test) = embed_with(&saved, ds)?;
+    Ok((saved, train, test))
+}
+
+/// Train and test embeddings of `ds` (the run's dataset, or a sample of it) with the
+/// weights of `saved`.
+fn embed_with(saved: &SavedRun, ds: &Dataset) -> Result<(Matrix, Matrix)> {
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
-    load_weights(&varmap, dir)?;
+    load_weights(&varmap, &saved.dir)?;
     let device = candle_core::Device::Cpu;
     let d = ds.item_len();
     let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, &device)?;
     let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, &device)?;
-    Ok((saved, train, test))
+    Ok((train, test))
 }
 
 /// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
