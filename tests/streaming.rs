@@ -199,3 +199,26 @@ fn a_streamed_run_is_evaluated_like_the_held_one() {
     assert_eq!(s.knn_accuracy, h.knn_accuracy);
     assert_eq!(s.probe_100pct, h.probe_100pct);
 }
+
+#[test]
+fn a_streamed_run_larger_than_the_evaluation_sample_is_measured_on_the_sample() {
+    use pretext::ssl::run::{SAMPLED_EVAL_TEST, SAMPLED_EVAL_TRAIN};
+    let dir = tempfile::tempdir().unwrap();
+    let n = 80_000;
+    let path = write_table(dir.path(), n, 4);
+    let ds = Arc::new(load(&path, StreamChoice::Always));
+    let cfg = TrainConfig { width: 4, batch_size: 64, epochs: 0.002, eval_every: 1000, map_items: 500, objective: ObjectiveKind::Mae, ..TrainConfig::default() };
+    let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
+    events_until_done(&trainer);
+    let out = dir.path().join("run");
+    trainer.send(TrainCommand::Save(out.clone()));
+    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(120)) {
+        if matches!(ev, TrainEvent::Saved(_)) {
+            break;
+        }
+    }
+    drop(trainer);
+    let eval = pretext::ssl::run::evaluate_run(&out, &ds, pretext::ssl::DeviceChoice::Cpu).unwrap();
+    assert_eq!((eval.train_items, eval.test_items), (SAMPLED_EVAL_TRAIN, SAMPLED_EVAL_TEST));
+    assert!(eval.knn_accuracy.is_some_and(|a| a > 0.0 && a <= 1.0));
+}

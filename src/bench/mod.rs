@@ -4,6 +4,7 @@ pub mod analysis;
 pub mod app;
 pub mod map;
 pub mod quality;
+pub mod stream;
 pub mod analysis_data;
 pub mod analysis_peers;
 pub mod sysinfo;

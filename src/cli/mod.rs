@@ -63,6 +63,9 @@ pub enum BenchCommand {
     /// Frame times of a very large map (1,000,000 synthetic points by default) while panning,
     /// zooming and hovering: level of detail against a quad per point.
     Map(crate::bench::map::MapBenchArgs),
+    /// Peak memory of `pretext train` on a 1,000,000 × 784 NPY streamed from disk, against
+    /// the same file held in memory.
+    Stream(crate::bench::stream::StreamBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -284,6 +287,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 ..Default::default()
             };
             print!("{}", crate::bench::app::run(&path, || a.data.load(0).map_err(|e| crate::PretextError::BadData(e.to_string())), &opts)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Stream(a)) => {
+            print!("{}", crate::bench::stream::run(&a)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Map(a)) => {

@@ -248,9 +248,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
     }
     drop(trainer);
-    if ds.is_streamed() {
-        let (train, test) = (ds.train.len.min(crate::ssl::run::STREAMED_EVAL_TRAIN), ds.test.len.min(crate::ssl::run::STREAMED_EVAL_TEST));
-        eprintln!("evaluating on a seeded sample of {train} train and {test} test items (the dataset is streamed from disk)...");
+    if crate::ssl::run::evaluation_is_sampled(&ds) {
+        use crate::ssl::run::{SAMPLED_EVAL_TEST, SAMPLED_EVAL_TRAIN};
+        let (train, test) = (ds.train.len.min(SAMPLED_EVAL_TRAIN), ds.test.len.min(SAMPLED_EVAL_TEST));
+        eprintln!("evaluating on a seeded sample of {train} train and {test} test items of {}...", ds.len());
     } else {
         eprintln!("evaluating on the full dataset...");
     }

@@ -386,30 +386,48 @@ pub fn current_evaluation(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Res
     Ok((fresh, EvaluationSource::Computed))
 }
 
-/// Train and test items a streamed dataset is evaluated on at most: its embeddings are held
-/// in memory and the kNN vote costs train × test, so a dataset larger than memory is measured
-/// on a seeded sample (the counts are in the evaluation).
-pub const STREAMED_EVAL_TRAIN: usize = 50_000;
-pub const STREAMED_EVAL_TEST: usize = 10_000;
+/// Train and test items a streamed or very large dataset is evaluated on at most: the
+/// embeddings are held in memory and the kNN vote costs train × test (800,000 × 200,000 is
+/// hours), so it is measured on a seeded sample (the counts are in the evaluation).
+pub const SAMPLED_EVAL_TRAIN: usize = 50_000;
+pub const SAMPLED_EVAL_TEST: usize = 10_000;
+/// Datasets held in memory with more items than this are evaluated on the sample too.
+pub const SAMPLED_EVAL_ABOVE: usize = 200_000;
 
-/// The items `evaluate_run` measures: the whole dataset, or a seeded sample of a streamed one.
+/// Whether `evaluate_run` measures a seeded sample of `ds` instead of all of it.
+pub fn evaluation_is_sampled(ds: &Dataset) -> bool {
+    ds.is_streamed() || ds.len() > SAMPLED_EVAL_ABOVE
+}
+
+/// The items `evaluate_run` measures: the whole dataset, or a seeded sample of a streamed or
+/// very large one.
 pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
     use crate::data::stream::sample_items;
-    if !ds.is_streamed() {
+    if !evaluation_is_sampled(ds) {
         return std::borrow::Cow::Borrowed(ds);
     }
     let d = ds.item_len();
-    let mut sample = ds.clone();
-    sample.train = ds.train.select(&sample_items(ds.train.len, STREAMED_EVAL_TRAIN, 1), d);
-    sample.test = ds.test.select(&sample_items(ds.test.len, STREAMED_EVAL_TEST, 2), d);
-    std::borrow::Cow::Owned(sample)
+    // Field by field: cloning the dataset would copy a held one's items whole.
+    std::borrow::Cow::Owned(Dataset {
+        train: ds.train.select(&sample_items(ds.train.len, SAMPLED_EVAL_TRAIN, 1), d),
+        test: ds.test.select(&sample_items(ds.test.len, SAMPLED_EVAL_TEST, 2), d),
+        name: ds.name.clone(),
+        source: ds.source.clone(),
+        modality: ds.modality.clone(),
+        class_names: ds.class_names.clone(),
+        notes: ds.notes.clone(),
+        split_seed: ds.split_seed,
+        columns: ds.columns.clone(),
+    })
 }
 
-/// Embeds the dataset (a seeded sample of a streamed one, `evaluation_items`) with the run's
+/// Embeds the dataset (or a seeded sample, `evaluation_items`) with the run's
 /// checkpoint on `device` and measures it.
 pub fn evaluate_run(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<RunEvaluation> {
+    let saved = load(dir)?;
+    saved.check_dataset(ds)?;
     let ds = evaluation_items(ds);
-    let (saved, train, test) = embed_splits(dir, &ds, device)?;
+    let (train, test) = embed_with(&saved, &ds, device)?;
     evaluate_embeddings(&ds, &train, &test, saved.config.train.seed, saved.config.step)
 }
 
@@ -471,13 +489,20 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
 pub fn embed_splits(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<(SavedRun, Matrix, Matrix)> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
+    let (train, test) = embed_with(&saved, ds, device)?;
+    Ok((saved, train, test))
+}
+
+/// Train and test embeddings of `ds` (the run's dataset, or a sample of it) with the
+/// weights of `saved`, computed on `device` (the matrices are on the CPU).
+fn embed_with(saved: &SavedRun, ds: &Dataset, device: DeviceChoice) -> Result<(Matrix, Matrix)> {
     let cfg = TrainConfig { device, ..saved.config.train.clone() };
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
-    load_weights(&varmap, dir)?;
+    load_weights(&varmap, &saved.dir)?;
     let d = ds.item_len();
     let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, model.device())?;
     let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, model.device())?;
-    Ok((saved, train, test))
+    Ok((train, test))
 }
 
 /// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
