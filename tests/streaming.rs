@@ -222,3 +222,30 @@ fn a_streamed_run_larger_than_the_evaluation_sample_is_measured_on_the_sample() 
     assert_eq!((eval.train_items, eval.test_items), (SAMPLED_EVAL_TRAIN, SAMPLED_EVAL_TEST));
     assert!(eval.knn_accuracy.is_some_and(|a| a > 0.0 && a <= 1.0));
 }
+
+fn write_png(path: &Path, value: u8, rgb: bool) {
+    if rgb {
+        image::RgbImage::from_fn(10, 8, |x, y| image::Rgb([value, (x * 20) as u8, (y * 30) as u8])).save(path).unwrap();
+    } else {
+        image::GrayImage::from_fn(10, 8, |x, y| image::Luma([value.wrapping_add((x + y) as u8)])).save(path).unwrap();
+    }
+}
+
+#[test]
+fn a_streamed_image_folder_decodes_the_items_the_held_one_does() {
+    for rgb in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        for (class, base) in [("cats", 40u8), ("dogs", 160u8)] {
+            std::fs::create_dir(dir.path().join(class)).unwrap();
+            for i in 0..12u8 {
+                write_png(&dir.path().join(class).join(format!("{i:02}.png")), base + i, rgb);
+            }
+        }
+        let opts = |stream| LoadOptions { stream, image_size: 8, ..LoadOptions::default() };
+        let streamed = load_dataset(dir.path(), &opts(StreamChoice::Always)).unwrap();
+        let held = load_dataset(dir.path(), &opts(StreamChoice::Never)).unwrap();
+        assert_same_items(&streamed, &held);
+        assert_eq!(streamed.class_names, vec!["cats", "dogs"]);
+        assert!(streamed.notes.iter().any(|n| n.contains("streamed from disk")), "{:?}", streamed.notes);
+    }
+}

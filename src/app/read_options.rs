@@ -18,7 +18,7 @@ pub struct ReadOptions {
     pub series: bool,
     /// 2-D NPY: the rows are embeddings made elsewhere, kept as written.
     pub embeddings: bool,
-    /// NPY tables and uncompressed IDX images: read items from disk as they are used even
+    /// NPY tables, uncompressed IDX images and image folders: read items from disk as they are used even
     /// when they would fit in memory (larger ones always are).
     pub stream: bool,
     /// Opening a saved run: the image size and text length its data was read with (not

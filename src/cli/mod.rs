@@ -155,8 +155,8 @@ pub struct DataArgs {
     #[arg(long)]
     pub strict: bool,
     /// Read items from disk as they are used instead of holding the dataset in memory (NPY
-    /// feature tables, uncompressed IDX images): auto streams data that would take more than
-    /// 1 GiB.
+    /// feature tables, uncompressed IDX images, image folders): auto streams data that would
+    /// take more than 1 GiB.
     #[arg(long, value_enum, default_value_t = crate::data::stream::StreamChoice::Auto)]
     pub stream: crate::data::stream::StreamChoice,
 }

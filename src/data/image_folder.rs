@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
+use crate::data::stream::{CachedRows, RowSource, StreamChoice, StreamedRows};
 use crate::data::{Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
 
@@ -91,12 +94,76 @@ fn decode_native(path: &Path, size: usize) -> Result<Vec<f32>> {
     Ok(image_to_input(&img, size, if is_grayscale(&img) { 1 } else { 3 }))
 }
 
+/// Decoded images a streamed folder keeps at most (the most recently read ones).
+pub const STREAM_CACHE_BYTES: usize = 256 << 20;
+
+/// Files of a streamed folder whose headers decide its colour: one stored in colour among
+/// them makes the set RGB (a folder decoded whole checks every file instead).
+const COLOUR_SNIFF_FILES: usize = 256;
+
+/// The files of a folder, each decoded to model input when it is read.
+#[derive(Debug)]
+pub struct ImageFiles {
+    root: PathBuf,
+    files: Vec<PathBuf>,
+    size: usize,
+    channels: usize,
+}
+
+impl RowSource for ImageFiles {
+    fn rows(&self) -> usize {
+        self.files.len()
+    }
+
+    fn row_len(&self) -> usize {
+        self.channels * self.size * self.size
+    }
+
+    fn read_row(&self, row: usize, out: &mut [f32]) -> Result<()> {
+        out.copy_from_slice(&decode_image(&self.files[row], self.size, self.channels)?);
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Whether a file's header says it is stored in colour (unreadable headers count as
+/// greyscale here: the file's own read reports it).
+fn stored_in_colour(path: &Path) -> bool {
+    use image::ImageDecoder;
+    let decoder = image::ImageReader::open(path).ok().and_then(|r| r.with_guessed_format().ok()).and_then(|r| r.into_decoder().ok());
+    decoder.is_some_and(|d| !matches!(d.color_type(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8 | image::ColorType::La16))
+}
+
+/// The folder with its images read from disk as they are used, behind a bounded cache.
+fn load_streamed(root: &Path, files: Vec<(PathBuf, Option<u32>)>, class_names: Vec<String>, size: usize, test_fraction: f32, seed: u64) -> Result<Dataset> {
+    let colour = files.iter().step_by((files.len() / COLOUR_SNIFF_FILES).max(1)).take(COLOUR_SNIFF_FILES).any(|(p, _)| stored_in_colour(p));
+    let channels = if colour { 3 } else { 1 };
+    let labels: Vec<u32> = files.iter().map(|(_, l)| l.unwrap_or(0)).collect();
+    let has_labels = !class_names.is_empty();
+    let source = ImageFiles { root: root.to_path_buf(), files: files.into_iter().map(|(p, _)| p).collect(), size, channels };
+    let n = source.rows();
+    let pool = Split::streamed(StreamedRows::new(Arc::new(CachedRows::new(source, STREAM_CACHE_BYTES)), (0..n).collect()), has_labels.then_some(labels));
+    let modality = Modality::Image { channels, height: size, width: size };
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "images".into());
+    let mut ds = Dataset::from_pool(name, root.display().to_string(), modality, class_names, pool, test_fraction, seed);
+    ds.notes.push(format!(
+        "streamed from disk: each image is decoded when it is used ({} MB of decoded images cached); an unreadable file stops training with its name",
+        STREAM_CACHE_BYTES >> 20
+    ));
+    Ok(ds)
+}
+
 /// Loads the folder. Unreadable files are skipped and counted in `notes`, or are an error
-/// naming the file when `skip_unreadable` is false.
+/// naming the file when `skip_unreadable` is false. A folder whose images would take more
+/// than `stream` allows in memory is read from disk as it is used instead.
 pub fn load_folder(
     root: &Path,
     size: usize,
     skip_unreadable: bool,
+    stream: StreamChoice,
     test_fraction: f32,
     seed: u64,
     progress: &(dyn Fn(f32) + Sync),
@@ -104,6 +171,10 @@ pub fn load_folder(
     let (files, class_names) = list(root)?;
     if files.is_empty() {
         return Err(PretextError::bad_file(root, "no images (png, jpg, bmp, gif, webp) in this folder or its sub-folders"));
+    }
+    // Sized as RGB: the colour is only known once files are read.
+    if stream.streams((files.len() * 3 * size * size * 4) as u64) {
+        return load_streamed(root, files, class_names, size, test_fraction, seed);
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let decoded: Vec<(Result<Vec<f32>>, Option<u32>)> = files

@@ -32,8 +32,8 @@ pub struct LoadOptions {
     /// 2-D NPY: the rows are embeddings made elsewhere, kept as written (not standardised)
     /// and never trained on, as a Parquet table's are.
     pub embeddings: bool,
-    /// Whether to read items from disk as they are used (NPY feature tables and
-    /// uncompressed IDX images) instead of holding them in memory; by default, when they
+    /// Whether to read items from disk as they are used (NPY feature tables, uncompressed
+    /// IDX images, image folders) instead of holding them in memory; by default, when they
     /// would take more than 1 GiB.
     pub stream: StreamChoice,
     /// Share of items held out as the test split when the format has no split of its own.
@@ -130,6 +130,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             path,
             opts.image_size,
             opts.skip_unreadable,
+            opts.stream,
             opts.test_fraction,
             opts.seed,
             &progress,

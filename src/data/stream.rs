@@ -304,3 +304,120 @@ pub fn column_stats(train: &StreamedRows, test: &StreamedRows) -> Result<(Vec<(f
     }
     Ok((crate::data::csv_table::mean_std(&sum, &sq, train.len()), non_finite))
 }
+
+/// A source whose rows are costly to make (decoded images) behind a bounded cache of the
+/// most recently read ones: the map's thumbnails and hovers, and items drawn again soon, are
+/// not decoded twice, and memory stays within `budget_bytes` however large the folder is.
+#[derive(Debug)]
+pub struct CachedRows<S: RowSource> {
+    inner: S,
+    capacity: usize,
+    cache: Mutex<RowCache>,
+}
+
+#[derive(Debug, Default)]
+struct RowCache {
+    rows: std::collections::HashMap<usize, Arc<Vec<f32>>>,
+    /// Insertion order; the oldest is evicted first.
+    order: std::collections::VecDeque<usize>,
+}
+
+impl<S: RowSource> CachedRows<S> {
+    pub fn new(inner: S, budget_bytes: usize) -> Self {
+        let row_bytes = (inner.row_len() * 4).max(1);
+        Self { capacity: (budget_bytes / row_bytes).max(1), inner, cache: Mutex::new(RowCache::default()) }
+    }
+
+    /// Rows held at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn cached(&self, row: usize) -> Option<Arc<Vec<f32>>> {
+        self.cache.lock().ok()?.rows.get(&row).cloned()
+    }
+
+    fn keep(&self, row: usize, values: Arc<Vec<f32>>) {
+        let Ok(mut cache) = self.cache.lock() else { return };
+        if cache.rows.insert(row, values).is_none() {
+            cache.order.push_back(row);
+        }
+        while cache.order.len() > self.capacity {
+            if let Some(old) = cache.order.pop_front() {
+                cache.rows.remove(&old);
+            }
+        }
+    }
+}
+
+impl<S: RowSource> RowSource for CachedRows<S> {
+    fn rows(&self) -> usize {
+        self.inner.rows()
+    }
+
+    fn row_len(&self) -> usize {
+        self.inner.row_len()
+    }
+
+    fn read_row(&self, row: usize, out: &mut [f32]) -> Result<()> {
+        if let Some(values) = self.cached(row) {
+            out.copy_from_slice(&values);
+            return Ok(());
+        }
+        self.inner.read_row(row, out)?;
+        self.keep(row, Arc::new(out.to_vec()));
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Row r is r repeated; counts the reads that reach it.
+    #[derive(Debug, Default)]
+    struct Counting {
+        reads: AtomicUsize,
+    }
+
+    impl RowSource for Counting {
+        fn rows(&self) -> usize {
+            100
+        }
+        fn row_len(&self) -> usize {
+            4
+        }
+        fn read_row(&self, row: usize, out: &mut [f32]) -> Result<()> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            out.fill(row as f32);
+            Ok(())
+        }
+        fn path(&self) -> &Path {
+            Path::new("counting")
+        }
+    }
+
+    #[test]
+    fn the_cache_serves_recent_rows_and_stays_within_its_budget() {
+        // 16 bytes a row, 48 bytes of budget: three rows.
+        let cached = CachedRows::new(Counting::default(), 48);
+        assert_eq!(cached.capacity(), 3);
+        let mut out = [0.0; 4];
+        for row in [5, 6, 5, 7, 5] {
+            cached.read_row(row, &mut out).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(out, [row as f32; 4]);
+        }
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 3, "5 was read from the file once");
+        cached.read_row(8, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let held = cached.cache.lock().map(|c| c.rows.len()).unwrap_or(0);
+        assert_eq!(held, 3, "the oldest row made room");
+        cached.read_row(5, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cached.inner.reads.load(Ordering::Relaxed), 5, "5 was the oldest and was evicted");
+    }
+}

@@ -16,7 +16,7 @@ pub fn show(ui: &mut egui::Ui, read: &mut ReadOptions) {
         ui.checkbox(&mut read.embeddings, "NPY rows are embeddings")
             .on_hover_text("2-D NPY: the rows are vectors made by your own model: kept as written (not standardised per column), explored but not trained on, as a Parquet table's are.");
         ui.checkbox(&mut read.stream, "Stream from disk")
-            .on_hover_text("NPY tables and uncompressed IDX images: read items from disk as training and the map need them instead of holding the dataset in memory. Datasets over 1 GiB are always streamed.");
+            .on_hover_text("NPY tables, uncompressed IDX images and image folders: read items from disk as training and the map need them instead of holding the dataset in memory. Datasets over 1 GiB are always streamed.");
         ui.label(egui::RichText::new("Applies to the next Open.").small().weak());
     });
 }
