@@ -29,6 +29,10 @@ pub struct MapBenchArgs {
     /// 32-d synthetic embeddings and time 1,000 queries against exact search.
     #[arg(long)]
     pub index: bool,
+    /// Also lay out as many 32-d synthetic embeddings with UMAP and t-SNE (defaults, as the
+    /// map runs them), timing each from the raw vectors to the finished 2-D layout.
+    #[arg(long)]
+    pub layouts: bool,
 }
 
 const SCREEN: [f32; 2] = [1600.0, 1000.0];
@@ -90,16 +94,43 @@ fn measure(points: &[[f32; 2]], colours: &[Color32], frames: usize, force_quads:
     ModeResult { first_frame_ms, frames: times, drawn_as_image: map.drawn_as_image() }
 }
 
-/// HNSW build and query times at `n` points, with recall@10 against exact search.
-fn index_figures(n: usize) -> crate::Result<String> {
-    use crate::analysis::index::{IndexParams, Metric, NeighborIndex};
-    use crate::analysis::Matrix;
+/// `n` synthetic 32-d embeddings around 50 seeded centres.
+fn synthetic_embeddings(n: usize) -> crate::Result<crate::analysis::Matrix> {
     let d = 32;
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let centres: Vec<f32> = (0..50 * d).map(|_| rng.random_range(-1.0..1.0)).collect();
     let normal = Normal::new(0.0f32, 0.35).map_err(|e| crate::PretextError::Analysis(e.to_string()))?;
     let data: Vec<f32> = (0..n * d).map(|i| centres[(i / d % 50) * d + i % d] + normal.sample(&mut rng)).collect();
-    let x = Matrix::new(data, n, d);
+    Ok(crate::analysis::Matrix::new(data, n, d))
+}
+
+/// UMAP and t-SNE (default parameters) of `n` synthetic embeddings: seconds from the vectors
+/// to the layout, and trustworthiness (k = 10) on a 5,000-row sample.
+fn layout_figures(n: usize) -> crate::Result<String> {
+    use crate::analysis::{quality, tsne, umap};
+    let x = synthetic_embeddings(n)?;
+    let sample: Vec<usize> = (0..n).step_by((n / 5000).max(1)).take(5000).collect();
+    let original = x.select_rows(&sample);
+    let mut out = String::new();
+    let methods: [(&str, &dyn Fn() -> crate::Result<crate::analysis::Matrix>); 2] = [
+        ("UMAP (15 neighbours, min_dist 0.1, default epochs)", &|| umap::umap(&x, &umap::UmapParams::default(), |_, _| true)),
+        ("t-SNE (FFT, perplexity 30, openTSNE's schedule)", &|| tsne::tsne(&x, &tsne::TsneParams::default(), |_, _| true)),
+    ];
+    for (name, lay_out) in methods {
+        let started = Instant::now();
+        let layout = lay_out()?;
+        let secs = started.elapsed().as_secs_f64();
+        let trust = quality::trustworthiness(&original, &layout.select_rows(&sample), 10)?;
+        out += &format!("{name} over {n} x {}: {secs:.1} s, trustworthiness {trust:.4} on 5,000 rows\n", x.cols);
+    }
+    Ok(out)
+}
+
+/// HNSW build and query times at `n` points, with recall@10 against exact search.
+fn index_figures(n: usize) -> crate::Result<String> {
+    use crate::analysis::index::{IndexParams, Metric, NeighborIndex};
+    let x = synthetic_embeddings(n)?;
+    let d = x.cols;
     let started = Instant::now();
     let index = NeighborIndex::build(&x, Metric::Cosine, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
     let build = started.elapsed().as_secs_f64();
@@ -141,6 +172,9 @@ pub fn run(args: &MapBenchArgs) -> String {
     }
     if args.index {
         out += &index_figures(args.points.max(1000)).unwrap_or_else(|e| format!("index: {e}\n"));
+    }
+    if args.layouts {
+        out += &layout_figures(args.points.max(1000)).unwrap_or_else(|e| format!("layouts: {e}\n"));
     }
     out
 }
