@@ -15,6 +15,9 @@ use pretext::ssl::objective::build_objective;
 use pretext::ssl::{ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
 use rand::SeedableRng;
 
+mod common;
+use common::{losses, run_phase};
+
 /// A 2-D float32 table of `n` rows whose columns have different scales, with 3 classes.
 fn write_table(dir: &Path, n: usize, d: usize) -> PathBuf {
     let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * 7 + j * 13) % 17) as f32 * (j + 1) as f32 + (i % 3) as f32);
@@ -120,23 +123,6 @@ fn streamed_batches_equal_batches_of_the_same_data_in_memory() {
     }
 }
 
-fn events_until_done(trainer: &Trainer) -> Vec<TrainEvent> {
-    trainer.send(TrainCommand::Start);
-    let mut events = Vec::new();
-    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(300)) {
-        let done = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Error(_));
-        events.push(ev);
-        if done {
-            break;
-        }
-    }
-    events
-}
-
-fn losses(events: &[TrainEvent]) -> Vec<f32> {
-    events.iter().filter_map(|e| if let TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
-}
-
 #[test]
 fn training_on_a_streamed_file_follows_the_same_losses_as_in_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,7 +131,7 @@ fn training_on_a_streamed_file_follows_the_same_losses_as_in_memory() {
     let run = |ds: Dataset| {
         let cfg = TrainConfig { objective: ObjectiveKind::Mae, ..cfg.clone() };
         let trainer = Trainer::spawn(Arc::new(ds), cfg, None).unwrap();
-        losses(&events_until_done(&trainer))
+        losses(&run_phase(&trainer))
     };
     let (streamed, memory) = (run(load(&path, StreamChoice::Always)), run(load(&path, StreamChoice::Never)));
     assert_eq!(streamed.len(), 7, "600 × 0.8 / 64 steps");
@@ -168,7 +154,7 @@ fn a_file_cut_short_under_training_stops_it_with_the_files_name() {
     let fresh = load(&path, StreamChoice::Always);
     std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(200).unwrap();
     let cfg = TrainConfig { width: 8, batch_size: 64, epochs: 1.0, eval_every: 1000, map_items: 200, objective: ObjectiveKind::Mae, ..TrainConfig::default() };
-    let events = events_until_done(&Trainer::spawn(Arc::new(fresh), cfg, None).unwrap());
+    let events = run_phase(&Trainer::spawn(Arc::new(fresh), cfg, None).unwrap());
     let error = events.iter().find_map(|e| if let TrainEvent::Error(m) = e { Some(m.clone()) } else { None });
     assert!(error.as_deref().is_some_and(|m| m.contains("table.npy")), "training must stop naming the file: {error:?}");
     assert!(losses(&events).is_empty(), "no step trains on unread items");
@@ -183,7 +169,7 @@ fn a_streamed_run_is_evaluated_like_the_held_one() {
     for (stream, name) in [(StreamChoice::Always, "streamed"), (StreamChoice::Never, "held")] {
         let ds = Arc::new(load(&path, stream));
         let trainer = Trainer::spawn(ds.clone(), cfg.clone(), None).unwrap();
-        events_until_done(&trainer);
+        run_phase(&trainer);
         let out = dir.path().join(name);
         trainer.send(TrainCommand::Save(out.clone()));
         while let Some(ev) = trainer.recv_timeout(Duration::from_secs(120)) {
@@ -209,7 +195,7 @@ fn a_streamed_run_larger_than_the_evaluation_sample_is_measured_on_the_sample() 
     let ds = Arc::new(load(&path, StreamChoice::Always));
     let cfg = TrainConfig { width: 4, batch_size: 64, epochs: 0.002, eval_every: 1000, map_items: 500, objective: ObjectiveKind::Mae, ..TrainConfig::default() };
     let trainer = Trainer::spawn(ds.clone(), cfg, None).unwrap();
-    events_until_done(&trainer);
+    run_phase(&trainer);
     let out = dir.path().join("run");
     trainer.send(TrainCommand::Save(out.clone()));
     while let Some(ev) = trainer.recv_timeout(Duration::from_secs(120)) {

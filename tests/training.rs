@@ -7,34 +7,14 @@ use std::time::Duration;
 use pretext::analysis::{knn, Matrix};
 use pretext::data::synthetic::{blobs_dataset, shapes_dataset};
 use pretext::data::Dataset;
+mod common;
+use common::{collect_until_finished, losses, run_phase};
 use pretext::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
 
 fn tiny_config() -> TrainConfig {
     let mut cfg = TrainConfig { width: 8, batch_size: 64, epochs: 2.0, eval_every: 1000, map_items: 10_000, ..Default::default() };
     cfg.augment.crop_min_scale = 0.6;
     cfg
-}
-
-/// Everything the trainer said during one training phase, up to `Finished` or `Error`.
-fn run_phase(trainer: &Trainer) -> Vec<TrainEvent> {
-    trainer.send(TrainCommand::Start);
-    collect_until_finished(trainer)
-}
-
-fn collect_until_finished(trainer: &Trainer) -> Vec<TrainEvent> {
-    let mut events = Vec::new();
-    while let Some(ev) = trainer.recv_timeout(Duration::from_secs(300)) {
-        let done = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Error(_));
-        events.push(ev);
-        if done {
-            break;
-        }
-    }
-    events
-}
-
-fn losses(events: &[TrainEvent]) -> Vec<f32> {
-    events.iter().filter_map(|e| if let TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
 }
 
 fn last_snapshot(events: &[TrainEvent]) -> Arc<Matrix> {

@@ -1,4 +1,4 @@
-//! Helpers the custom-op and optimizer tests share.
+//! Helpers the custom-op, optimizer and trainer tests share.
 #![allow(dead_code)] // each test binary uses a subset
 
 use candle_core::{Device, Tensor};
@@ -45,4 +45,29 @@ pub fn assert_matches_finite_differences(name: &str, base: &[f32], grad: &[f32],
         let fd = (loss(&up) - loss(&down)) / (2.0 * h as f64);
         assert!((fd - grad[i] as f64).abs() <= tol * (1.0 + fd.abs()), "{name}[{i}]: finite difference {fd} vs {}", grad[i]);
     }
+}
+
+/// Everything a trainer says during one training phase, up to `Finished` or `Error`.
+pub fn run_phase(trainer: &pretext::ssl::Trainer) -> Vec<pretext::ssl::TrainEvent> {
+    trainer.send(pretext::ssl::TrainCommand::Start);
+    collect_until_finished(trainer)
+}
+
+/// Events up to `Finished` or `Error` (a hang guard of five minutes).
+pub fn collect_until_finished(trainer: &pretext::ssl::Trainer) -> Vec<pretext::ssl::TrainEvent> {
+    use pretext::ssl::TrainEvent;
+    let mut events = Vec::new();
+    while let Some(ev) = trainer.recv_timeout(std::time::Duration::from_secs(300)) {
+        let done = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Error(_));
+        events.push(ev);
+        if done {
+            break;
+        }
+    }
+    events
+}
+
+/// The loss of every step among `events`.
+pub fn losses(events: &[pretext::ssl::TrainEvent]) -> Vec<f32> {
+    events.iter().filter_map(|e| if let pretext::ssl::TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
 }
