@@ -22,6 +22,12 @@ pub enum PretextError {
     Model(#[from] candle_core::Error),
     #[error("{0}")]
     Analysis(String),
+    /// A GPU this build was compiled without.
+    #[error("this build of pretext has no {device} support: build it with `cargo build --release --features {feature}` (see the README's GPU section)")]
+    DeviceNotBuilt { device: String, feature: &'static str },
+    /// A GPU the build supports but that cannot be opened here.
+    #[error("cannot open the {device} device: {reason}")]
+    DeviceUnavailable { device: String, reason: String },
 }
 
 impl PretextError {

@@ -178,7 +178,7 @@ fn a_streamed_run_is_evaluated_like_the_held_one() {
             }
         }
         drop(trainer);
-        evaluations.push(pretext::ssl::run::evaluate_run(&out, &ds).unwrap());
+        evaluations.push(pretext::ssl::run::evaluate_run(&out, &ds, pretext::ssl::DeviceChoice::Cpu).unwrap());
     }
     let (s, h) = (&evaluations[0], &evaluations[1]);
     assert_eq!((s.train_items, s.test_items), (480, 120));
@@ -204,7 +204,7 @@ fn a_streamed_run_larger_than_the_evaluation_sample_is_measured_on_the_sample() 
         }
     }
     drop(trainer);
-    let eval = pretext::ssl::run::evaluate_run(&out, &ds).unwrap();
+    let eval = pretext::ssl::run::evaluate_run(&out, &ds, pretext::ssl::DeviceChoice::Cpu).unwrap();
     assert_eq!((eval.train_items, eval.test_items), (SAMPLED_EVAL_TRAIN, SAMPLED_EVAL_TEST));
     assert!(eval.knn_accuracy.is_some_and(|a| a > 0.0 && a <= 1.0));
 }

@@ -146,7 +146,7 @@ impl PretextApp {
         entry.measuring = true;
         let dir = entry.dir().to_path_buf();
         self.jobs.spawn("run-eval", move || JobResult::RunMeasured {
-            result: run::current_evaluation(&dir, &ds).map_err(|e| e.to_string()),
+            result: run::current_evaluation(&dir, &ds, crate::ssl::DeviceChoice::Cpu).map_err(|e| e.to_string()),
             dir,
         });
     }

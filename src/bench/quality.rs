@@ -89,7 +89,7 @@ fn train_ours(ds: Arc<Dataset>, args: &QualityArgs) -> Result<QualityFigure> {
     let train_seconds = started.elapsed().as_secs_f64();
     save(&trainer, &args.out)?;
     drop(trainer);
-    let (_, train, test) = crate::ssl::run::embed_splits(&args.out, &ds)?;
+    let (_, train, test) = crate::ssl::run::embed_splits(&args.out, &ds, crate::ssl::DeviceChoice::Cpu)?;
     let (Some(train_labels), Some(test_labels)) = (&ds.train.labels, &ds.test.labels) else {
         return Err(PretextError::BadData("the dataset lost its labels".into()));
     };

@@ -283,7 +283,7 @@ fn project_step(model: BenchModel, opts: &TrainBenchOptions) -> Result<Step> {
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
     let batches: Vec<Batch> = (0..4).map(|_| objective.make_batch(&ds, &items, &cfg, &mut rng)).collect();
     Ok(Box::new(move |i| {
-        let loss = objective.loss(&net, &batches[i % batches.len()], &Device::Cpu)?;
+        let loss = objective.loss(&net, &batches[i % batches.len()], net.device())?;
         opt.backward_step(&loss)?;
         objective.after_step(&varmap, i as f64 / 100.0)?;
         Ok(loss.to_scalar::<f32>()?)

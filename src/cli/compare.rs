@@ -26,6 +26,9 @@ pub struct CompareArgs {
     /// Do not measure runs that lack a current evaluation.json; their metrics show as –.
     #[arg(long)]
     pub no_eval: bool,
+    /// Where runs without a current evaluation are embedded.
+    #[command(flatten)]
+    pub device: crate::cli::DeviceArgs,
 }
 
 /// Runs of one dataset, in the order given.
@@ -47,7 +50,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let mut tables: Vec<(String, Vec<RunSummary>)> = Vec::new();
     for group in &groups {
-        tables.push((describe(group), summarise(group, args.no_eval)?));
+        tables.push((describe(group), summarise(group, args.no_eval, args.device.device)?));
     }
     let rows: Vec<&RunSummary> = tables.iter().flat_map(|(_, r)| r).collect();
     if args.json {
@@ -80,7 +83,7 @@ fn describe(group: &Group) -> String {
 }
 
 /// Rows of one dataset's runs, measuring the runs whose evaluation is missing or stale.
-fn summarise(group: &Group, no_eval: bool) -> anyhow::Result<Vec<RunSummary>> {
+fn summarise(group: &Group, no_eval: bool, device: crate::ssl::DeviceChoice) -> anyhow::Result<Vec<RunSummary>> {
     // One load per split seed: runs of one-pool data split it with their own seed.
     let mut datasets: std::collections::HashMap<u64, crate::data::Dataset> = Default::default();
     let mut rows = Vec::new();
@@ -97,7 +100,7 @@ fn summarise(group: &Group, no_eval: bool) -> anyhow::Result<Vec<RunSummary>> {
                 }
                 let ds = &datasets[&seed];
                 eprintln!("{}: no current full-dataset evaluation; measuring it now (as `pretext eval` does)...", saved.dir.display());
-                let (e, source) = run::current_evaluation(&saved.dir, ds).with_context(|| format!("measuring {}", saved.dir.display()))?;
+                let (e, source) = run::current_evaluation(&saved.dir, ds, device).with_context(|| format!("measuring {}", saved.dir.display()))?;
                 RunSummary::new(saved, Some((&e, source)))
             }
         };

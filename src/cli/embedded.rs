@@ -40,7 +40,7 @@ pub fn embedded(run_dir: Option<&Path>, data: &TableArgs) -> anyhow::Result<Embe
     if let Some(dir) = run_dir {
         let saved = run::load(dir)?;
         let ds = super::inspect::run_dataset(&saved.config, data.data.clone())?;
-        let (saved, train, test) = run::embed_splits(dir, &ds)?;
+        let (saved, train, test) = run::embed_splits(dir, &ds, data.device.device)?;
         return Ok(Embedded { ds, train, test, seed: saved.config.train.seed, step: saved.config.step });
     }
     let Some(path) = &data.data else { anyhow::bail!("name a run (--run DIR) or a table of embeddings (--data FILE)") };

@@ -161,6 +161,15 @@ pub struct DataArgs {
     pub stream: crate::data::stream::StreamChoice,
 }
 
+/// Where a command runs its model.
+#[derive(Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// Compute device for the model: cpu, cuda, cuda:N or metal. A GPU needs a build with
+    /// `--features cuda` or `--features metal`; the analysis runs on the CPU either way.
+    #[arg(long, default_value = "cpu")]
+    pub device: crate::ssl::DeviceChoice,
+}
+
 /// The data of a command that reads a saved run: the run's dataset elsewhere, or, with no
 /// run, a table of embeddings made elsewhere and how to read it.
 #[derive(Args, Debug, Clone)]
@@ -180,6 +189,9 @@ pub struct TableArgs {
     /// The table's text column (default: one named text, caption or sentence).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// With --run: where the run's encoder embeds the dataset.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 impl DataArgs {

@@ -93,6 +93,8 @@ pub struct TrainArgs {
     /// Run folder to write.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub device: crate::cli::DeviceArgs,
     /// Print the final metrics as JSON.
     #[arg(long)]
     pub json: bool,
@@ -109,6 +111,7 @@ impl TrainArgs {
         cfg.map_items = self.map_items;
         cfg.threads = self.threads;
         self.apply_budget(&mut cfg);
+        cfg.device = self.device.device;
         if let Some(v) = self.lr {
             cfg.learning_rate = v;
         }
@@ -174,17 +177,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             // The saved settings stay; only the budget of this phase comes from the flags.
             let mut cfg = saved.config.train.clone();
             args.apply_budget(&mut cfg);
+            cfg.device = args.device.device;
             Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
         }
         _ => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
     };
     eprintln!(
-        "training {} on {} ({} train items), batch {}, seed {}",
+        "training {} on {} ({} train items), batch {}, seed {}, on {}",
         trainer.config().objective.label(),
         ds.name,
         ds.train.len,
         trainer.config().batch_size,
-        trainer.config().seed
+        trainer.config().seed,
+        trainer.config().device
     );
     trainer.send(TrainCommand::Start);
     let bar = ProgressBar::new(1);
@@ -250,7 +255,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         eprintln!("evaluating on the full dataset...");
     }
-    let eval = crate::ssl::run::evaluate_run(&args.out, &ds).with_context(|| format!("evaluating {}", args.out.display()))?;
+    let eval = crate::ssl::run::evaluate_run(&args.out, &ds, args.device.device).with_context(|| format!("evaluating {}", args.out.display()))?;
     crate::ssl::run::save_evaluation(&args.out, &eval)?;
     crate::cli::inspect::print_evaluation(&eval, last_rate, args.json);
     eprintln!("run saved to {}", args.out.display());

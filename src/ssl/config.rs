@@ -245,6 +245,10 @@ pub struct TrainConfig {
     /// Threads the training steps run on (their own rayon pool); 0 = one per core. Fewer
     /// leaves cores to the window and to projections running beside training.
     pub threads: usize,
+    /// Where the steps compute. Not saved with a run: it says where this process runs, so a
+    /// run trained on a GPU reopens on any machine (on the CPU unless asked again).
+    #[serde(skip)]
+    pub device: crate::ssl::DeviceChoice,
 }
 
 impl Default for TrainConfig {
@@ -268,6 +272,7 @@ impl Default for TrainConfig {
             map_items: 10_000,
             seed: 0,
             threads: 0,
+            device: crate::ssl::DeviceChoice::Cpu,
         }
     }
 }

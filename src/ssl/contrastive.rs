@@ -195,3 +195,21 @@ fn exp(x: f32) -> f32 {
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     p * f32::from_bits(((k as i32 + 127) << 23) as u32)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ssl::cpu::{reference_ops_agree, with_reference_ops};
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn nt_xent_matches_its_candle_ops_path() {
+        let view = |seed: f32| {
+            let v: Vec<f32> = (0..6 * 5).map(|i| ((i as f32 * 0.618 + seed) * 12.9898).sin()).collect();
+            Var::from_vec(v, (6, 5), &Device::Cpu).expect("a view")
+        };
+        let (a, b) = (view(0.2), view(0.9));
+        let run = || super::nt_xent(a.as_tensor(), b.as_tensor(), 0.5);
+        let (fused, reference) = (run().expect("fused"), with_reference_ops(run).expect("reference"));
+        reference_ops_agree(&fused, &reference, &[&a, &b], 1e-4);
+    }
+}

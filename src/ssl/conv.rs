@@ -25,6 +25,8 @@ mod block;
 mod kernels;
 mod lowering;
 mod scratch;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 
@@ -50,19 +52,35 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, padding: usize, stride: usize) -> Res
 
 /// Max-pool with a k×k window and stride k (the trailing row/column that does not fill a
 /// window is dropped, as in PyTorch and candle). The gradient goes to the first maximum of
-/// each window, as in PyTorch. Non-CPU or non-f32 tensors use candle's `max_pool2d`.
+/// each window, as in PyTorch. Non-CPU or non-f32 tensors take `max_pool2d_composed`.
 ///
 /// Besides speed, this fixes candle 0.11's max-pool backward on sizes that are not a multiple
 /// of k (e.g. 7×7 → 3×3), where its upsampling-based mask maps rows to the wrong windows.
 pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
-    if !is_cpu_f32(x) {
-        return x.max_pool2d(k);
-    }
     let (_, _, h, w) = x.dims4()?;
     if k == 0 || h < k || w < k {
         bail!("max_pool2d: window {k} does not fit a {h}×{w} input");
     }
+    if !is_cpu_f32(x) {
+        return max_pool2d_composed(x, k);
+    }
     x.contiguous()?.apply_op1(MaxPoolOp { k })
+}
+
+/// `max_pool2d` from candle ops (any device): the whole windows cut out, each window's k²
+/// values moved to a last axis, and the maximum over it. Not candle's `max_pool2d`, whose
+/// backward scales a window's gradient by the share of its values that are maximal (¼ for a
+/// single maximum in a 2×2 window) and mis-routes sizes that are not a multiple of k. The max
+/// reduction's gradient goes to every maximum of a window (ties have measure zero here).
+fn max_pool2d_composed(x: &Tensor, k: usize) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (ho, wo) = (h / k, w / k);
+    x.narrow(2, 0, ho * k)?
+        .narrow(3, 0, wo * k)?
+        .reshape(vec![n, c, ho, k, wo, k])?
+        .permute(vec![0, 1, 2, 4, 3, 5])?
+        .reshape((n, c, ho, wo, k * k))?
+        .max(candle_core::D::Minus1)
 }
 
 /// `max_pool2d(relu(bn(conv2d(x, w))), pool)` (3×3-style conv at stride 1, no conv bias) for
@@ -90,11 +108,13 @@ pub fn conv_bn_relu_pool(
         return conv_bias_relu_pool(x, &folded, &shift, padding, pool);
     }
     let fused = train && is_cpu_f32(x) && is_cpu_f32(w);
-    let (Some((gamma, beta)), true) = (bn.weight_and_bias(), fused) else {
-        return max_pool2d(&bn.forward_t(&conv2d(x, w, padding, 1)?, train)?.relu()?, pool);
+    let params = bn.weight_and_bias().filter(|(g, b)| fused && is_cpu_f32(g) && is_cpu_f32(b));
+    let Some((gamma, beta)) = params else {
+        // Pooling before the ReLU (they commute) keeps ties at zero out of candle's pooling.
+        return max_pool2d(&bn.forward_t(&conv2d(x, w, padding, 1)?, train)?, pool)?.relu();
     };
     let (o, c) = (w.dim(0)?, bn.running_mean().dim(0)?);
-    if c != o || !is_cpu_f32(gamma) || !is_cpu_f32(beta) {
+    if c != o {
         bail!("batch norm over {c} channels after a conv with {o} outputs");
     }
     let params = Tensor::cat(&[gamma, beta], 0)?;
@@ -116,7 +136,7 @@ pub fn conv_bn_relu_pool(
 pub fn conv_bias_relu_pool(x: &Tensor, w: &Tensor, bias: &Tensor, padding: usize, pool: usize) -> Result<Tensor> {
     if !is_cpu_f32(x) || !is_cpu_f32(w) || !is_cpu_f32(bias) {
         let o = w.dim(0)?;
-        return max_pool2d(&conv2d(x, w, padding, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?.relu()?, pool);
+        return max_pool2d(&conv2d(x, w, padding, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?, pool)?.relu();
     }
     let bias = bias.flatten_all()?.contiguous()?;
     let op = BlockOp { padding, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };

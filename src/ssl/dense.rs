@@ -16,6 +16,8 @@
 
 mod batchnorm;
 mod linear;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 

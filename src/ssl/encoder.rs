@@ -2,7 +2,7 @@
 //! `ssl::conv` and `ssl::dense` ops). The embedding the user explores is the backbone output;
 //! the projection head (SimCLR) and the decoder (masked autoencoder) exist only for the loss.
 
-use candle_core::{Result, Tensor};
+use candle_core::{Device, Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 
 use crate::data::Modality;
@@ -98,6 +98,8 @@ pub struct SslModel {
     pub predictor: Option<Mlp>,
     pub embed_dim: usize,
     pub input_shape: Vec<usize>,
+    /// Where the weights live; inputs are made here.
+    device: Device,
 }
 
 impl SslModel {
@@ -153,10 +155,10 @@ impl SslModel {
         } else {
             None
         };
-        Ok(Self { backbone, head, predictor, embed_dim, input_shape })
+        Ok(Self { backbone, head, predictor, embed_dim, input_shape, device: vb.device().clone() })
     }
 
-    /// A model with seeded weights on the CPU, with the VarMap that owns its weights.
+    /// A model with seeded weights on `cfg.device`, with the VarMap that owns its weights.
     pub fn build(modality: &Modality, cfg: &TrainConfig) -> crate::Result<(candle_nn::VarMap, SslModel)> {
         Self::build_with(modality, cfg, SslModel::new)
     }
@@ -167,12 +169,18 @@ impl SslModel {
         cfg: &TrainConfig,
         make: impl FnOnce(&Modality, &TrainConfig, VarBuilder) -> Result<SslModel>,
     ) -> crate::Result<(candle_nn::VarMap, SslModel)> {
+        let device = crate::ssl::compute_device(cfg.device)?;
         let varmap = candle_nn::VarMap::new();
-        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &device);
         let model = make(modality, cfg, vb)
             .map_err(|e| crate::PretextError::InvalidConfig(format!("cannot build the model: {e}")))?;
         crate::ssl::init::reseed(&varmap, cfg.seed)?;
         Ok((varmap, model))
+    }
+
+    /// The device the model computes on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// Reshapes a flat batch (n × item_len) to what the backbone takes.

@@ -7,6 +7,7 @@ pub mod conv;
 pub mod conv1d;
 pub mod dense;
 pub(crate) mod cpu;
+pub mod device;
 pub mod encoder;
 pub mod encoder_series;
 pub mod encoder_text;
@@ -20,10 +21,13 @@ pub mod objective;
 pub mod optim;
 pub mod ops;
 pub mod pipeline;
+#[cfg(test)]
+mod reference_steps;
 pub mod run;
 pub mod summary;
 pub mod trainer;
 
+pub use device::{compute_device, DeviceChoice};
 pub use config::{AugmentConfig, ObjectiveKind, TextEncoder, TrainConfig};
 pub use events::{FinishReason, TrainCommand, TrainEvent};
 

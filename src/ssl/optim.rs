@@ -7,14 +7,16 @@
 //! spread over the rayon pool. The arithmetic is candle-nn 0.11's, operation for operation
 //! and in the same f32 rounding, so both give bit-identical parameters (tests/optimizer.rs).
 //!
-//! Parameters that are not f32 on the CPU are left to candle-nn's `AdamW`.
+//! Parameters that are not f32 on the CPU (a GPU's) take the same update as tensor ops on
+//! their own device, moments kept beside them there; its state is saved and restored as the
+//! fused path's is.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Result, Tensor, Var};
-use candle_nn::{AdamW as CandleAdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 use rayon::prelude::*;
 
 use crate::ssl::cpu::{f32_slice, f32_slice_mut, is_cpu_f32};
@@ -27,8 +29,8 @@ pub struct AdamW {
     step_t: usize,
     /// (parameter, first moment, second moment) for CPU f32 parameters.
     slots: Vec<(Var, Mutex<Moments>)>,
-    /// Everything else (other devices or dtypes), with candle-nn's own implementation.
-    others: CandleAdamW,
+    /// Everything else (other devices or dtypes): (parameter, (m, v) once it has stepped).
+    others: Vec<(Var, Mutex<Option<(Tensor, Tensor)>>)>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,26 @@ impl Coeffs {
         *m = next_m;
         *v = next_v;
     }
+}
+
+/// The same update as tensor ops on the parameter's own device (the path a GPU takes),
+/// scalar for scalar `Coeffs::update`, each product by a scalar a candle `affine`.
+fn tensor_update(c: &Coeffs, theta: &Var, moments: &Mutex<Option<(Tensor, Tensor)>>, g: &Tensor) -> Result<()> {
+    let mut guard = moments.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+    let (m, v) = match guard.take() {
+        Some(mv) => mv,
+        None => (theta.zeros_like()?, theta.zeros_like()?),
+    };
+    let scale = |t: &Tensor, a: f32| t.affine(a as f64, 0.0);
+    let next_m = (scale(&m, c.beta1)? + scale(g, c.one_minus_beta1)?)?;
+    let next_v = (scale(&v, c.beta2)? + scale(&g.sqr()?, c.one_minus_beta2)?)?;
+    let m_hat = scale(&next_m, c.scale_m)?;
+    let v_hat = scale(&next_v, c.scale_v)?;
+    let decayed = scale(theta.as_tensor(), c.decay)?;
+    let step = (m_hat / (v_hat.sqrt()?.affine(1.0, c.eps as f64))?)?;
+    theta.set(&(decayed - scale(&step, c.lr)?)?)?;
+    *guard = Some((next_m, next_v));
+    Ok(())
 }
 
 /// The in-place update of one parameter from its gradient.
@@ -137,19 +159,26 @@ impl AdamW {
     /// The step counter and both moments of every parameter that has taken a step, keyed by
     /// the parameter's name in `names` (a VarMap's), so a resumed run continues the same
     /// trajectory instead of restarting the moments at zero.
+    /// The tensors are on the CPU whatever device the parameters are on.
     pub fn state(&self, names: &HashMap<String, Var>) -> Result<HashMap<String, Tensor>> {
         let device = candle_core::Device::Cpu;
         let mut out = HashMap::new();
         out.insert(STEP_KEY.to_string(), Tensor::new(&[self.step_t as i64], &device)?);
         for (name, var) in names {
-            let Some((_, slot)) = self.slots.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) else { continue };
-            let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
-            if guard.m.is_empty() {
-                continue; // no step yet: the moments are zero
-            }
             let (m_key, v_key) = moment_keys(name);
-            out.insert(m_key, Tensor::from_slice(&guard.m, guard.m.len(), &device)?);
-            out.insert(v_key, Tensor::from_slice(&guard.v, guard.v.len(), &device)?);
+            if let Some((_, slot)) = self.slots.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) {
+                let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+                if guard.m.is_empty() {
+                    continue; // no step yet: the moments are zero
+                }
+                out.insert(m_key, Tensor::from_slice(&guard.m, guard.m.len(), &device)?);
+                out.insert(v_key, Tensor::from_slice(&guard.v, guard.v.len(), &device)?);
+            } else if let Some((_, slot)) = self.others.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) {
+                let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+                let Some((m, v)) = guard.as_ref() else { continue };
+                out.insert(m_key, m.flatten_all()?.to_device(&device)?);
+                out.insert(v_key, v.flatten_all()?.to_device(&device)?);
+            }
         }
         Ok(out)
     }
@@ -161,12 +190,17 @@ impl AdamW {
         for (name, var) in names {
             let (m_key, v_key) = moment_keys(name);
             let (Some(m), Some(v)) = (state.get(&m_key), state.get(&v_key)) else { continue };
-            let Some((_, slot)) = self.slots.iter().find(|(s, _)| s.as_tensor().id() == var.as_tensor().id()) else { continue };
-            let (m, v) = (m.flatten_all()?.to_vec1::<f32>()?, v.flatten_all()?.to_vec1::<f32>()?);
-            if m.len() != var.elem_count() || v.len() != var.elem_count() {
-                candle_core::bail!("the saved optimizer moments of '{name}' have {} values for a parameter of {}", m.len(), var.elem_count());
+            if m.elem_count() != var.elem_count() || v.elem_count() != var.elem_count() {
+                candle_core::bail!("the saved optimizer moments of '{name}' have {} values for a parameter of {}", m.elem_count(), var.elem_count());
             }
-            *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Moments { m, v };
+            let same = |s: &Var| s.as_tensor().id() == var.as_tensor().id();
+            if let Some((_, slot)) = self.slots.iter().find(|(s, _)| same(s)) {
+                let (m, v) = (m.flatten_all()?.to_vec1::<f32>()?, v.flatten_all()?.to_vec1::<f32>()?);
+                *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Moments { m, v };
+            } else if let Some((_, slot)) = self.others.iter().find(|(s, _)| same(s)) {
+                let onto = |t: &Tensor| t.to_dtype(var.dtype())?.to_device(var.device())?.reshape(var.shape());
+                *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Some((onto(m)?, onto(v)?));
+            }
         }
         Ok(())
     }
@@ -179,7 +213,8 @@ impl Optimizer for AdamW {
         let (mine, theirs): (Vec<Var>, Vec<Var>) =
             vars.into_iter().filter(|v| v.dtype().is_float()).partition(|v| is_cpu_f32(v.as_tensor()));
         let slots = mine.into_iter().map(|v| (v, Mutex::new(Moments::default()))).collect();
-        Ok(Self { others: CandleAdamW::new(theirs, params.clone())?, params, step_t: 0, slots })
+        let others = theirs.into_iter().map(|v| (v, Mutex::new(None))).collect();
+        Ok(Self { others, params, step_t: 0, slots })
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
@@ -195,7 +230,12 @@ impl Optimizer for AdamW {
             }
             var.as_tensor().inplace_op2(&g, &Update { coeffs, moments })
         })?;
-        self.others.step(grads)
+        for (var, moments) in &self.others {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                tensor_update(&coeffs, var, moments, g)?;
+            }
+        }
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -204,6 +244,72 @@ impl Optimizer for AdamW {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.params.lr = lr;
-        self.others.set_learning_rate(lr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssl::cpu::with_reference_ops;
+    use candle_core::Device;
+
+    /// A small regression trained `steps` steps (with a learning-rate change); the optimiser
+    /// and its parameters, by name.
+    fn train(steps: usize, resume_from: Option<&HashMap<String, Tensor>>) -> (AdamW, HashMap<String, Var>) {
+        let make = |dims: &[usize], seed: f32| {
+            let n: usize = dims.iter().product();
+            let v: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.618 + seed) * 12.9898).sin() * 0.3).collect();
+            Var::from_vec(v, dims, &Device::Cpu).expect("a parameter")
+        };
+        let (w, b) = (make(&[4, 3], 0.1), make(&[4], 0.5));
+        let names: HashMap<String, Var> = [("w".to_string(), w.clone()), ("b".to_string(), b.clone())].into();
+        let params = ParamsAdamW { lr: 1e-2, weight_decay: 0.05, ..Default::default() };
+        let mut opt = AdamW::new(vec![w.clone(), b.clone()], params).expect("an optimiser");
+        if let Some(state) = resume_from {
+            opt.restore(&names, state).expect("a restore");
+        }
+        for step in 0..steps {
+            let x = make(&[8, 3], step as f32).as_tensor().clone();
+            let y = x.matmul(&w.as_tensor().t().expect("t")).and_then(|y| y.broadcast_add(b.as_tensor())).expect("forward");
+            let loss = y.sqr().and_then(|l| l.mean_all()).expect("loss");
+            if step == 2 {
+                opt.set_learning_rate(3e-3);
+            }
+            opt.backward_step(&loss).expect("a step");
+        }
+        (opt, names)
+    }
+
+    fn values(names: &HashMap<String, Var>) -> Vec<f32> {
+        ["w", "b"].iter().flat_map(|n| names[*n].as_tensor().flatten_all().and_then(|t| t.to_vec1()).expect("values")).collect()
+    }
+
+    #[test]
+    fn the_tensor_op_step_matches_the_fused_step() {
+        let (_, fused) = train(5, None);
+        let (opt, reference) = with_reference_ops(|| train(5, None));
+        assert!(opt.slots.is_empty() && opt.others.len() == 2, "the reference run used the fused step");
+        let (a, b) = (values(&fused), values(&reference));
+        let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-6, "parameters differ by {worst}");
+        assert_ne!(a, values(&train(0, None).1), "the parameters did not move");
+    }
+
+    #[test]
+    fn the_tensor_op_path_saves_and_restores_its_moments() {
+        // Saved by the tensor path after 3 steps, restored into the fused path (and back):
+        // both continue as one uninterrupted run of the other path would.
+        let (opt, names) = with_reference_ops(|| train(3, None));
+        let state = opt.state(&names).expect("a state");
+        assert!(state.contains_key("adamw.m.w") && state.values().all(|t| t.device().is_cpu()));
+        let (fused_opt, fused_names) = train(3, None);
+        let fused_state = fused_opt.state(&fused_names).expect("a state");
+        for key in ["adamw.m.w", "adamw.v.b"] {
+            let (a, b) = (state[key].to_vec1::<f32>().expect("m"), fused_state[key].to_vec1::<f32>().expect("m"));
+            assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 1e-7), "{key} differs between the paths");
+        }
+        let (restored, restored_names) = with_reference_ops(|| train(0, Some(&fused_state)));
+        let again = restored.state(&restored_names).expect("a state");
+        assert_eq!(again["adamw.v.w"].to_vec1::<f32>().ok(), fused_state["adamw.v.w"].to_vec1::<f32>().ok());
     }
 }

@@ -27,6 +27,7 @@ use crate::data::{Dataset, Modality};
 use crate::error::{PretextError, Result};
 use crate::export::{read_npy_ints, read_npy_matrix, write_npy_ints, write_npy_matrix};
 use crate::ssl::config::TrainConfig;
+use crate::ssl::device::DeviceChoice;
 use crate::ssl::evaluate::EvalRecord;
 
 pub const CONFIG: &str = "config.json";
@@ -225,7 +226,7 @@ pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress,
     };
     write_json(&dir.join(CONFIG), &config)?;
     let ckpt = dir.join(CHECKPOINT);
-    varmap.save(&ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("cannot write checkpoint ({e})")))?;
+    save_varmap(varmap, &ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("cannot write checkpoint ({e})")))?;
     write_npy_matrix(&dir.join(EMBEDDINGS), embeddings)?;
     write_npy_ints(&dir.join(INDICES), &indices.iter().map(|&i| i as i64).collect::<Vec<_>>())?;
     if ds.has_labels() {
@@ -279,7 +280,23 @@ pub fn load_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
 /// Writes the optimizer's and the objective's state beside the checkpoint.
 pub fn save_training_state(dir: &Path, state: &std::collections::HashMap<String, candle_core::Tensor>) -> Result<()> {
     let path = dir.join(TRAINING_STATE);
-    candle_core::safetensors::save(state, &path).map_err(|e| PretextError::bad_file(&path, format!("cannot write the training state ({e})")))
+    save_on_cpu(state.iter().map(|(k, v)| (k.clone(), v.clone())), &path)
+        .map_err(|e| PretextError::bad_file(&path, format!("cannot write the training state ({e})")))
+}
+
+/// A VarMap's weights to a safetensors file, from whatever device they are on.
+fn save_varmap(varmap: &VarMap, path: &Path) -> candle_core::Result<()> {
+    let data = varmap.data().lock().map_err(|_| candle_core::Error::Msg("the model's weights are poisoned".into()))?;
+    save_on_cpu(data.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())), path)
+}
+
+/// Copies each tensor to the CPU first (a no-op for CPU tensors): safetensors writes host
+/// memory, and candle's own GPU read-back inside its writer cannot report a failure.
+fn save_on_cpu(tensors: impl Iterator<Item = (String, candle_core::Tensor)>, path: &Path) -> candle_core::Result<()> {
+    let host = tensors
+        .map(|(k, t)| Ok((k, t.to_device(&candle_core::Device::Cpu)?)))
+        .collect::<candle_core::Result<std::collections::HashMap<_, _>>>()?;
+    candle_core::safetensors::save(&host, path)
 }
 
 /// The saved optimizer and objective state; None for runs saved without it (they resume with
@@ -297,7 +314,7 @@ pub fn load_training_state(dir: &Path) -> Result<Option<std::collections::HashMa
 /// Writes a momentum teacher's weights beside the checkpoint.
 pub fn save_teacher(teacher: &VarMap, dir: &Path) -> Result<()> {
     let path = dir.join(TEACHER);
-    teacher.save(&path).map_err(|e| PretextError::bad_file(&path, format!("cannot write the teacher's weights ({e})")))
+    save_varmap(teacher, &path).map_err(|e| PretextError::bad_file(&path, format!("cannot write the teacher's weights ({e})")))
 }
 
 /// Loads a saved teacher when the run has one; a run saved without it keeps the teacher the
@@ -359,12 +376,12 @@ pub enum EvaluationSource {
 
 /// The run's saved evaluation when it is current, else a new one measured on `ds` and
 /// written beside the run (a read-only folder only loses the cache).
-pub fn current_evaluation(dir: &Path, ds: &Dataset) -> Result<(RunEvaluation, EvaluationSource)> {
+pub fn current_evaluation(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<(RunEvaluation, EvaluationSource)> {
     let config = load_config(dir)?;
     if let Some(saved) = load_evaluation(dir)?.filter(|e| e.is_current_for(&config)) {
         return Ok((saved, EvaluationSource::Saved));
     }
-    let fresh = evaluate_run(dir, ds)?;
+    let fresh = evaluate_run(dir, ds, device)?;
     let _ = save_evaluation(dir, &fresh);
     Ok((fresh, EvaluationSource::Computed))
 }
@@ -405,12 +422,12 @@ pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
 }
 
 /// Embeds the dataset (or a seeded sample, `evaluation_items`) with the run's
-/// checkpoint and measures it.
-pub fn evaluate_run(dir: &Path, ds: &Dataset) -> Result<RunEvaluation> {
+/// checkpoint on `device` and measures it.
+pub fn evaluate_run(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<RunEvaluation> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
     let ds = evaluation_items(ds);
-    let (train, test) = embed_with(&saved, &ds)?;
+    let (train, test) = embed_with(&saved, &ds, device)?;
     evaluate_embeddings(&ds, &train, &test, saved.config.train.seed, saved.config.step)
 }
 
@@ -467,30 +484,31 @@ pub fn load_evaluation(dir: &Path) -> Result<Option<RunEvaluation>> {
     }
 }
 
-/// Backbone embeddings of the train and the test split with a saved run's weights.
-pub fn embed_splits(dir: &Path, ds: &Dataset) -> Result<(SavedRun, Matrix, Matrix)> {
+/// Backbone embeddings of the train and the test split with a saved run's weights, computed
+/// on `device` (the matrices are on the CPU).
+pub fn embed_splits(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<(SavedRun, Matrix, Matrix)> {
     let saved = load(dir)?;
     saved.check_dataset(ds)?;
-    let (train, test) = embed_with(&saved, ds)?;
+    let (train, test) = embed_with(&saved, ds, device)?;
     Ok((saved, train, test))
 }
 
 /// Train and test embeddings of `ds` (the run's dataset, or a sample of it) with the
-/// weights of `saved`.
-fn embed_with(saved: &SavedRun, ds: &Dataset) -> Result<(Matrix, Matrix)> {
-    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &saved.config.train)?;
+/// weights of `saved`, computed on `device` (the matrices are on the CPU).
+fn embed_with(saved: &SavedRun, ds: &Dataset, device: DeviceChoice) -> Result<(Matrix, Matrix)> {
+    let cfg = TrainConfig { device, ..saved.config.train.clone() };
+    let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
     load_weights(&varmap, &saved.dir)?;
-    let device = candle_core::Device::Cpu;
     let d = ds.item_len();
-    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, &device)?;
-    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, &device)?;
+    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, model.device())?;
+    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, model.device())?;
     Ok((train, test))
 }
 
 /// Backbone embeddings of every item of `ds` with a saved run's weights, in dataset order
 /// (train items, then test items).
-pub fn embed_all(dir: &Path, ds: &Dataset) -> Result<Matrix> {
-    let (_, mut all, test) = embed_splits(dir, ds)?;
+pub fn embed_all(dir: &Path, ds: &Dataset, device: DeviceChoice) -> Result<Matrix> {
+    let (_, mut all, test) = embed_splits(dir, ds, device)?;
     all.data.extend_from_slice(&test.data);
     all.rows += test.rows;
     Ok(all)

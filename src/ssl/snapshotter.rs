@@ -13,7 +13,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarMap;
 
 use crate::data::Dataset;
@@ -185,7 +185,7 @@ fn embed(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> 
             }
         }
     }
-    embed_dataset(model, &ctx.ds, &ctx.map_indices, &Device::Cpu)
+    embed_dataset(model, &ctx.ds, &ctx.map_indices, model.device())
 }
 
 /// The nice value of the snapshot threads after the first snapshot, and of the scores

@@ -99,8 +99,8 @@ impl Trainer {
             return Err(PretextError::BadData(crate::data::NOT_TRAINABLE.into()));
         }
         let map_indices = Arc::new(indices);
-        let device = Device::Cpu;
         let (varmap, model) = SslModel::build(&dataset.modality, &config)?;
+        let device = model.device().clone();
         let mut progress = RunProgress { train_seconds: Some(0.0), ..RunProgress::default() };
         if let Some(saved) = &saved {
             run::load_weights(&varmap, &saved.dir)?;

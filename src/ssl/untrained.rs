@@ -1,8 +1,6 @@
 //! The untrained encoder as a reference point: the default model for the data with its
 //! seeded random initial weights, measured with the same kNN protocol as a trained one.
 
-use candle_core::Device;
-
 use crate::analysis::knn;
 use crate::data::Dataset;
 use crate::error::{PretextError, Result};
@@ -18,8 +16,8 @@ pub fn knn_accuracy(ds: &Dataset, seed: u64) -> Result<(usize, f32)> {
     let cfg = TrainConfig { seed, ..TrainConfig::for_modality(&ds.modality) };
     let (_weights, model) = SslModel::build(&ds.modality, &cfg)?;
     let d = ds.item_len();
-    let train = embed_split(&model, &ds.train, d, &Device::Cpu)?;
-    let test = embed_split(&model, &ds.test, d, &Device::Cpu)?;
+    let train = embed_split(&model, &ds.train, d, model.device())?;
+    let test = embed_split(&model, &ds.test, d, model.device())?;
     let accuracy = knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?;
     Ok((model.embed_dim, accuracy))
 }

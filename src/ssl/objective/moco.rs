@@ -32,11 +32,10 @@ struct QueueState {
 
 impl MoCo {
     /// The queue starts with random unit vectors, as MoCo's does.
-    pub fn new(teacher: Teacher, queue_size: usize, dim: usize, temperature: f32, seed: u64) -> crate::Result<Self> {
-        let device = Device::Cpu;
+    pub fn new(teacher: Teacher, queue_size: usize, dim: usize, temperature: f32, seed: u64, device: &Device) -> crate::Result<Self> {
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ 0x4D6F_436F);
         let random: Vec<f32> = (0..queue_size * dim).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
-        let queue = l2_normalise(&Tensor::from_vec(random, (queue_size, dim), &device)?)?;
+        let queue = l2_normalise(&Tensor::from_vec(random, (queue_size, dim), device)?)?;
         Ok(Self { teacher, temperature, state: Mutex::new(QueueState { queue, head: 0, pending: None }) })
     }
 
@@ -81,7 +80,7 @@ impl Objective for MoCo {
         }
         let head = head.flatten_all()?.to_vec1::<i64>()?.first().map_or(0, |&h| h.max(0) as usize);
         state.head = head % state.queue.dim(0)?.max(1);
-        state.queue = queue.to_dtype(state.queue.dtype())?;
+        state.queue = queue.to_dtype(state.queue.dtype())?.to_device(state.queue.device())?;
         state.pending = None;
         Ok(())
     }

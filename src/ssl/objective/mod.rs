@@ -114,8 +114,7 @@ pub fn reconstructions(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let device = Device::Cpu;
-    let h = model.embed(&to_tensor(&inputs, items.len(), &device)?, false)?;
+    let h = model.embed(&to_tensor(&inputs, items.len(), model.device())?, false)?;
     let recon = model.head.forward_t(&h, false)?.flatten_all()?.to_vec1::<f32>()?;
     Ok(inputs.chunks(d).zip(recon.chunks(d)).map(|(a, b)| (a.to_vec(), b.to_vec())).collect())
 }
@@ -125,9 +124,10 @@ pub fn reconstructions(
 pub fn build_objective(cfg: &TrainConfig, modality: &Modality, student: &VarMap) -> crate::Result<Arc<dyn Objective>> {
     let p = &cfg.objective_params;
     let teacher = || teacher::Teacher::new(modality, cfg, student);
+    let device = crate::ssl::compute_device(cfg.device)?;
     Ok(match cfg.objective {
         ObjectiveKind::Simclr => Arc::new(SimClr { temperature: cfg.temperature }),
-        ObjectiveKind::Moco => Arc::new(MoCo::new(teacher()?, p.queue_size, cfg.proj_dim, p.moco_temperature, cfg.seed)?),
+        ObjectiveKind::Moco => Arc::new(MoCo::new(teacher()?, p.queue_size, cfg.proj_dim, p.moco_temperature, cfg.seed, &device)?),
         ObjectiveKind::Vicreg => Arc::new(VicReg { invariance: p.vicreg_invariance, variance: p.vicreg_variance, covariance: p.vicreg_covariance }),
         ObjectiveKind::Barlow => Arc::new(BarlowTwins { lambda: p.barlow_lambda }),
         ObjectiveKind::Byol => Arc::new(Byol { teacher: teacher()? }),
