@@ -67,22 +67,31 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     Ok(IdxArray { dims, data: body.to_vec() })
 }
 
-/// The dimensions and the data offset of an uncompressed IDX file of unsigned bytes, read
-/// from its header alone; None for a gzip'd file (which cannot be read item by item).
-fn plain_header(path: &Path) -> Result<Option<(Vec<usize>, u64)>> {
+/// What the start of an IDX file says about reading it item by item.
+enum Header {
+    /// Uncompressed unsigned bytes: the dimensions and where the data starts.
+    Plain(Vec<usize>, u64),
+    /// gzip'd: it cannot be read item by item.
+    Gzip,
+    /// Anything else: left to the full reader to report.
+    Other,
+}
+
+/// Reads the header of an IDX file alone.
+fn header(path: &Path) -> Result<Header> {
     let mut head = Vec::with_capacity(4 + 4 * 255);
     let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
     file.take(4 + 4 * 255).read_to_end(&mut head).map_err(|e| PretextError::io(path, e))?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        return Ok(None);
+        return Ok(Header::Gzip);
     }
     if head.len() < 4 || head[0] != 0 || head[1] != 0 || head[2] != UBYTE {
-        return Err(PretextError::bad_file(path, "not an IDX file of unsigned bytes"));
+        return Ok(Header::Other);
     }
     let ndim = head[3] as usize;
-    let Some(dims) = head.get(4..4 + 4 * ndim) else { return Err(PretextError::bad_file(path, "IDX header is truncated")) };
+    let Some(dims) = head.get(4..4 + 4 * ndim) else { return Ok(Header::Other) };
     let dims = dims.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
-    Ok(Some((dims, (4 + 4 * ndim) as u64)))
+    Ok(Header::Plain(dims, (4 + 4 * ndim) as u64))
 }
 
 fn not_images(path: &Path, dims: usize) -> PretextError {
@@ -95,17 +104,23 @@ fn streamed_images(images: &Path, stream: StreamChoice, notes: &mut Vec<String>)
     if stream == StreamChoice::Never {
         return Ok(None);
     }
-    let Some((dims, data_start)) = plain_header(images)? else {
-        if stream == StreamChoice::Always {
-            notes.push(format!("{} is gzip'd, so it is held in memory: gunzip it to read its images from disk as they are used", images.display()));
+    let (dims, data_start) = match header(images)? {
+        Header::Plain(dims, data_start) => (dims, data_start),
+        Header::Gzip => {
+            if stream == StreamChoice::Always {
+                notes.push(format!("{} is gzip'd, so it is held in memory: gunzip it to read its images from disk as they are used", images.display()));
+            }
+            return Ok(None);
         }
-        return Ok(None);
+        Header::Other => return Ok(None),
     };
     let &[n, h, w] = dims.as_slice() else { return Err(not_images(images, dims.len())) };
-    if !stream.streams((n * h * w * 4) as u64) {
+    let bytes = [n, h, w, 4].iter().fold(1u64, |acc, &v| acc.saturating_mul(v as u64));
+    if !stream.streams(bytes) {
         return Ok(None);
     }
-    Ok(Some((FileRows::open(images, data_start, n, h * w, Encoding::PixelU8)?, h, w)))
+    let Some(plane) = h.checked_mul(w) else { return Ok(None) };
+    Ok(Some((FileRows::open(images, data_start, n, plane, Encoding::PixelU8)?, h, w)))
 }
 
 enum Pixels {

@@ -115,7 +115,8 @@ impl FileRows {
         let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
         let size = file.metadata().map_err(|e| PretextError::io(path, e))?.len();
         let need = (rows as u64)
-            .checked_mul(row_len as u64 * encoding.width() as u64)
+            .checked_mul(row_len as u64)
+            .and_then(|v| v.checked_mul(encoding.width() as u64))
             .and_then(|b| b.checked_add(data_start));
         if need.is_none_or(|n| n > size) {
             return Err(PretextError::bad_file(path, format!("{rows} rows of {row_len} values do not fit in its {size} bytes (cut short or damaged)")));
