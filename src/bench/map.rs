@@ -33,6 +33,11 @@ pub struct MapBenchArgs {
     /// map runs them), timing each from the raw vectors to the finished 2-D layout.
     #[arg(long)]
     pub layouts: bool,
+    /// Draw a real dataset's first map instead of the synthetic one: the window's own
+    /// opening work (read, raw features, PCA layout, raw-feature kNN baseline) is timed, then
+    /// its layout is drawn as above (every item on the map, coloured by label).
+    #[arg(long)]
+    pub data: Option<std::path::PathBuf>,
 }
 
 const SCREEN: [f32; 2] = [1600.0, 1000.0];
@@ -109,7 +114,9 @@ fn synthetic_embeddings(n: usize) -> crate::Result<crate::analysis::Matrix> {
 fn layout_figures(n: usize) -> crate::Result<String> {
     use crate::analysis::{quality, tsne, umap};
     let x = synthetic_embeddings(n)?;
-    let sample: Vec<usize> = (0..n).step_by((n / 5000).max(1)).take(5000).collect();
+    // Seeded and spread over every cluster (a stride that is a multiple of 50 would take
+    // one cluster's points only, where no 2-D layout keeps the 32-d neighbours).
+    let sample = crate::data::stream::sample_items(n, 5000, 3);
     let original = x.select_rows(&sample);
     let mut out = String::new();
     let methods: [(&str, &dyn Fn() -> crate::Result<crate::analysis::Matrix>); 2] = [
@@ -151,9 +158,30 @@ fn index_figures(n: usize) -> crate::Result<String> {
     ))
 }
 
+/// The window's work on opening `path` with every item on the map (as `work::load` does it
+/// for the window): seconds taken, and the layout coloured by label.
+fn first_map_of(path: &std::path::Path) -> Result<(f64, Vec<[f32; 2]>, Vec<Color32>), String> {
+    let started = Instant::now();
+    let read = crate::app::read_options::ReadOptions::default();
+    let loaded = crate::app::work::load(path, &read, 0, usize::MAX, 0, crate::app::settings::Projection::Pca, std::sync::Arc::new(|_| {}))?;
+    let secs = started.elapsed().as_secs_f64();
+    let colours = loaded.map_indices.iter().map(|&i| colors::category(loaded.dataset.global_label(i).unwrap_or(0) as usize)).collect();
+    Ok((secs, loaded.layout, colours))
+}
+
 pub fn run(args: &MapBenchArgs) -> String {
-    let (points, colours) = layout(args.points.max(1));
-    let mut out = format!("{} points, {} timed frames per mode at {}x{} (pan, then zoom, pointer hovering)\n", points.len(), args.frames, SCREEN[0], SCREEN[1]);
+    let mut out = String::new();
+    let (points, colours) = match &args.data {
+        Some(path) => match first_map_of(path) {
+            Ok((secs, points, colours)) => {
+                out += &format!("{}: opened and laid out (read, raw features, PCA, kNN baseline) in {secs:.1} s\n", path.display());
+                (points, colours)
+            }
+            Err(e) => return format!("{}: {e}\n", path.display()),
+        },
+        None => layout(args.points.max(1)),
+    };
+    out += &format!("{} points, {} timed frames per mode at {}x{} (pan, then zoom, pointer hovering)\n", points.len(), args.frames, SCREEN[0], SCREEN[1]);
     for (name, force_quads) in [("level of detail", false), ("a quad per point (reference)", true)] {
         let r = measure(&points, &colours, args.frames, force_quads);
         let mut sorted = r.frames.clone();
