@@ -235,3 +235,14 @@ fn a_streamed_image_folder_decodes_the_items_the_held_one_does() {
         assert!(streamed.notes.iter().any(|n| n.contains("streamed from disk")), "{:?}", streamed.notes);
     }
 }
+
+#[test]
+fn the_raw_feature_baseline_reads_a_streamed_dataset_as_it_reads_a_held_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_table(dir.path(), 500, 12);
+    let baseline = |stream| pretext::analysis::baseline::knn_baselines(&load(&path, stream), 4).unwrap();
+    let (streamed, held) = (baseline(StreamChoice::Always), baseline(StreamChoice::Never));
+    assert_eq!((streamed.train_items, streamed.test_items), (400, 100));
+    assert_eq!(streamed.raw_knn_accuracy, held.raw_knn_accuracy);
+    assert_eq!(streamed.pca_knn_accuracy, held.pca_knn_accuracy);
+}

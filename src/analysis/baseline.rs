@@ -28,8 +28,11 @@ pub struct BaselineReport {
     pub untrained_knn_accuracy: Option<f32>,
 }
 
-pub fn split_matrix(split: &crate::data::Split, d: usize) -> Matrix {
-    Matrix::new(split.x.clone(), split.len, d)
+/// The items of a split as matrix rows (read from disk for a streamed split).
+pub fn split_matrix(split: &crate::data::Split, d: usize) -> Result<Matrix> {
+    let mut data = vec![0.0; split.len * d];
+    split.read_items(0, d, &mut data)?;
+    Ok(Matrix::new(data, split.len, d))
 }
 
 /// The TF-IDF model of the train items among `indices` (global indices).
@@ -64,7 +67,7 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
             let tfidf = crate::analysis::tfidf::Tfidf::fit(&ds.train.texts, crate::analysis::tfidf::MAX_TERMS);
             ("TF-IDF bag of words", tfidf.transform(&ds.train.texts), tfidf.transform(&ds.test.texts))
         }
-        _ => ("raw features", split_matrix(&ds.train, d), split_matrix(&ds.test, d)),
+        _ => ("raw features", split_matrix(&ds.train, d)?, split_matrix(&ds.test, d)?),
     };
     let protocol = knn::KnnProtocol::default();
     let raw = knn::accuracy(&train, train_labels, &test, test_labels, protocol)?;

@@ -141,7 +141,9 @@ fn index_figures(n: usize) -> crate::Result<String> {
     let started = Instant::now();
     let index = NeighborIndex::build(&x, Metric::Cosine, IndexParams { exact_threshold: 0, ..IndexParams::default() })?;
     let build = started.elapsed().as_secs_f64();
-    let queries: Vec<usize> = (0..1000).map(|i| i * (n / 1000).max(1) % n).collect();
+    // Seeded and spread over every cluster (a stride that is a multiple of 50 would query
+    // one cluster only).
+    let queries = crate::data::stream::sample_items(n, 1000, 5);
     let q = x.select_rows(&queries);
     let started = Instant::now();
     let found = index.search_batch(&q, 10);

@@ -91,7 +91,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
-    let ds = args.data.load(args.seed)?;
+    let all = args.data.load(args.seed)?;
+    // A streamed or very large dataset is measured on the sample its runs are evaluated on,
+    // so the baseline compares like with like (and is never read whole into memory).
+    let ds = crate::ssl::run::evaluation_items(&all);
     let mut r = crate::analysis::baseline::knn_baselines(&ds, args.pca_dim)?;
     // Embeddings made elsewhere have no encoder of ours to compare with untrained.
     let untrained = match ds.modality {
