@@ -116,7 +116,7 @@ fn layout_figures(n: usize) -> crate::Result<String> {
     let x = synthetic_embeddings(n)?;
     // Seeded and spread over every cluster (a stride that is a multiple of 50 would take
     // one cluster's points only, where no 2-D layout keeps the 32-d neighbours).
-    let sample = crate::data::stream::sample_items(n, 5000, 3);
+    let sample = crate::data::sample_items(n, 5000, 3);
     let original = x.select_rows(&sample);
     let mut out = String::new();
     let methods: [(&str, &dyn Fn() -> crate::Result<crate::analysis::Matrix>); 2] = [
@@ -143,7 +143,7 @@ fn index_figures(n: usize) -> crate::Result<String> {
     let build = started.elapsed().as_secs_f64();
     // Seeded and spread over every cluster (a stride that is a multiple of 50 would query
     // one cluster only).
-    let queries = crate::data::stream::sample_items(n, 1000, 5);
+    let queries = crate::data::sample_items(n, 1000, 5);
     let q = x.select_rows(&queries);
     let started = Instant::now();
     let found = index.search_batch(&q, 10);

@@ -163,6 +163,15 @@ impl Split {
     }
 }
 
+/// Up to `k` of `n` items, a seeded random choice, in increasing order (all of them when
+/// `k >= n`).
+pub fn sample_items(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    let mut picks = if k >= n { (0..n).collect() } else { rand::seq::index::sample(&mut rand::rngs::StdRng::seed_from_u64(seed), n, k).into_vec() };
+    picks.sort_unstable();
+    picks
+}
+
 /// The seeded train/test split of a pool of `n` items: (train indices, test indices), each
 /// in increasing order; `test_fraction` of the items (at least one of two or more) are test.
 pub fn split_pool(n: usize, test_fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {

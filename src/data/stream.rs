@@ -245,7 +245,7 @@ impl StreamedRows {
     /// Keeps a seeded sample of up to `MARGINAL_ROWS` items in memory for marginal draws.
     pub fn with_marginal_sample(mut self, seed: u64) -> Result<Self> {
         let d = self.source.row_len();
-        let picks = sample_items(self.len(), MARGINAL_ROWS, seed);
+        let picks = crate::data::sample_items(self.len(), MARGINAL_ROWS, seed);
         let mut flat = vec![0.0; picks.len() * d];
         for (slot, &i) in flat.chunks_mut(d).zip(&picks) {
             self.read(i, slot)?;
@@ -268,18 +268,6 @@ impl StreamedRows {
         }
         Ok(())
     }
-}
-
-/// Up to `k` of `n` items, seeded, in increasing order.
-pub fn sample_items(n: usize, k: usize, seed: u64) -> Vec<usize> {
-    use rand::seq::index::sample;
-    use rand::SeedableRng;
-    if n <= k {
-        return (0..n).collect();
-    }
-    let mut picks = sample(&mut rand::rngs::StdRng::seed_from_u64(seed), n, k).into_vec();
-    picks.sort_unstable();
-    picks
 }
 
 /// Per-column (mean, std) over the items of `train`, read in file order, and the first

@@ -402,7 +402,7 @@ pub fn evaluation_is_sampled(ds: &Dataset) -> bool {
 /// The items `evaluate_run` measures: the whole dataset, or a seeded sample of a streamed or
 /// very large one.
 pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
-    use crate::data::stream::sample_items;
+    use crate::data::sample_items;
     if !evaluation_is_sampled(ds) {
         return std::borrow::Cow::Borrowed(ds);
     }

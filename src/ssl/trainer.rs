@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use candle_core::Device;
 use candle_nn::{Optimizer, ParamsAdamW, VarMap};
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
-use rand::seq::index::sample;
-use rand::SeedableRng;
 
 use crate::analysis::Matrix;
 use crate::data::Dataset;
@@ -57,10 +55,7 @@ pub struct Trainer {
 
 /// A seeded sample of up to `count` global item indices, sorted.
 pub fn map_subset(total: usize, count: usize, seed: u64) -> Vec<usize> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(17));
-    let mut idx = if count >= total { (0..total).collect() } else { sample(&mut rng, total, count).into_vec() };
-    idx.sort_unstable();
-    idx
+    crate::data::sample_items(total, count, seed.wrapping_add(17))
 }
 
 impl Trainer {
