@@ -36,6 +36,20 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 
 /// Parses IDX bytes; the error is a sentence about what is wrong.
 pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
+    let (dims, header) = parse_header(bytes)?;
+    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or("IDX dimensions overflow")?;
+    let body = &bytes[header..];
+    if body.len() != expected {
+        return Err(format!(
+            "IDX header promises {expected} values ({dims:?}) but the file holds {}",
+            body.len()
+        ));
+    }
+    Ok(IdxArray { dims, data: body.to_vec() })
+}
+
+/// The dimensions an IDX header of unsigned bytes declares, and the length of the header.
+fn parse_header(bytes: &[u8]) -> std::result::Result<(Vec<usize>, usize), String> {
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
         return Err("not an IDX file (bad magic number)".into());
     }
@@ -56,15 +70,7 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or("IDX dimensions overflow")?;
-    let body = &bytes[header..];
-    if body.len() != expected {
-        return Err(format!(
-            "IDX header promises {expected} values ({dims:?}) but the file holds {}",
-            body.len()
-        ));
-    }
-    Ok(IdxArray { dims, data: body.to_vec() })
+    Ok((dims, header))
 }
 
 /// What the start of an IDX file says about reading it item by item.
@@ -85,13 +91,10 @@ fn header(path: &Path) -> Result<Header> {
     if head.starts_with(&[0x1f, 0x8b]) {
         return Ok(Header::Gzip);
     }
-    if head.len() < 4 || head[0] != 0 || head[1] != 0 || head[2] != UBYTE {
-        return Ok(Header::Other);
-    }
-    let ndim = head[3] as usize;
-    let Some(dims) = head.get(4..4 + 4 * ndim) else { return Ok(Header::Other) };
-    let dims = dims.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
-    Ok(Header::Plain(dims, (4 + 4 * ndim) as u64))
+    Ok(match parse_header(&head) {
+        Ok((dims, header)) => Header::Plain(dims, header as u64),
+        Err(_) => Header::Other,
+    })
 }
 
 fn not_images(path: &Path, dims: usize) -> PretextError {

@@ -83,15 +83,16 @@ pub fn image_to_input(img: &image::DynamicImage, size: usize, channels: usize) -
     }
 }
 
-fn is_grayscale(img: &image::DynamicImage) -> bool {
-    matches!(img.color(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8 | image::ColorType::La16)
+/// Whether pixels of this colour type are stored as greyscale (with or without alpha).
+fn is_grey(colour: image::ColorType) -> bool {
+    matches!(colour, image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8 | image::ColorType::La16)
 }
 
 /// Decodes one file to model input in its own colour: 1 channel if it is stored as
 /// greyscale, else 3.
 fn decode_native(path: &Path, size: usize) -> Result<Vec<f32>> {
     let img = image::open(path).map_err(|e| PretextError::bad_file(path, format!("cannot decode image ({e})")))?;
-    Ok(image_to_input(&img, size, if is_grayscale(&img) { 1 } else { 3 }))
+    Ok(image_to_input(&img, size, if is_grey(img.color()) { 1 } else { 3 }))
 }
 
 /// Decoded images a streamed folder keeps at most (the most recently read ones).
@@ -134,7 +135,7 @@ impl RowSource for ImageFiles {
 fn stored_in_colour(path: &Path) -> bool {
     use image::ImageDecoder;
     let decoder = image::ImageReader::open(path).ok().and_then(|r| r.with_guessed_format().ok()).and_then(|r| r.into_decoder().ok());
-    decoder.is_some_and(|d| !matches!(d.color_type(), image::ColorType::L8 | image::ColorType::L16 | image::ColorType::La8 | image::ColorType::La16))
+    decoder.is_some_and(|d| !is_grey(d.color_type()))
 }
 
 /// The folder with its images read from disk as they are used, behind a bounded cache.

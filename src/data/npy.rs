@@ -16,13 +16,21 @@ use crate::error::{PretextError, Result};
 /// a damaged or hostile header (a shape of 10⁹ × 784 in a 100-byte file) would otherwise
 /// abort the process on the allocation.
 pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
+    open_with_header(path).map(|(file, _)| file)
+}
+
+/// `open`, with the header it read (None when it cannot be parsed: the full reader then
+/// reports what is wrong).
+fn open_with_header(path: &Path) -> Result<(std::fs::File, Option<NpyHeader>)> {
     use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
     let size = file.metadata().map_err(|e| PretextError::io(path, e))?.len();
     let mut head = vec![0u8; 4096.min(size as usize)];
     file.read_exact(&mut head).map_err(|e| PretextError::io(path, e))?;
-    if let Some((values, item, data_start)) = npy_header_claim(&head) {
-        let need = values.checked_mul(item).and_then(|b| b.checked_add(data_start));
+    let header = parse_header(&head);
+    if let Some((h, item)) = header.as_ref().and_then(|h| Some((h, h.item_bytes()?))) {
+        let values = h.values();
+        let need = values.checked_mul(item).and_then(|b| b.checked_add(h.data_start));
         if need.is_none_or(|n| n > size) {
             return Err(PretextError::bad_file(
                 path,
@@ -31,7 +39,7 @@ pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
         }
     }
     file.rewind().map_err(|e| PretextError::io(path, e))?;
-    Ok(file)
+    Ok((file, header))
 }
 
 /// What an .npy header says: the dtype string, whether the data is in Fortran order, the
@@ -78,21 +86,6 @@ pub(crate) fn parse_header(head: &[u8]) -> Option<NpyHeader> {
         .map(|d| d.trim_end_matches('L').parse().ok())
         .collect::<Option<Vec<u64>>>()?;
     Some(NpyHeader { descr, fortran_order, shape, data_start: (start + len) as u64 })
-}
-
-/// From the start of an .npy file: (number of values, bytes per value, offset of the data).
-fn npy_header_claim(head: &[u8]) -> Option<(u64, u64, u64)> {
-    let header = parse_header(head)?;
-    Some((header.values(), header.item_bytes()?, header.data_start))
-}
-
-/// The header of the .npy file at `path`.
-fn read_header(path: &Path) -> Result<Option<NpyHeader>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(4096);
-    let file = std::fs::File::open(path).map_err(|e| PretextError::io(path, e))?;
-    file.take(4096).read_to_end(&mut head).map_err(|e| PretextError::io(path, e))?;
-    Ok(parse_header(&head))
 }
 
 /// Reads a 2-D float array, accepting float32 or float64.
@@ -165,9 +158,9 @@ impl MatrixView<'_> {
 /// vectors made elsewhere, kept as written. The file is mapped and its rows copied straight into the train and test
 /// splits, so the matrix is held once (a 70,000 × 784 float32 array: 220 MB, not three times that).
 pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, stream: StreamChoice, test_fraction: f32, seed: u64) -> Result<Dataset> {
-    let file = open(path)?;
-    if !embeddings {
-        if let Some(rows) = streamable(path, stream)? {
+    let (file, header) = open_with_header(path)?;
+    if let (false, Some(header)) = (embeddings, &header) {
+        if let Some(rows) = streamable(path, header, stream)? {
             return load_streamed(path, rows, labels, test_fraction, seed);
         }
     }
@@ -210,8 +203,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, stream: St
 /// The rows of `path` read from disk, when `stream` asks for it and the layout allows it (a
 /// 2-D little-endian float32/float64 array in C order); `Always` with another layout is an
 /// error, `Auto` then reads the file into memory.
-fn streamable(path: &Path, stream: StreamChoice) -> Result<Option<FileRows>> {
-    let Some(header) = read_header(path)? else { return Ok(None) };
+fn streamable(path: &Path, header: &NpyHeader, stream: StreamChoice) -> Result<Option<FileRows>> {
     let bytes = header.values().saturating_mul(4);
     if !stream.streams(bytes) {
         return Ok(None);
