@@ -88,7 +88,7 @@ impl Coeffs {
 /// The same update as tensor ops on the parameter's own device (the path a GPU takes),
 /// scalar for scalar `Coeffs::update`, each product by a scalar a candle `affine`.
 fn tensor_update(c: &Coeffs, theta: &Var, moments: &Mutex<Option<(Tensor, Tensor)>>, g: &Tensor) -> Result<()> {
-    let mut guard = moments.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+    let mut guard = moments.lock().map_err(|_| poisoned())?;
     let (m, v) = match guard.take() {
         Some(mv) => mv,
         None => (theta.zeros_like()?, theta.zeros_like()?),
@@ -103,6 +103,11 @@ fn tensor_update(c: &Coeffs, theta: &Var, moments: &Mutex<Option<(Tensor, Tensor
     theta.set(&(decayed - scale(&step, c.lr)?)?)?;
     *guard = Some((next_m, next_v));
     Ok(())
+}
+
+/// A parameter's moments whose lock a panicking step left behind.
+fn poisoned() -> candle_core::Error {
+    candle_core::Error::Msg("adamw state poisoned".into())
 }
 
 /// The in-place update of one parameter from its gradient.
@@ -122,7 +127,7 @@ impl InplaceOp2 for Update<'_> {
         if grad.len() != theta.len() {
             candle_core::bail!("adamw: gradient of {} values for a parameter of {}", grad.len(), theta.len());
         }
-        let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+        let mut guard = self.moments.lock().map_err(|_| poisoned())?;
         let Moments { m, v } = &mut *guard;
         if m.len() != theta.len() {
             // First step: the moments start at zero, as candle-nn's do.
@@ -167,14 +172,14 @@ impl AdamW {
         for (name, var) in names {
             let (m_key, v_key) = moment_keys(name);
             if let Some((_, slot)) = self.slots.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) {
-                let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+                let guard = slot.lock().map_err(|_| poisoned())?;
                 if guard.m.is_empty() {
                     continue; // no step yet: the moments are zero
                 }
                 out.insert(m_key, Tensor::from_slice(&guard.m, guard.m.len(), &device)?);
                 out.insert(v_key, Tensor::from_slice(&guard.v, guard.v.len(), &device)?);
             } else if let Some((_, slot)) = self.others.iter().find(|(v, _)| v.as_tensor().id() == var.as_tensor().id()) {
-                let guard = slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))?;
+                let guard = slot.lock().map_err(|_| poisoned())?;
                 let Some((m, v)) = guard.as_ref() else { continue };
                 out.insert(m_key, m.flatten_all()?.to_device(&device)?);
                 out.insert(v_key, v.flatten_all()?.to_device(&device)?);
@@ -196,10 +201,10 @@ impl AdamW {
             let same = |s: &Var| s.as_tensor().id() == var.as_tensor().id();
             if let Some((_, slot)) = self.slots.iter().find(|(s, _)| same(s)) {
                 let (m, v) = (m.flatten_all()?.to_vec1::<f32>()?, v.flatten_all()?.to_vec1::<f32>()?);
-                *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Moments { m, v };
+                *slot.lock().map_err(|_| poisoned())? = Moments { m, v };
             } else if let Some((_, slot)) = self.others.iter().find(|(s, _)| same(s)) {
                 let onto = |t: &Tensor| t.to_dtype(var.dtype())?.to_device(var.device())?.reshape(var.shape());
-                *slot.lock().map_err(|_| candle_core::Error::Msg("adamw state poisoned".into()))? = Some((onto(m)?, onto(v)?));
+                *slot.lock().map_err(|_| poisoned())? = Some((onto(m)?, onto(v)?));
             }
         }
         Ok(())
