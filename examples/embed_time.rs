@@ -8,7 +8,7 @@ fn main() {
     let idx: Vec<usize> = (0..ds.len()).collect();
     for _ in 0..3 {
         let t = std::time::Instant::now();
-        let e = pretext::ssl::evaluate::embed_dataset(&model, &ds, &idx, &candle_core::Device::Cpu).expect("embedding the sample");
+        let e = pretext::ssl::evaluate::embed_dataset(&model, &ds, &idx).expect("embedding the sample");
         println!("{} x {} in {:.2} s", e.rows, e.cols, t.elapsed().as_secs_f64());
     }
 }

@@ -1,6 +1,6 @@
 //! Live evaluation: embed the map subset, then kNN accuracy and collapse signals.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
 use crate::analysis::{knn, metrics, Matrix};
 use crate::data::{Dataset, Split};
@@ -10,9 +10,9 @@ use crate::ssl::encoder::SslModel;
 const EMBED_CHUNK: usize = 512;
 
 /// Backbone embeddings (eval mode) of flat items, `item_len` floats each.
-pub fn embed_items(model: &SslModel, items: &[f32], item_len: usize, device: &Device) -> Result<Matrix> {
+pub fn embed_items(model: &SslModel, items: &[f32], item_len: usize) -> Result<Matrix> {
     let n = items.len() / item_len.max(1);
-    embed_chunked(model, n, item_len, device, |start, out| {
+    embed_chunked(model, n, item_len, |start, out| {
         out.copy_from_slice(&items[start * item_len..start * item_len + out.len()]);
         Ok(())
     })
@@ -20,14 +20,14 @@ pub fn embed_items(model: &SslModel, items: &[f32], item_len: usize, device: &De
 
 /// Backbone embeddings of every item of a split, read a chunk at a time (a streamed split
 /// is never held whole).
-pub fn embed_split(model: &SslModel, split: &Split, item_len: usize, device: &Device) -> Result<Matrix> {
-    embed_chunked(model, split.len, item_len, device, |start, out| split.read_items(start, item_len, out))
+pub fn embed_split(model: &SslModel, split: &Split, item_len: usize) -> Result<Matrix> {
+    embed_chunked(model, split.len, item_len, |start, out| split.read_items(start, item_len, out))
 }
 
 /// Embeddings of dataset items by global index.
-pub fn embed_dataset(model: &SslModel, ds: &Dataset, indices: &[usize], device: &Device) -> Result<Matrix> {
+pub fn embed_dataset(model: &SslModel, ds: &Dataset, indices: &[usize]) -> Result<Matrix> {
     let d = ds.item_len();
-    let emb = embed_chunked(model, indices.len(), d, device, |start, out| {
+    let emb = embed_chunked(model, indices.len(), d, |start, out| {
         for (slot, &i) in out.chunks_mut(d).zip(&indices[start..]) {
             slot.copy_from_slice(&ds.global_item(i));
         }
@@ -37,13 +37,12 @@ pub fn embed_dataset(model: &SslModel, ds: &Dataset, indices: &[usize], device: 
     Ok(emb)
 }
 
-/// Embeds `n` items, `EMBED_CHUNK` at a time; `fill(start, out)` writes items
-/// `start..start + out.len() / item_len` into `out`.
+/// Embeds `n` items, `EMBED_CHUNK` at a time, on the model's device; `fill(start, out)`
+/// writes items `start..start + out.len() / item_len` into `out`.
 fn embed_chunked(
     model: &SslModel,
     n: usize,
     item_len: usize,
-    device: &Device,
     mut fill: impl FnMut(usize, &mut [f32]) -> Result<()>,
 ) -> Result<Matrix> {
     let mut data = Vec::with_capacity(n * model.embed_dim);
@@ -52,7 +51,7 @@ fn embed_chunked(
         let rows = EMBED_CHUNK.min(n - start);
         chunk.resize(rows * item_len, 0.0);
         fill(start, &mut chunk)?;
-        let x = Tensor::from_slice(&chunk, (rows, item_len), device)?;
+        let x = Tensor::from_slice(&chunk, (rows, item_len), model.device())?;
         data.extend(model.embed(&x, false)?.flatten_all()?.to_vec1::<f32>()?);
     }
     Ok(Matrix::new(data, n, model.embed_dim))

@@ -500,8 +500,8 @@ fn embed_with(saved: &SavedRun, ds: &Dataset, device: DeviceChoice) -> Result<(M
     let (varmap, model) = crate::ssl::encoder::SslModel::build(&ds.modality, &cfg)?;
     load_weights(&varmap, &saved.dir)?;
     let d = ds.item_len();
-    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d, model.device())?;
-    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d, model.device())?;
+    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d)?;
+    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d)?;
     Ok((train, test))
 }
 

@@ -185,7 +185,7 @@ fn embed(ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> 
             }
         }
     }
-    embed_dataset(model, &ctx.ds, &ctx.map_indices, model.device())
+    embed_dataset(model, &ctx.ds, &ctx.map_indices)
 }
 
 /// The nice value of the snapshot threads after the first snapshot, and of the scores

@@ -270,7 +270,7 @@ impl Worker {
                 }
             }
             TrainCommand::Embed { request, items } => {
-                match embed_items(&self.model, &items, self.ds.item_len(), &self.device) {
+                match embed_items(&self.model, &items, self.ds.item_len()) {
                     Ok(embeddings) => self.emit(TrainEvent::Embedded { request, embeddings }),
                     Err(e) => self.emit(TrainEvent::Error(format!("could not embed: {e}"))),
                 }
@@ -408,7 +408,7 @@ impl Worker {
     }
 
     fn map_embeddings(&self) -> Result<Matrix> {
-        embed_dataset(&self.model, &self.ds, &self.map_indices, &self.device)
+        embed_dataset(&self.model, &self.ds, &self.map_indices)
     }
 
     /// Hands a copy of the weights to the snapshot worker; training goes on at once.

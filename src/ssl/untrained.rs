@@ -16,8 +16,8 @@ pub fn knn_accuracy(ds: &Dataset, seed: u64) -> Result<(usize, f32)> {
     let cfg = TrainConfig { seed, ..TrainConfig::for_modality(&ds.modality) };
     let (_weights, model) = SslModel::build(&ds.modality, &cfg)?;
     let d = ds.item_len();
-    let train = embed_split(&model, &ds.train, d, model.device())?;
-    let test = embed_split(&model, &ds.test, d, model.device())?;
+    let train = embed_split(&model, &ds.train, d)?;
+    let test = embed_split(&model, &ds.test, d)?;
     let accuracy = knn::accuracy(&train, train_labels, &test, test_labels, knn::KnnProtocol::default())?;
     Ok((model.embed_dim, accuracy))
 }
