@@ -285,6 +285,22 @@ impl Dataset {
         }
     }
 
+    /// The same dataset (name, source, kind, classes, notes, how it was read) with other
+    /// splits; cloning the dataset instead would copy its items.
+    pub fn with_splits(&self, train: Split, test: Split) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            modality: self.modality.clone(),
+            class_names: self.class_names.clone(),
+            train,
+            test,
+            notes: self.notes.clone(),
+            split_seed: self.split_seed,
+            columns: self.columns.clone(),
+        }
+    }
+
     /// Item `i` of train followed by test (the global index the map and runs use).
     pub fn global_item(&self, i: usize) -> Cow<'_, [f32]> {
         let d = self.item_len();

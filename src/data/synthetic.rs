@@ -124,14 +124,8 @@ pub fn colourise(ds: &Dataset, seed: u64) -> Dataset {
     let (train, test) = (tint(&ds.train), tint(&ds.test));
     Dataset {
         name: format!("{} (colour)", ds.name),
-        source: ds.source.clone(),
         modality: Modality::Image { channels: 3, height, width },
-        class_names: ds.class_names.clone(),
-        train,
-        test,
-        notes: ds.notes.clone(),
-        split_seed: ds.split_seed,
-        columns: ds.columns.clone(),
+        ..ds.with_splits(train, test)
     }
 }
 

@@ -407,18 +407,10 @@ pub fn evaluation_items(ds: &Dataset) -> std::borrow::Cow<'_, Dataset> {
         return std::borrow::Cow::Borrowed(ds);
     }
     let d = ds.item_len();
-    // Field by field: cloning the dataset would copy a held one's items whole.
-    std::borrow::Cow::Owned(Dataset {
-        train: ds.train.select(&sample_items(ds.train.len, SAMPLED_EVAL_TRAIN, 1), d),
-        test: ds.test.select(&sample_items(ds.test.len, SAMPLED_EVAL_TEST, 2), d),
-        name: ds.name.clone(),
-        source: ds.source.clone(),
-        modality: ds.modality.clone(),
-        class_names: ds.class_names.clone(),
-        notes: ds.notes.clone(),
-        split_seed: ds.split_seed,
-        columns: ds.columns.clone(),
-    })
+    std::borrow::Cow::Owned(ds.with_splits(
+        ds.train.select(&sample_items(ds.train.len, SAMPLED_EVAL_TRAIN, 1), d),
+        ds.test.select(&sample_items(ds.test.len, SAMPLED_EVAL_TEST, 2), d),
+    ))
 }
 
 /// Embeds the dataset (or a seeded sample, `evaluation_items`) with the run's
