@@ -241,18 +241,24 @@ fn max_pool_forward_matches_candle_and_gradient_routes_to_the_maximum() {
     }
 }
 
-/// Output, gradients (x, w, γ, β) and running statistics after one training step of
-/// max_pool(relu(bn(conv(x, w)))), fused or as candle's conv2d, candle-nn's BatchNorm, ReLU and
-/// our pool (candle's own max-pool gradient is off by the window size, see above).
-fn bn_block(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 7] {
-    let c = w.dim(0).unwrap();
+/// A BatchNorm over `c` channels with non-trivial scales and shifts, some negative, so the
+/// pool's maximum is not always the conv output's.
+fn scaled_batch_norm(c: usize) -> candle_nn::BatchNorm {
     let varmap = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let bn = candle_nn::batch_norm(c, candle_nn::BatchNormConfig::default(), vb).unwrap();
     let (gamma, beta) = bn.weight_and_bias().unwrap();
-    // Non-trivial scales and shifts, some negative, so the pool's maximum is not always z's.
     gamma.slice_set(&randn(&[c], 21), 0, 0).unwrap();
     beta.slice_set(&(randn(&[c], 22) * 0.5).unwrap(), 0, 0).unwrap();
+    bn
+}
+
+/// Output, gradients (x, w, γ, β) and running statistics after one training step of
+/// max_pool(relu(bn(conv(x, w)))), fused or as candle's conv2d, candle-nn's BatchNorm, ReLU and
+/// our pool (candle's own max-pool gradient is off by the window size, see above).
+fn bn_block(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 7] {
+    let bn = scaled_batch_norm(w.dim(0).unwrap());
+    let (gamma, beta) = bn.weight_and_bias().unwrap();
     let (xv, wv) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap());
     let y = if fused {
         conv::conv_bn_relu_pool(xv.as_tensor(), wv.as_tensor(), &bn, true, 1, 2).unwrap()
@@ -319,12 +325,7 @@ fn fused_conv_bias_relu_pool_matches_the_separate_ops() {
 fn eval_mode_conv_batch_norm_relu_pool_folds_to_the_separate_ops() {
     use candle_core::ModuleT;
     for &(n, c, o, h, w) in &[(3, 1, 4, 6, 6), (4, 32, 16, 14, 14)] {
-        let varmap = candle_nn::VarMap::new();
-        let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let bn = candle_nn::batch_norm(o, candle_nn::BatchNormConfig::default(), vb).unwrap();
-        let (gamma, beta) = bn.weight_and_bias().unwrap();
-        gamma.slice_set(&randn(&[o], 21), 0, 0).unwrap();
-        beta.slice_set(&(randn(&[o], 22) * 0.5).unwrap(), 0, 0).unwrap();
+        let bn = scaled_batch_norm(o);
         // Running statistics far from 0 and 1, as after training.
         bn.running_mean().slice_set(&(randn(&[o], 23) * 0.8).unwrap(), 0, 0).unwrap();
         bn.running_var().slice_set(&(randn(&[o], 24).abs().unwrap() + 0.3).unwrap(), 0, 0).unwrap();

@@ -4,6 +4,9 @@
 use std::path::Path;
 
 use pretext::data::idx::{write_idx, FASHION_CLASSES};
+
+mod common;
+use common::write_idx_set;
 use pretext::data::{load_dataset, LoadOptions, Modality};
 use pretext::PretextError;
 
@@ -16,15 +19,6 @@ fn err_text(r: pretext::Result<pretext::data::Dataset>) -> String {
         Ok(ds) => panic!("expected an error, loaded {} items", ds.len()),
         Err(e) => e.to_string(),
     }
-}
-
-/// An MNIST-style folder: `n` images of 4×3 whose pixel values encode their index.
-fn write_idx_set(dir: &Path, prefix: &str, n: usize, gzip: bool) {
-    let pixels: Vec<u8> = (0..n * 12).map(|i| (i % 251) as u8).collect();
-    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
-    let ext = if gzip { ".gz" } else { "" };
-    write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte{ext}")), &[n, 4, 3], &pixels, gzip).unwrap();
-    write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte{ext}")), &[n], &labels, gzip).unwrap();
 }
 
 #[test]

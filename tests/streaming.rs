@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
-use pretext::data::idx::write_idx;
 use pretext::data::stream::StreamChoice;
 use pretext::data::{load_dataset, Dataset, LoadOptions};
 use pretext::ssl::objective::build_objective;
@@ -16,7 +15,7 @@ use pretext::ssl::{ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer
 use rand::SeedableRng;
 
 mod common;
-use common::{losses, run_phase};
+use common::{losses, run_phase, write_idx_set};
 
 /// A 2-D float32 table of `n` rows whose columns have different scales, with 3 classes.
 fn write_table(dir: &Path, n: usize, d: usize) -> PathBuf {
@@ -80,25 +79,16 @@ fn a_non_finite_value_in_a_streamed_file_is_found_at_load() {
     assert!(err.contains("row 17, column 2"), "{err}");
 }
 
-/// An MNIST-style folder with one split: `n` 5×4 images whose pixels encode their index.
-fn write_idx_pool(dir: &Path, n: usize, gzip: bool) {
-    let pixels: Vec<u8> = (0..n * 20).map(|i| ((i * 31) % 256) as u8).collect();
-    let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
-    let ext = if gzip { ".gz" } else { "" };
-    write_idx(&dir.join(format!("train-images-idx3-ubyte{ext}")), &[n, 5, 4], &pixels, gzip).unwrap();
-    write_idx(&dir.join(format!("train-labels-idx1-ubyte{ext}")), &[n], &labels, gzip).unwrap();
-}
-
 #[test]
 fn plain_idx_images_stream_and_gzipped_ones_say_why_they_are_held() {
     let plain = tempfile::tempdir().unwrap();
-    write_idx_pool(plain.path(), 120, false);
+    write_idx_set(plain.path(), "train", 120, false);
     let streamed = load(plain.path(), StreamChoice::Always);
     assert_same_items(&streamed, &load(plain.path(), StreamChoice::Never));
     assert!(streamed.notes.is_empty(), "{:?}", streamed.notes);
 
     let gz = tempfile::tempdir().unwrap();
-    write_idx_pool(gz.path(), 120, true);
+    write_idx_set(gz.path(), "train", 120, true);
     let held = load(gz.path(), StreamChoice::Always);
     assert!(!held.is_streamed());
     assert!(held.notes.iter().any(|n| n.contains("gzip") && n.contains("gunzip")), "{:?}", held.notes);

@@ -1,4 +1,4 @@
-//! Helpers the custom-op, optimizer and trainer tests share.
+//! Helpers the custom-op, optimizer, trainer and loader tests share.
 #![allow(dead_code)] // each test binary uses a subset
 
 use candle_core::{Device, Tensor};
@@ -70,4 +70,13 @@ pub fn collect_until_finished(trainer: &pretext::ssl::Trainer) -> Vec<pretext::s
 /// The loss of every step among `events`.
 pub fn losses(events: &[pretext::ssl::TrainEvent]) -> Vec<f32> {
     events.iter().filter_map(|e| if let pretext::ssl::TrainEvent::Step { loss, .. } = e { Some(*loss) } else { None }).collect()
+}
+
+/// An MNIST-style folder: `n` images of 4×3 whose pixel values encode their index.
+pub fn write_idx_set(dir: &std::path::Path, prefix: &str, n: usize, gzip: bool) {
+    let pixels: Vec<u8> = (0..n * 12).map(|i| (i % 251) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+    let ext = if gzip { ".gz" } else { "" };
+    pretext::data::idx::write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte{ext}")), &[n, 4, 3], &pixels, gzip).unwrap();
+    pretext::data::idx::write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte{ext}")), &[n], &labels, gzip).unwrap();
 }
