@@ -1,6 +1,7 @@
 //! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
 
 mod compare;
+mod embed;
 mod embedded;
 mod inspect;
 mod probe;
@@ -30,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Pretrain an encoder self-supervised and write a run folder.
     Train(train::TrainArgs),
+    /// Embed a dataset with an encoder's weights (a checkpoint, or random) without training,
+    /// and write a run folder the app opens, with every item's embedding as embeddings.parquet.
+    Embed(embed::EmbedArgs),
+    /// Write a run's encoder as safetensors in its architecture's own names (torchvision,
+    /// timm, transformers), for PyTorch's load_state_dict(strict=True).
+    ExportWeights(embed::ExportWeightsArgs),
     /// Measure a saved run on its whole dataset (kNN accuracy, k-means NMI/ARI).
     Eval(inspect::EvalArgs),
     /// Compare saved runs in one table: settings, training time, kNN, linear probe, k-means, rank.
@@ -245,6 +252,8 @@ pub fn load_with_spinner(path: &std::path::Path, opts: &LoadOptions) -> anyhow::
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Train(a) => train::run(a),
+        Command::Embed(a) => embed::embed(a),
+        Command::ExportWeights(a) => embed::export_weights(a),
         Command::Eval(a) => inspect::eval(a),
         Command::Compare(a) => compare::run(a),
         Command::Baseline(a) => inspect::baseline(a),

@@ -12,6 +12,30 @@ use crate::cli::DataArgs;
 use crate::data::Modality;
 use crate::ssl::{FinishReason, ObjectiveKind, TrainCommand, TrainConfig, TrainEvent, Trainer};
 
+/// The backbone and its shape settings (train and embed).
+#[derive(Args, Debug, Clone)]
+pub struct EncoderArgs {
+    /// Backbone: default (the data's own small encoder), resnet18, resnet50 (torchvision,
+    /// ImageNet stem), resnet18-cifar, resnet50-cifar (3×3 stem, no max-pool, for images of
+    /// 64 px or less), vit-tiny, vit-small (timm), bert (transformers layout, texts).
+    #[arg(long, default_value = "default")]
+    pub encoder: crate::ssl::EncoderKind,
+    /// ViT: patch side (default: 16 at 224 px, 4 up to 32 px, 8 between).
+    #[arg(long)]
+    pub patch_size: Option<usize>,
+    /// ViT: the embedding is the class token (cls) or the mean of the patch tokens (mean).
+    #[arg(long, default_value = "cls")]
+    pub pool: crate::ssl::TokenPool,
+}
+
+impl EncoderArgs {
+    pub fn apply(&self, cfg: &mut TrainConfig) {
+        cfg.encoder = self.encoder;
+        cfg.patch_size = self.patch_size.unwrap_or(0);
+        cfg.token_pool = self.pool;
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -68,6 +92,18 @@ pub struct TrainArgs {
     /// character trigrams, as fastText) or cnn (byte-level CNN) [default: bag].
     #[arg(long)]
     pub text_encoder: Option<crate::ssl::TextEncoder>,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
+    /// Start the encoder from this checkpoint instead of random weights: safetensors or
+    /// PyTorch weights (.pt, .pth, .bin, .ckpt; read as tensors only, never as code) in
+    /// torchvision, timm, Hugging Face, lightly or solo-learn layout, or a pretext run folder.
+    /// The learning rate then defaults to a tenth of the from-scratch one.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Keep the encoder's first N stages frozen (ResNet: stem, layer1…layer4; ViT: patch
+    /// embedding, blocks; BERT: embeddings, layers). Needs --init.
+    #[arg(long, default_value_t = 0)]
+    pub freeze: usize,
     /// Evaluate and snapshot every N steps.
     #[arg(long, default_value_t = 100)]
     pub eval_every: usize,
@@ -112,6 +148,12 @@ impl TrainArgs {
         cfg.threads = self.threads;
         self.apply_budget(&mut cfg);
         cfg.device = self.device.device;
+        self.encoder.apply(&mut cfg);
+        if let Some(init) = &self.init {
+            cfg.init = Some(init.clone());
+            cfg.learning_rate = cfg.finetune_learning_rate();
+        }
+        cfg.freeze = self.freeze;
         if let Some(v) = self.lr {
             cfg.learning_rate = v;
         }
@@ -183,8 +225,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         _ => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
     };
     eprintln!(
-        "training {} on {} ({} train items), batch {}, seed {}, on {}",
+        "training {} with {} on {} ({} train items), batch {}, seed {}, on {}",
         trainer.config().objective.label(),
+        match &trainer.config().init {
+            Some(init) => format!("{} from {}", trainer.config().encoder.label(), init.display()),
+            None => trainer.config().encoder.label().to_string(),
+        },
         ds.name,
         ds.train.len,
         trainer.config().batch_size,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::data::AugmentConfig;
 use crate::error::{PretextError, Result};
+pub use crate::ssl::encoder_kind::{EncoderKind, TokenPool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -214,6 +215,21 @@ impl Default for ObjectiveParams {
 #[serde(default)]
 pub struct TrainConfig {
     pub objective: ObjectiveKind,
+    /// The backbone: the modality's own small encoder, or a ResNet, ViT or BERT-family
+    /// encoder in its origin's parameter names.
+    pub encoder: EncoderKind,
+    /// ViT: side of the square patches (0: 16 for images of 224 px and more, 4 up to 32 px,
+    /// 8 between).
+    pub patch_size: usize,
+    /// ViT: the embedding is the CLS token or the mean of the patch tokens.
+    pub token_pool: TokenPool,
+    /// A checkpoint the encoder starts from (safetensors or PyTorch weights; torchvision,
+    /// timm, transformers, lightly, solo-learn or a pretext run folder), instead of seeded
+    /// random weights. Kept with the run as where it began.
+    pub init: Option<std::path::PathBuf>,
+    /// Stages of the encoder kept frozen (not trained) from the input on: ResNet stem and
+    /// stages, ViT patch embedding and blocks, BERT embeddings and layers.
+    pub freeze: usize,
     /// Width of the CNN's first block (doubles per block) or of the MLP's hidden layers.
     pub width: usize,
     /// Output size of the MLP encoder (tables). The CNN's embedding is its pooled conv output.
@@ -255,6 +271,11 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             objective: ObjectiveKind::Simclr,
+            encoder: EncoderKind::Default,
+            patch_size: 0,
+            token_pool: TokenPool::Cls,
+            init: None,
+            freeze: 0,
             width: 32,
             embed_dim: 128,
             text_encoder: TextEncoder::Bag,
@@ -289,6 +310,14 @@ impl TrainConfig {
             cfg.learning_rate = 1e-2;
         }
         cfg
+    }
+
+    /// The peak learning rate when the encoder starts from a checkpoint: a tenth of the
+    /// from-scratch default, so the first steps adapt the published weights rather than
+    /// overwrite them (the usual fine-tuning practice; lightly's and solo-learn's fine-tuning
+    /// recipes also lower it).
+    pub fn finetune_learning_rate(&self) -> f64 {
+        self.learning_rate / 10.0
     }
 
     /// Moves the settings that are still at the defaults of the data opened before (`from`,
@@ -365,6 +394,14 @@ impl TrainConfig {
             return bad("loss weights and the denoising noise must be non-negative numbers");
         }
         a.series.check().map_err(PretextError::InvalidConfig)?;
+        if let Some(init) = &self.init {
+            if !init.exists() {
+                return bad(&format!("the checkpoint to start from, {}, does not exist", init.display()));
+            }
+        }
+        if self.freeze > 0 && self.init.is_none() {
+            return bad("freezing stages only makes sense when the encoder starts from a checkpoint (--init)");
+        }
         if self.threads > MAX_THREADS {
             return bad(&format!("training threads must be at most {MAX_THREADS} (0 means one per core)"));
         }

@@ -8,7 +8,10 @@ use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 use crate::data::Modality;
 use crate::ssl::config::{ObjectiveKind, TrainConfig};
 use crate::ssl::dense;
+use crate::ssl::encoder_kind::{EncoderKind, IMAGENET_MEAN, IMAGENET_STD};
+use crate::ssl::encoder_resnet::Resnet;
 use crate::ssl::encoder_series::SeriesEncoder;
+use crate::ssl::encoder_vit::Vit;
 
 /// Three conv(3×3, pad 1) → BatchNorm → ReLU → 2×2 max-pool blocks, widths w, 2w, 4w. The
 /// embedding is the flattened output of the last block (1,152-d for 28×28 input and w = 32):
@@ -80,12 +83,67 @@ impl Mlp {
     }
 }
 
+/// The modality's own small encoder, its embedding size and the item shape it reads.
+fn small_backbone(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder) -> Result<(Backbone, usize, Vec<usize>)> {
+    Ok(match modality {
+        Modality::Image { channels, height, width } => {
+            let cnn = CnnEncoder::new(*channels, *height, *width, cfg.width, vb.clone())?;
+            let d = cnn.out_dim();
+            (Backbone::Cnn(cnn), d, vec![*channels, *height, *width])
+        }
+        Modality::Table { columns } => {
+            let hidden = (cfg.width * 8).max(64);
+            let mlp = Mlp::new(&[columns.len(), hidden, hidden, cfg.embed_dim], vb.clone())?;
+            (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
+        }
+        Modality::Series { channels, length } => {
+            let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.clone())?;
+            (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
+        }
+        Modality::Embedding { .. } => return Err(candle_core::Error::Msg(crate::data::NOT_TRAINABLE.into())),
+        Modality::Text { max_len } => match cfg.text_encoder {
+            crate::ssl::TextEncoder::Cnn => {
+                let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.clone())?;
+                let d = cnn.out_dim();
+                (Backbone::Text(cnn), d, vec![*max_len])
+            }
+            crate::ssl::TextEncoder::Bag => {
+                let bag = crate::ssl::encoder_text_bag::TextBag::new(cfg.width, cfg.augment.text.dropout, vb.clone())?;
+                let d = bag.out_dim();
+                (Backbone::TextBag(bag), d, vec![*max_len])
+            }
+        },
+    })
+}
+
+/// C×H×W of an image dataset, for the image backbones.
+fn image_shape(modality: &Modality) -> Result<Vec<usize>> {
+    match modality {
+        Modality::Image { channels, height, width } => Ok(vec![*channels, *height, *width]),
+        other => candle_core::bail!("the image encoders read images, and this dataset holds {}", other.describe()),
+    }
+}
+
 pub enum Backbone {
     Cnn(CnnEncoder),
     Mlp(Mlp),
     Series(SeriesEncoder),
     Text(crate::ssl::encoder_text::TextCnn),
     TextBag(crate::ssl::encoder_text_bag::TextBag),
+    Resnet(Resnet),
+    Vit(Vit),
+}
+
+impl Backbone {
+    /// Parameter-name prefixes (under `encoder.`) of the backbone's stages, input first, for
+    /// freezing the first N. The small encoders are one stage each.
+    pub fn stage_prefixes(&self) -> Vec<Vec<String>> {
+        match self {
+            Backbone::Resnet(_) => Resnet::stage_prefixes().into_iter().map(|s| s.into_iter().map(String::from).collect()).collect(),
+            Backbone::Vit(vit) => vit.stage_prefixes(),
+            Backbone::Cnn(_) | Backbone::Mlp(_) | Backbone::Series(_) | Backbone::Text(_) | Backbone::TextBag(_) => vec![vec![String::new()]],
+        }
+    }
 }
 
 /// Backbone plus the heads the objective needs.
@@ -98,6 +156,10 @@ pub struct SslModel {
     pub predictor: Option<Mlp>,
     pub embed_dim: usize,
     pub input_shape: Vec<usize>,
+    /// The field's image backbones: grey images are repeated to three channels and every
+    /// image normalised with ImageNet's mean and std before the backbone, as their
+    /// checkpoints expect.
+    imagenet_input: bool,
     /// Where the weights live; inputs are made here.
     device: Device,
 }
@@ -114,34 +176,32 @@ impl SslModel {
     }
 
     fn with_predictor(modality: &Modality, cfg: &TrainConfig, vb: VarBuilder, predictor: bool) -> Result<Self> {
-        let (backbone, embed_dim, input_shape) = match modality {
-            Modality::Image { channels, height, width } => {
-                let cnn = CnnEncoder::new(*channels, *height, *width, cfg.width, vb.pp("encoder"))?;
-                let d = cnn.out_dim();
-                (Backbone::Cnn(cnn), d, vec![*channels, *height, *width])
+        if let Some(problem) = cfg.encoder.problem_with(modality) {
+            candle_core::bail!("{problem}");
+        }
+        let imagenet_input = cfg.encoder.is_image_backbone();
+        let (backbone, embed_dim, input_shape) = match cfg.encoder {
+            EncoderKind::Default => small_backbone(modality, cfg, vb.pp("encoder"))?,
+            EncoderKind::Resnet18 | EncoderKind::Resnet50 | EncoderKind::Resnet18Cifar | EncoderKind::Resnet50Cifar => {
+                let (spec, shape) = (cfg.encoder.resnet(), image_shape(modality)?);
+                let spec = spec.ok_or_else(|| candle_core::Error::Msg(format!("{} is no ResNet", cfg.encoder)))?;
+                let net = Resnet::new(spec, 3, vb.pp("encoder"))?;
+                let d = net.out_dim();
+                (Backbone::Resnet(net), d, shape)
             }
-            Modality::Table { columns } => {
-                let hidden = (cfg.width * 8).max(64);
-                let mlp = Mlp::new(&[columns.len(), hidden, hidden, cfg.embed_dim], vb.pp("encoder"))?;
-                (Backbone::Mlp(mlp), cfg.embed_dim, vec![columns.len()])
+            EncoderKind::VitTiny | EncoderKind::VitSmall => {
+                let (spec, shape) = (cfg.encoder.vit(), image_shape(modality)?);
+                let spec = spec.ok_or_else(|| candle_core::Error::Msg(format!("{} is no ViT", cfg.encoder)))?;
+                let (height, width) = (shape[1], shape[2]);
+                let patch = match cfg.patch_size {
+                    0 => crate::ssl::encoder_vit::auto_patch(height.min(width)),
+                    p => p,
+                };
+                let net = Vit::new(spec, 3, (height, width), patch, cfg.token_pool, vb.pp("encoder"))?;
+                let d = net.out_dim();
+                (Backbone::Vit(net), d, shape)
             }
-            Modality::Series { channels, length } => {
-                let enc = SeriesEncoder::new(*channels, *length, cfg.width, cfg.embed_dim, vb.pp("encoder"))?;
-                (Backbone::Series(enc), cfg.embed_dim, vec![*channels, *length])
-            }
-            Modality::Embedding { .. } => return Err(candle_core::Error::Msg(crate::data::NOT_TRAINABLE.into())),
-            Modality::Text { max_len } => match cfg.text_encoder {
-                crate::ssl::TextEncoder::Cnn => {
-                    let cnn = crate::ssl::encoder_text::TextCnn::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
-                    let d = cnn.out_dim();
-                    (Backbone::Text(cnn), d, vec![*max_len])
-                }
-                crate::ssl::TextEncoder::Bag => {
-                    let bag = crate::ssl::encoder_text_bag::TextBag::new(cfg.width, cfg.augment.text.dropout, vb.pp("encoder"))?;
-                    let d = bag.out_dim();
-                    (Backbone::TextBag(bag), d, vec![*max_len])
-                }
-            },
+            EncoderKind::Bert => candle_core::bail!("the BERT encoder is not available in this build yet"),
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
         let head_out = match cfg.objective {
@@ -155,7 +215,7 @@ impl SslModel {
         } else {
             None
         };
-        Ok(Self { backbone, head, predictor, embed_dim, input_shape, device: vb.device().clone() })
+        Ok(Self { backbone, head, predictor, embed_dim, input_shape, imagenet_input, device: vb.device().clone() })
     }
 
     /// A model with seeded weights on `cfg.device`, with the VarMap that owns its weights.
@@ -178,6 +238,24 @@ impl SslModel {
         Ok((varmap, model))
     }
 
+    /// The weights the optimiser updates: all of them, less the encoder's first `freeze`
+    /// stages (`Backbone::stage_prefixes`).
+    pub fn trainable_vars(&self, varmap: &candle_nn::VarMap, freeze: usize) -> crate::Result<Vec<candle_core::Var>> {
+        if freeze == 0 {
+            return Ok(varmap.all_vars());
+        }
+        let stages = self.backbone.stage_prefixes();
+        if freeze > stages.len() {
+            return Err(crate::PretextError::InvalidConfig(format!(
+                "the encoder has {} stage(s) to freeze; {freeze} were asked for",
+                stages.len()
+            )));
+        }
+        let frozen: Vec<String> = stages[..freeze].iter().flatten().map(|p| format!("{}{p}", crate::ssl::checkpoint::ENCODER_PREFIX)).collect();
+        let data = varmap.data().lock().map_err(|_| crate::PretextError::BadData("the model's weights are poisoned".into()))?;
+        Ok(data.iter().filter(|(name, _)| !frozen.iter().any(|p| name.starts_with(p.as_str()))).map(|(_, v)| v.clone()).collect())
+    }
+
     /// The device the model computes on.
     pub fn device(&self) -> &Device {
         &self.device
@@ -191,15 +269,33 @@ impl SslModel {
         flat.reshape(dims)
     }
 
+    /// Grey to three channels and ImageNet's normalisation, for the field's image backbones.
+    fn imagenet_normalise(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let x = match c {
+            1 => x.broadcast_as((n, 3, h, w))?.contiguous()?,
+            3 => x.clone(),
+            other => candle_core::bail!("the {} encoder reads grey or RGB images, not {other} channels", "image"),
+        };
+        let mean = Tensor::from_slice(&IMAGENET_MEAN, (1, 3, 1, 1), x.device())?;
+        let std = Tensor::from_slice(&IMAGENET_STD, (1, 3, 1, 1), x.device())?;
+        x.broadcast_sub(&mean)?.broadcast_div(&std)
+    }
+
     /// Backbone embedding of a flat batch.
     pub fn embed(&self, flat: &Tensor, train: bool) -> Result<Tensor> {
-        let x = self.shape_input(flat)?;
+        let mut x = self.shape_input(flat)?;
+        if self.imagenet_input {
+            x = self.imagenet_normalise(&x)?;
+        }
         match &self.backbone {
             Backbone::Cnn(cnn) => cnn.forward_t(&x, train),
             Backbone::Mlp(mlp) => mlp.forward_t(&x, train),
             Backbone::Series(enc) => enc.forward_t(&x, train),
             Backbone::Text(cnn) => cnn.forward_t(&x, train),
             Backbone::TextBag(bag) => bag.forward_t(&x, train),
+            Backbone::Resnet(net) => net.forward_t(&x, train),
+            Backbone::Vit(net) => net.forward_t(&x, train),
         }
     }
 }

@@ -6,6 +6,12 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarMap;
 use rand::{Rng, SeedableRng};
 
+/// BatchNorm and LayerNorm parameters keep their construction values (weight 1, bias 0):
+/// pretext's `bn`, torchvision's `bnN` and `downsample.1`, timm's and BERT's `norm`/`LayerNorm`.
+fn is_normalisation(name: &str) -> bool {
+    name.contains("bn") || name.contains("running_") || name.to_ascii_lowercase().contains("norm") || name.contains("downsample.1.")
+}
+
 /// PyTorch's default for linear and conv layers: U(−1/√fan_in, 1/√fan_in) for weights and
 /// biases (kaiming-uniform with a = √5). BatchNorm keeps weight 1, bias 0.
 pub fn reseed(varmap: &VarMap, seed: u64) -> Result<()> {
@@ -14,7 +20,7 @@ pub fn reseed(varmap: &VarMap, seed: u64) -> Result<()> {
     names.sort();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for name in names {
-        if name.contains("bn") || name.contains("running_") {
+        if is_normalisation(name) {
             continue;
         }
         let var = &data[name];

@@ -1,6 +1,7 @@
 //! Self-supervised pretraining: encoders, objectives, augmentation pipeline, the trainer
 //! thread with its command/event protocol, and saved runs.
 
+pub mod checkpoint;
 pub mod config;
 pub mod contrastive;
 pub mod conv;
@@ -9,6 +10,9 @@ pub mod dense;
 pub(crate) mod cpu;
 pub mod device;
 pub mod encoder;
+pub mod encoder_kind;
+pub mod encoder_resnet;
+pub mod encoder_vit;
 pub mod encoder_series;
 pub mod encoder_text;
 pub mod encoder_text_bag;
@@ -28,7 +32,7 @@ pub mod summary;
 pub mod trainer;
 
 pub use device::{compute_device, DeviceChoice};
-pub use config::{AugmentConfig, ObjectiveKind, TextEncoder, TrainConfig};
+pub use config::{AugmentConfig, EncoderKind, ObjectiveKind, TextEncoder, TokenPool, TrainConfig};
 pub use events::{FinishReason, TrainCommand, TrainEvent};
 
 pub use snapshotter::at_low_priority;

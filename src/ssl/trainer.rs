@@ -97,9 +97,15 @@ impl Trainer {
         let (varmap, model) = SslModel::build(&dataset.modality, &config)?;
         let device = model.device().clone();
         let mut progress = RunProgress { train_seconds: Some(0.0), ..RunProgress::default() };
-        if let Some(saved) = &saved {
-            run::load_weights(&varmap, &saved.dir)?;
-            progress = saved.progress();
+        match (&saved, &config.init) {
+            (Some(saved), _) => {
+                run::load_weights(&varmap, &saved.dir)?;
+                progress = saved.progress();
+            }
+            (None, Some(init)) => {
+                crate::ssl::checkpoint::load_encoder(&varmap, init)?;
+            }
+            (None, None) => {}
         }
         let step = progress.step;
         // A teacher starts as a copy of the (possibly reloaded) student, then takes its own
@@ -111,7 +117,7 @@ impl Trainer {
         let (cmd_tx, cmd_rx) = unbounded();
         let (ev_tx, ev_rx) = unbounded();
         let mut optimizer = AdamW::new(
-            varmap.all_vars(),
+            model.trainable_vars(&varmap, config.freeze)?,
             ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..Default::default() },
         )?;
         let mut phase = None;
