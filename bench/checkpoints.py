@@ -65,12 +65,14 @@ def vit(name, side, patch, pool):
 # (pretext encoder, builder, channels of pretext's input, side, patch, pool)
 CASES = [
     ("resnet18", lambda: resnet(18, False), 3, 64, None, None),
+    ("resnet18", lambda: resnet(18, False), 3, 224, None, None),  # the ImageNet checkpoints' size
     ("resnet50", lambda: resnet(50, False), 3, 64, None, None),
     ("resnet18-cifar", lambda: resnet(18, True), 3, 32, None, None),
     ("resnet18-cifar", lambda: resnet(18, True), 1, 28, None, None),  # grey input, repeated to RGB
     ("resnet50-cifar", lambda: resnet(50, True), 3, 32, None, None),
     ("vit-tiny", lambda: vit("vit_tiny_patch16_224", 32, 4, "token"), 3, 32, 4, "cls"),
     ("vit-tiny", lambda: vit("vit_tiny_patch16_224", 32, 4, "avg"), 3, 32, 4, "mean"),
+    ("vit-tiny", lambda: vit("vit_tiny_patch16_224", 224, 16, "token"), 3, 224, 16, "cls"),
     ("vit-small", lambda: vit("vit_small_patch16_224", 64, 8, "token"), 3, 64, 8, "cls"),
 ]
 
