@@ -155,9 +155,11 @@ pub struct DataArgs {
     /// NPY: the labels array (default: <name>_labels.npy or labels.npy beside the features).
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// Image folders: side of the square images are resized to.
-    #[arg(long, default_value_t = 32)]
-    pub image_size: usize,
+    /// Side of the square images are resized to at load: image folders (default 32) and,
+    /// when given, every image dataset (IDX too), for encoders that take a given size (224 for
+    /// ImageNet checkpoints). Images already at that size are not resampled.
+    #[arg(long)]
+    pub image_size: Option<usize>,
     /// Image folders: fail on the first unreadable file instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -213,7 +215,8 @@ impl DataArgs {
             vector_column: self.vector_column.clone(),
             text_max_len: self.max_len,
             labels_path: self.labels.clone(),
-            image_size: self.image_size,
+            image_size: self.image_size.unwrap_or(LoadOptions::default().image_size),
+            image_side: self.image_size,
             skip_unreadable: !self.strict,
             series: self.series,
             embeddings: self.embeddings,

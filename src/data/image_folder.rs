@@ -67,7 +67,11 @@ pub fn decode_image(path: &Path, size: usize, channels: usize) -> Result<Vec<f32
 
 /// Resizes and converts a decoded image into model input.
 pub fn image_to_input(img: &image::DynamicImage, size: usize, channels: usize) -> Vec<f32> {
-    let resized = img.resize_exact(size as u32, size as u32, image::imageops::FilterType::Triangle);
+    // An image already at the size is not resampled.
+    let resized = match (img.width() as usize, img.height() as usize) == (size, size) {
+        true => img.clone(),
+        false => img.resize_exact(size as u32, size as u32, image::imageops::FilterType::Triangle),
+    };
     let plane = size * size;
     if channels == 1 {
         resized.to_luma8().as_raw().iter().map(|&v| v as f32 / 255.0).collect()

@@ -24,6 +24,9 @@ pub struct LoadOptions {
     pub labels_path: Option<PathBuf>,
     /// Image folders: side of the square the images are resized to.
     pub image_size: usize,
+    /// Every image dataset (IDX and other fixed-size images too) resized to this side at
+    /// load, for encoders that take a given size; `None` keeps IDX images at their own.
+    pub image_side: Option<usize>,
     /// Image folders: skip files that do not decode (counted in `Dataset::notes`) or fail.
     pub skip_unreadable: bool,
     /// CSV and 2-D NPY: each row is one time series (not a table row). `.ts`/`.tsv` files,
@@ -52,6 +55,7 @@ impl Default for LoadOptions {
             text_max_len: None,
             labels_path: None,
             image_size: 32,
+            image_side: None,
             skip_unreadable: true,
             series: false,
             embeddings: false,
@@ -71,6 +75,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("vector_column", &self.vector_column)
             .field("text_max_len", &self.text_max_len)
             .field("image_size", &self.image_size)
+            .field("image_side", &self.image_side)
             .field("skip_unreadable", &self.skip_unreadable)
             .field("series", &self.series)
             .field("embeddings", &self.embeddings)
@@ -94,6 +99,9 @@ pub const SYSTEM_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 /// (CSV, NPY, Parquet or Arrow IPC, `.ts`/`.tsv` series, one IDX images file), deciding the format from what is there.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let mut ds = load_any(path, opts)?;
+    if let Some(side) = opts.image_side {
+        ds = crate::data::resize::resize_images(ds, side)?;
+    }
     if path.is_file() {
         ds.columns = ReadColumns {
             label_column: opts.label_column.clone(),
@@ -128,7 +136,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         }
         return image_folder::load_folder(
             path,
-            opts.image_size,
+            opts.image_side.unwrap_or(opts.image_size),
             opts.skip_unreadable,
             opts.stream,
             opts.test_fraction,

@@ -13,6 +13,7 @@ pub mod image_folder;
 pub mod load;
 pub mod npy;
 pub mod parquet_table;
+pub mod resize;
 pub mod series;
 pub mod stream;
 pub mod synthetic;

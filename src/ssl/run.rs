@@ -188,6 +188,11 @@ impl RunConfig {
                 Modality::Image { width, .. } => *width,
                 _ => defaults.image_size,
             },
+            // Images resized at load (`--image-size`) are resized again to the same side.
+            image_side: match modality {
+                Modality::Image { width, .. } => Some(*width),
+                _ => None,
+            },
             series: matches!(modality, Modality::Series { .. }),
             seed: self.split_seed(),
             ..defaults
