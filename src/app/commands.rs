@@ -38,6 +38,7 @@ impl PretextApp {
                 None => self.error("there is no model to save yet: press Train first"),
             },
             Command::OpenRun(dir) => self.open_run(dir),
+            Command::EmbedOnly(dir) => self.embed_only(dir),
             Command::AddRun(dir) => self.add_run(dir),
             Command::RemoveRun(dir) => {
                 if self.runs.is_current(&dir) {
@@ -322,6 +323,21 @@ impl PretextApp {
     }
 }
 
+impl PretextApp {
+    /// "Embed only": the run folder is written in the background, then opened like any run.
+    fn embed_only(&mut self, dir: PathBuf) {
+        let Some(data) = &self.data else { return self.error("open a dataset first") };
+        if self.jobs.is_running("embed") {
+            return self.error("an embedding pass is already running");
+        }
+        let (ds, cfg) = (data.dataset.clone(), self.settings.train.clone());
+        self.status = format!("embedding {} items with {}…", ds.len(), cfg.encoder.label());
+        self.jobs.spawn("embed", move || {
+            JobResult::Embedded(crate::ssl::embed_run::embed_to_run(&ds, &cfg, &dir).map(|_| dir).map_err(|e| e.to_string()))
+        });
+    }
+}
+
 /// Native dialogs block their thread, so they run as a job; the window keeps drawing.
 fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
     jobs.spawn("dialog", move || {
@@ -334,6 +350,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
                 .add_filter("one time series", &["csv", "txt", "tsv", "npy"])
                 .pick_file(),
             DialogPurpose::SaveRun | DialogPurpose::ExportDir | DialogPurpose::ExportSelection => d.pick_folder(),
+            DialogPurpose::StartFrom => d.add_filter("weights", &["safetensors", "pt", "pth", "bin", "ckpt"]).pick_file(),
         };
         JobResult::Dialog { purpose, path }
     });

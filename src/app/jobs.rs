@@ -29,6 +29,8 @@ pub enum DialogPurpose {
     AddRun,
     ExportDir,
     ExportSelection,
+    /// The checkpoint the encoder starts from.
+    StartFrom,
 }
 
 /// A dataset ready to show: the data, the map subset and its raw-feature layout.
@@ -71,6 +73,8 @@ pub enum JobResult {
     RunAdded(Result<(Box<SavedRun>, Option<RunEvaluation>), String>),
     /// Full-dataset metrics of a run in the runs table.
     RunMeasured { dir: PathBuf, result: Result<(RunEvaluation, EvaluationSource), String> },
+    /// A run folder written by "Embed only", to open.
+    Embedded(Result<PathBuf, String>),
     /// A finished file operation: the message for the status line, or an error.
     Done(Result<String, String>),
     Dialog { purpose: DialogPurpose, path: Option<PathBuf> },

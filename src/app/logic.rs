@@ -282,6 +282,11 @@ impl PretextApp {
             JobResult::RunAdded(Err(e)) => self.error(format!("could not add the run: {e}")),
             JobResult::RunMeasured { dir, result } => self.on_run_measured(dir, result),
             JobResult::RunOpened(Err(e)) => self.error(format!("could not open the run: {e}")),
+            JobResult::Embedded(Ok(dir)) => {
+                self.status = format!("embedded into {}; opening it", dir.display());
+                self.commands.push(Command::OpenRun(dir));
+            }
+            JobResult::Embedded(Err(e)) => self.error(format!("could not embed: {e}")),
             JobResult::Done(Ok(msg)) => self.status = msg,
             JobResult::Done(Err(e)) => self.error(e),
             JobResult::Dialog { purpose, path: Some(path) } => self.on_dialog(purpose, path),
@@ -307,6 +312,17 @@ impl PretextApp {
                 Command::Export(path)
             }
             DialogPurpose::ExportSelection => Command::ExportSelection(path),
+            DialogPurpose::StartFrom => {
+                let train = &mut self.settings.train;
+                // A checkpoint is adapted, not overwritten: a lower learning rate unless the
+                // user chose one.
+                let modality_default = self.data.as_ref().map_or_else(crate::ssl::TrainConfig::default, |d| crate::ssl::TrainConfig::for_modality(&d.dataset.modality));
+                if train.init.is_none() && train.learning_rate == modality_default.learning_rate {
+                    train.learning_rate = modality_default.finetune_learning_rate();
+                }
+                train.init = Some(path);
+                return;
+            }
         };
         self.commands.push(cmd);
     }

@@ -23,6 +23,9 @@ pub enum Command {
     ResetModel,
     SaveRun(PathBuf),
     OpenRun(PathBuf),
+    /// Embed every item with the chosen encoder and checkpoint, no training, into this run
+    /// folder, then open it.
+    EmbedOnly(PathBuf),
     /// Add a run folder to the runs table.
     AddRun(PathBuf),
     RemoveRun(PathBuf),

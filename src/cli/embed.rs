@@ -10,7 +10,6 @@ use clap::Args;
 use crate::cli::train::EncoderArgs;
 use crate::cli::DataArgs;
 use crate::ssl::encoder::SslModel;
-use crate::ssl::run::RunProgress;
 use crate::ssl::TrainConfig;
 
 #[derive(Args, Debug)]
@@ -43,49 +42,22 @@ pub struct EmbedArgs {
     pub json: bool,
 }
 
-/// Embedding parquet written beside the run: every item, in dataset order.
-pub const ALL_EMBEDDINGS: &str = "embeddings.parquet";
-
 pub fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     let ds = args.data.load(args.split_seed)?;
     let mut cfg = TrainConfig { seed: args.seed, map_items: args.map_items, device: args.device.device, ..TrainConfig::for_modality(&ds.modality) };
     args.encoder.apply(&mut cfg);
     cfg.init = args.init.clone();
-    cfg.check()?;
-    let (varmap, model) = SslModel::build(&ds.modality, &cfg)?;
-    match &args.init {
-        Some(init) => {
-            let report = crate::ssl::checkpoint::load_encoder(&varmap, init)?;
-            let prefix = if report.prefix.is_empty() { String::new() } else { format!(" under '{}'", report.prefix) };
-            eprintln!("loaded {} tensors{prefix} from {} ({} others left out)", report.loaded, init.display(), report.ignored);
-        }
-        None => eprintln!("no --init: embedding with seeded random weights (seed {})", cfg.seed),
-    }
     eprintln!("embedding {} items with {} on {}...", ds.len(), cfg.encoder.label(), cfg.device);
-    let d = ds.item_len();
-    let train = crate::ssl::evaluate::embed_split(&model, &ds.train, d)?;
-    let test = crate::ssl::evaluate::embed_split(&model, &ds.test, d)?;
-    let mut all = train.clone();
-    all.data.extend_from_slice(&test.data);
-    all.rows += test.rows;
-
-    let indices = crate::ssl::trainer::map_subset(ds.len(), cfg.map_items, cfg.seed);
-    let map = all.select_rows(&indices);
-    let progress = RunProgress { train_seconds: Some(0.0), ..RunProgress::default() };
-    crate::ssl::run::save(&args.out, &ds, &cfg, &progress, &varmap, &indices, &map)?;
-    let index: Vec<usize> = (0..ds.len()).collect();
-    let labels = ds.has_labels().then(|| index.iter().map(|&i| ds.global_label(i).map_or(String::new(), |l| ds.class_name(l).to_string())).collect());
-    let meta = crate::export::RowMeta { index: &index, label: labels, cluster: None, tags: &[] };
-    let parquet = args.out.join(ALL_EMBEDDINGS);
-    crate::export::write_parquet(&parquet, &all, &meta, &Default::default())?;
-
-    let eval = match crate::ssl::run::evaluation_is_sampled(&ds) {
-        true => crate::ssl::run::evaluate_run(&args.out, &ds, cfg.device)?,
-        false => crate::ssl::run::evaluate_embeddings(&ds, &train, &test, cfg.seed, 0)?,
-    };
-    crate::ssl::run::save_evaluation(&args.out, &eval)?;
-    crate::cli::inspect::print_evaluation(&eval, 0.0, args.json);
-    eprintln!("run written to {} (every item's embedding in {})", args.out.display(), parquet.display());
+    let done = crate::ssl::embed_run::embed_to_run(&ds, &cfg, &args.out)?;
+    match (&done.loaded, &args.init) {
+        (Some(report), Some(init)) => {
+            let prefix = if report.prefix.is_empty() { String::new() } else { format!(" under '{}'", report.prefix) };
+            eprintln!("started from {} tensors{prefix} of {} ({} others left out)", report.loaded, init.display(), report.ignored);
+        }
+        _ => eprintln!("no --init: embedded with seeded random weights (seed {})", cfg.seed),
+    }
+    crate::cli::inspect::print_evaluation(&done.evaluation, 0.0, args.json);
+    eprintln!("run written to {} (every item's embedding in {})", args.out.display(), args.out.join(crate::ssl::embed_run::ALL_EMBEDDINGS).display());
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod conv1d;
 pub mod dense;
 pub(crate) mod cpu;
 pub mod device;
+pub mod embed_run;
 pub mod encoder;
 pub mod encoder_kind;
 pub mod encoder_resnet;

@@ -7,6 +7,7 @@ mod cluster_labels;
 mod contours;
 mod clusters;
 mod dataset;
+mod encoder_settings;
 mod export;
 mod map_panel;
 mod neighbours;

@@ -45,6 +45,7 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     let is_series = matches!(modality, Some(crate::data::Modality::Series { .. }));
     let is_rgb = matches!(modality, Some(Modality::Image { channels: 3, .. }));
     let is_text = matches!(modality, Some(crate::data::Modality::Text { .. }));
+    let run_dir = app.settings.run_dir.clone();
     let c = &mut app.settings.train;
     egui::ComboBox::from_label("Objective").selected_text(c.objective.label()).show_ui(ui, |ui| {
         for o in ObjectiveKind::ALL {
@@ -53,14 +54,9 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     })
     .response
     .on_hover_text(c.objective.summary());
-    let encoder = if is_image {
-        "Encoder: small CNN (images)"
-    } else if is_series {
-        "Encoder: dilated 1-D CNN, max-pooled over time (series)"
-    } else {
-        "Encoder: MLP (tables)"
-    };
-    if is_text {
+    crate::app::ui::encoder_settings::encoder_choice(c, modality.as_ref(), ui);
+    let own_encoder = c.encoder == crate::ssl::EncoderKind::Default;
+    if own_encoder && is_text {
         egui::ComboBox::from_label("Encoder").selected_text(c.text_encoder.label()).show_ui(ui, |ui| {
             for e in crate::ssl::TextEncoder::ALL {
                 ui.selectable_value(&mut c.text_encoder, e, e.label()).on_hover_text(e.summary());
@@ -68,11 +64,18 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
         })
         .response
         .on_hover_text(c.text_encoder.summary());
-    } else {
-        ui.label(encoder);
+    } else if own_encoder {
+        ui.label(match (is_image, is_series) {
+            (true, _) => "Encoder: small CNN (images)",
+            (false, true) => "Encoder: dilated 1-D CNN, max-pooled over time (series)",
+            (false, false) => "Encoder: MLP (tables)",
+        });
     }
-    ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or the series encoder's hidden channels. Wider learns more, trains slower.");
-    if !is_image {
+    let checkpoint_command = crate::app::ui::encoder_settings::checkpoint_row(c, &run_dir, ui);
+    if own_encoder {
+        ui.add(slider(&mut c.width, 8..=128).text("Width")).on_hover_text("Channels of the CNN's first block (doubling per block), the MLP's hidden size, or the series encoder's hidden channels. Wider learns more, trains slower.");
+    }
+    if !is_image && own_encoder {
         ui.add(slider(&mut c.embed_dim, 8..=512).text("Embedding size")).on_hover_text("Size of the vectors the map, neighbours and clusters use (MLP output, or channels of the series encoder's last block).");
     }
     ui.add(slider(&mut c.proj_dim, 16..=512).text("Projection size")).on_hover_text("Output of the projection head the loss sees; the map uses the encoder output before it.");
@@ -111,6 +114,9 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     if ui.button("Defaults").on_hover_text("Restore the default training settings").clicked() {
         *c = gui_train_defaults();
+    }
+    if let Some(cmd) = checkpoint_command {
+        app.command(cmd);
     }
 }
 
