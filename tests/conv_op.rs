@@ -257,15 +257,23 @@ fn scaled_batch_norm(c: usize) -> candle_nn::BatchNorm {
 /// max_pool(relu(bn(conv(x, w)))), fused or as candle's conv2d, candle-nn's BatchNorm, ReLU and
 /// our pool (candle's own max-pool gradient is off by the window size, see above).
 fn bn_block(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor) -> [Vec<f32>; 7] {
+    bn_layer(x, w, fused, probe, (1, 1, 2))
+}
+
+/// `bn_block` at any (padding, stride, pool); pool 1 is the ResNet layer `conv_bn_relu`.
+fn bn_layer(x: &Tensor, w: &Tensor, fused: bool, probe: &Tensor, (pad, stride, pool): (usize, usize, usize)) -> [Vec<f32>; 7] {
     let bn = scaled_batch_norm(w.dim(0).unwrap());
     let (gamma, beta) = bn.weight_and_bias().unwrap();
     let (xv, wv) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap());
-    let y = if fused {
-        conv::conv_bn_relu_pool(xv.as_tensor(), wv.as_tensor(), &bn, true, 1, 2).unwrap()
-    } else {
-        use candle_core::ModuleT;
-        let z = xv.as_tensor().conv2d(wv.as_tensor(), 1, 1, 1, 1).unwrap();
-        conv::max_pool2d(&bn.forward_t(&z, true).unwrap().relu().unwrap(), 2).unwrap()
+    let y = match (fused, pool) {
+        (true, 1) => conv::conv_bn_relu(xv.as_tensor(), wv.as_tensor(), &bn, true, pad, stride).unwrap(),
+        (true, _) => conv::conv_bn_relu_pool(xv.as_tensor(), wv.as_tensor(), &bn, true, pad, pool).unwrap(),
+        (false, _) => {
+            use candle_core::ModuleT;
+            let z = xv.as_tensor().conv2d(wv.as_tensor(), pad, stride, 1, 1).unwrap();
+            let y = bn.forward_t(&z, true).unwrap().relu().unwrap();
+            if pool > 1 { conv::max_pool2d(&y, pool).unwrap() } else { y }
+        }
     };
     let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
     [
@@ -292,6 +300,32 @@ fn fused_conv_batch_norm_relu_pool_matches_the_separate_ops() {
         for ((a, b), name) in fused.iter().zip(&reference).zip(names) {
             assert!(rel_err(a, b) <= 1e-4, "{name} {n}x{c}x{h}x{w}->{o}: {}", rel_err(a, b));
         }
+    }
+}
+
+#[test]
+fn fused_strided_conv_batch_norm_relu_matches_the_separate_ops() {
+    use candle_core::ModuleT;
+    // ResNet's layers: 3×3 at stride 1 and 2, the 7×7 stride-2 stem.
+    for &(n, c, o, h, w, k, stride) in &[(4, 3, 8, 9, 9, 3, 2), (3, 5, 4, 8, 7, 3, 1), (2, 3, 6, 16, 16, 7, 2)] {
+        let x = (randn(&[n, c, h, w], (n * c * h) as u64) + 0.7).unwrap();
+        let wt = randn(&[o, c, k, k], 3);
+        let pad = k / 2;
+        let (ho, wo) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+        let probe = randn(&[n, o, ho, wo], 5);
+        let fused = bn_layer(&x, &wt, true, &probe, (pad, stride, 1));
+        let reference = bn_layer(&x, &wt, false, &probe, (pad, stride, 1));
+        let names = ["output", "x grad", "w grad", "gamma grad", "beta grad", "running mean", "running var"];
+        for ((a, b), name) in fused.iter().zip(&reference).zip(names) {
+            assert!(rel_err(a, b) <= 1e-4, "{name} {n}x{c}x{h}x{w}->{o}, {k}x{k} stride {stride}: {}", rel_err(a, b));
+        }
+        // Eval mode: folded into the conv's weights and a bias.
+        let bn = scaled_batch_norm(o);
+        bn.running_mean().slice_set(&(randn(&[o], 23) * 0.8).unwrap(), 0, 0).unwrap();
+        bn.running_var().slice_set(&(randn(&[o], 24).abs().unwrap() + 0.3).unwrap(), 0, 0).unwrap();
+        let folded = conv::conv_bn_relu(&x, &wt, &bn, false, pad, stride).unwrap();
+        let separate = bn.forward_t(&x.conv2d(&wt, pad, stride, 1, 1).unwrap(), false).unwrap().relu().unwrap();
+        assert!(rel_err(&flat(&folded), &flat(&separate)) <= 1e-5, "eval {k}x{k} stride {stride}");
     }
 }
 

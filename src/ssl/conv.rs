@@ -100,18 +100,38 @@ pub fn conv_bn_relu_pool(
     padding: usize,
     pool: usize,
 ) -> Result<Tensor> {
+    conv_bn_relu_strided(x, w, bn, train, (padding, 1), pool)
+}
+
+/// `relu(bn(conv2d(x, w)))` at any stride, as one op in training (the same fused block with
+/// no pooling): the conv-BatchNorm-ReLU layers of a ResNet. Without it each such layer went
+/// through candle's BatchNorm, whose training pass keeps about six copies of the conv output
+/// for the backward pass.
+pub fn conv_bn_relu(x: &Tensor, w: &Tensor, bn: &candle_nn::BatchNorm, train: bool, padding: usize, stride: usize) -> Result<Tensor> {
+    conv_bn_relu_strided(x, w, bn, train, (padding, stride), 1)
+}
+
+fn conv_bn_relu_strided(
+    x: &Tensor,
+    w: &Tensor,
+    bn: &candle_nn::BatchNorm,
+    train: bool,
+    (padding, stride): (usize, usize),
+    pool: usize,
+) -> Result<Tensor> {
     if let (false, true, Some((gamma, beta))) = (train, is_cpu_f32(x) && is_cpu_f32(w), bn.weight_and_bias()) {
         // y = γ (z − μ) / √(σ² + ε) + β = s·z + (β − s·μ), s = γ / √(σ² + ε), per channel.
         let scale = (gamma / (bn.running_var() + bn.eps())?.sqrt()?)?;
         let shift = (beta - (bn.running_mean() * &scale)?)?;
         let folded = w.broadcast_mul(&scale.reshape((w.dim(0)?, 1, 1, 1))?)?;
-        return conv_bias_relu_pool(x, &folded, &shift, padding, pool);
+        return conv_bias_relu_strided(x, &folded, &shift, (padding, stride), pool);
     }
     let fused = train && is_cpu_f32(x) && is_cpu_f32(w);
     let params = bn.weight_and_bias().filter(|(g, b)| fused && is_cpu_f32(g) && is_cpu_f32(b));
     let Some((gamma, beta)) = params else {
         // Pooling before the ReLU (they commute) keeps ties at zero out of candle's pooling.
-        return max_pool2d(&bn.forward_t(&conv2d(x, w, padding, 1)?, train)?, pool)?.relu();
+        let y = bn.forward_t(&conv2d(x, w, padding, stride)?, train)?;
+        return if pool > 1 { max_pool2d(&y, pool)?.relu() } else { y.relu() };
     };
     let (o, c) = (w.dim(0)?, bn.running_mean().dim(0)?);
     if c != o {
@@ -119,14 +139,13 @@ pub fn conv_bn_relu_pool(
     }
     let params = Tensor::cat(&[gamma, beta], 0)?;
     let saved = Arc::new(Mutex::new(None));
-    let op = BlockOp { padding, pool, affine: Affine::BatchNorm { eps: bn.eps() }, saved: saved.clone() };
+    let op = BlockOp { padding, stride, pool, affine: Affine::BatchNorm { eps: bn.eps() }, saved: saved.clone() };
     let out = x.contiguous()?.apply_op3(&w.contiguous()?, &params, op)?;
-    // Running statistics, as candle-nn updates them: the variance unbiased over N·H·W.
+    // Running statistics, as candle-nn updates them: the variance unbiased over N·Ho·Wo.
     let guard = saved.lock().map_err(|_| candle_core::Error::Msg("conv block state poisoned".into()))?;
     if let Some(s) = guard.as_ref() {
-        let (_, _, h, wd) = x.dims4()?;
-        let count = x.dim(0)? * (h + 2 * padding + 1 - w.dim(2)?) * (wd + 2 * padding + 1 - w.dim(3)?);
-        crate::ssl::dense::update_running_stats(bn, &s.mean, &s.var, count)?;
+        let g = Geom::new(x.dims4()?, w.dims4()?, padding, stride)?;
+        crate::ssl::dense::update_running_stats(bn, &s.mean, &s.var, g.n * g.howo())?;
     }
     Ok(out)
 }
@@ -134,12 +153,17 @@ pub fn conv_bn_relu_pool(
 /// `max_pool2d(relu(conv2d(x, w) + bias), pool)` at stride 1 as one op (see `block`).
 /// `bias` has one value per output channel. Off the CPU it is the four ops in turn.
 pub fn conv_bias_relu_pool(x: &Tensor, w: &Tensor, bias: &Tensor, padding: usize, pool: usize) -> Result<Tensor> {
+    conv_bias_relu_strided(x, w, bias, (padding, 1), pool)
+}
+
+fn conv_bias_relu_strided(x: &Tensor, w: &Tensor, bias: &Tensor, (padding, stride): (usize, usize), pool: usize) -> Result<Tensor> {
     if !is_cpu_f32(x) || !is_cpu_f32(w) || !is_cpu_f32(bias) {
         let o = w.dim(0)?;
-        return max_pool2d(&conv2d(x, w, padding, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?, pool)?.relu();
+        let y = conv2d(x, w, padding, stride)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?;
+        return if pool > 1 { max_pool2d(&y, pool)?.relu() } else { y.relu() };
     }
     let bias = bias.flatten_all()?.contiguous()?;
-    let op = BlockOp { padding, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };
+    let op = BlockOp { padding, stride, pool, affine: Affine::Bias, saved: Arc::new(Mutex::new(None)) };
     x.contiguous()?.apply_op3(&w.contiguous()?, &bias, op)
 }
 

@@ -6,8 +6,10 @@
 //! stride-1 first conv, no max-pool) is the variant lightly and solo-learn train on small
 //! images. There is no classifier: the embedding is the global average pool of the last stage.
 //!
-//! The convolutions are `ssl::ops::conv2d` (the im2col + GEMM op, strides included); the
-//! BatchNorms are candle-nn's over N×C×H×W, which update the running statistics in training.
+//! Each conv → BatchNorm → ReLU is `ssl::ops::conv_bn_relu`, one fused op in training and the
+//! BatchNorm folded into the conv in eval; the BatchNorms before a residual add (no ReLU) are
+//! candle-nn's over N×C×H×W after the im2col + GEMM conv. Both update the running statistics
+//! in training.
 
 use candle_core::{Result, Tensor, D};
 use candle_nn::{batch_norm, BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
@@ -34,12 +36,10 @@ impl ConvBn {
     }
 
     fn forward(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
-        let y = self.bn.forward_t(&crate::ssl::ops::conv2d(x, &self.weight, self.padding, self.stride)?, train)?;
         if relu {
-            y.relu()
-        } else {
-            Ok(y)
+            return crate::ssl::ops::conv_bn_relu(x, &self.weight, &self.bn, train, self.padding, self.stride);
         }
+        self.bn.forward_t(&crate::ssl::ops::conv2d(x, &self.weight, self.padding, self.stride)?, train)
     }
 }
 

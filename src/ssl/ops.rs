@@ -27,6 +27,12 @@ pub fn conv_bn_relu_pool(
     crate::ssl::conv::conv_bn_relu_pool(x, kernel, bn, train, padding, pool)
 }
 
+/// `relu(bn(conv2d(x, kernel)))` at any stride; in training one fused op (see
+/// `conv_bn_relu_pool`), in eval mode the BatchNorm folded into the conv.
+pub fn conv_bn_relu(x: &Tensor, kernel: &Tensor, bn: &candle_nn::BatchNorm, train: bool, padding: usize, stride: usize) -> Result<Tensor> {
+    crate::ssl::conv::conv_bn_relu(x, kernel, bn, train, padding, stride)
+}
+
 /// Sets up the process for CPU training. Call first thing in `main`, before any thread
 /// starts (candle reads its setting once; an explicit `CANDLE_NUM_THREADS` wins).
 ///

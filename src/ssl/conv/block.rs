@@ -48,6 +48,7 @@ impl Drop for Saved {
 
 pub(super) struct BlockOp {
     pub padding: usize,
+    pub stride: usize,
     pub pool: usize,
     pub affine: Affine,
     pub saved: Arc<Mutex<Option<Saved>>>,
@@ -62,7 +63,7 @@ fn poisoned() -> candle_core::Error {
 
 impl BlockOp {
     fn geom(&self, x: (usize, usize, usize, usize), w: (usize, usize, usize, usize)) -> Result<Geom> {
-        let g = Geom::new(x, w, self.padding, 1)?;
+        let g = Geom::new(x, w, self.padding, self.stride)?;
         let k = self.pool;
         if k == 0 || k * k > u8::MAX as usize || g.ho < k || g.wo < k {
             bail!("max_pool2d: window {k} does not fit a {}×{} conv output", g.ho, g.wo);
