@@ -142,4 +142,32 @@ fn frozen_stages_keep_their_weights_while_the_rest_trains() {
     }
 }
 
+/// Every weight of the field's image encoders gets a gradient while training (a fused op
+/// without a backward pass would cut the layers beneath it off), and the training-time
+/// LayerNorm computes what the eval one does.
+#[test]
+fn every_encoder_weight_gets_a_gradient_and_training_norms_match_eval() {
+    let modality = Modality::Image { channels: 3, height: 8, width: 8 };
+    for (encoder, pool) in [(EncoderKind::VitTiny, TokenPool::Cls), (EncoderKind::VitTiny, TokenPool::Mean), (EncoderKind::Resnet18Cifar, TokenPool::Cls)] {
+        let cfg = TrainConfig { token_pool: pool, ..config(encoder, 3) };
+        let (varmap, model) = SslModel::build(&modality, &cfg).expect("a model");
+        let x = Tensor::from_vec(images(4, &modality, 1), (4, modality.item_len()), &Device::Cpu).expect("inputs");
+        let trained = model.embed(&x, true).expect("forward");
+        let grads = trained.sqr().and_then(|t| t.sum_all()).and_then(|l| l.backward()).expect("backward");
+        let data = varmap.data().lock().expect("weights");
+        let cut_off: Vec<&String> = data
+            .iter()
+            .filter(|(name, _)| name.starts_with("encoder.") && !name.contains("running_"))
+            .filter(|(_, var)| grads.get(var.as_tensor()).is_none_or(|g| common::flat(g).iter().all(|v| *v == 0.0)))
+            .map(|(name, _)| name)
+            .collect();
+        assert!(cut_off.is_empty(), "{encoder} {pool:?}: no gradient reaches {cut_off:?}");
+        if encoder.vit().is_some() {
+            let eval = model.embed(&x, false).expect("eval forward");
+            let err = max_rel(&common::flat(&trained), &common::flat(&eval));
+            assert!(err < 1e-5, "{encoder} {pool:?}: training-time LayerNorm differs from eval by {err}");
+        }
+    }
+}
+
 mod common;

@@ -227,6 +227,9 @@ pub struct TrainConfig {
     /// timm, transformers, lightly, solo-learn or a pretext run folder), instead of seeded
     /// random weights. Kept with the run as where it began.
     pub init: Option<std::path::PathBuf>,
+    /// BERT: the folder with the model's `config.json` and tokenizer, when it is not the
+    /// folder of `init` (a reopened run points it at its own copy in `text_model/`).
+    pub text_model: Option<std::path::PathBuf>,
     /// Stages of the encoder kept frozen (not trained) from the input on: ResNet stem and
     /// stages, ViT patch embedding and blocks, BERT embeddings and layers.
     pub freeze: usize,
@@ -275,6 +278,7 @@ impl Default for TrainConfig {
             patch_size: 0,
             token_pool: TokenPool::Cls,
             init: None,
+            text_model: None,
             freeze: 0,
             width: 32,
             embed_dim: 128,

@@ -8,6 +8,7 @@ use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};
 use crate::data::Modality;
 use crate::ssl::config::{ObjectiveKind, TrainConfig};
 use crate::ssl::dense;
+use crate::ssl::encoder_bert::Bert;
 use crate::ssl::encoder_kind::{EncoderKind, IMAGENET_MEAN, IMAGENET_STD};
 use crate::ssl::encoder_resnet::Resnet;
 use crate::ssl::encoder_series::SeriesEncoder;
@@ -132,6 +133,7 @@ pub enum Backbone {
     TextBag(crate::ssl::encoder_text_bag::TextBag),
     Resnet(Resnet),
     Vit(Vit),
+    Bert(Bert),
 }
 
 impl Backbone {
@@ -141,6 +143,7 @@ impl Backbone {
         match self {
             Backbone::Resnet(_) => Resnet::stage_prefixes().into_iter().map(|s| s.into_iter().map(String::from).collect()).collect(),
             Backbone::Vit(vit) => vit.stage_prefixes(),
+            Backbone::Bert(bert) => bert.stage_prefixes(),
             Backbone::Cnn(_) | Backbone::Mlp(_) | Backbone::Series(_) | Backbone::Text(_) | Backbone::TextBag(_) => vec![vec![String::new()]],
         }
     }
@@ -201,7 +204,14 @@ impl SslModel {
                 let d = net.out_dim();
                 (Backbone::Vit(net), d, shape)
             }
-            EncoderKind::Bert => candle_core::bail!("the BERT encoder is not available in this build yet"),
+            EncoderKind::Bert => {
+                let Modality::Text { max_len } = modality else { candle_core::bail!("the bert encoder reads texts") };
+                let dir = crate::ssl::bert_tokens::assets_dir(cfg.text_model.as_deref(), cfg.init.as_deref()).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                let assets = crate::ssl::bert_tokens::BertAssets::read(&dir).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                let net = Bert::new(assets, vb.pp("encoder"))?;
+                let d = net.out_dim();
+                (Backbone::Bert(net), d, vec![*max_len])
+            }
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
         let head_out = match cfg.objective {
@@ -296,6 +306,7 @@ impl SslModel {
             Backbone::TextBag(bag) => bag.forward_t(&x, train),
             Backbone::Resnet(net) => net.forward_t(&x, train),
             Backbone::Vit(net) => net.forward_t(&x, train),
+            Backbone::Bert(net) => net.forward_t(&x, train),
         }
     }
 }

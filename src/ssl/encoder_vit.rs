@@ -6,7 +6,9 @@
 //! defaults. No classifier head: the embedding is timm's pre-logits output.
 
 use candle_core::{Result, Tensor, D};
-use candle_nn::{layer_norm, linear, LayerNorm, LayerNormConfig, Linear, Module, VarBuilder};
+use candle_nn::{linear, LayerNorm, LayerNormConfig, Linear, VarBuilder};
+
+use crate::ssl::ops::layer_norm;
 
 use crate::ssl::encoder_kind::{TokenPool, VitSpec};
 
@@ -14,11 +16,11 @@ const LN_EPS: f64 = 1e-6;
 const MLP_RATIO: usize = 4;
 
 fn norm(d: usize, vb: VarBuilder) -> Result<LayerNorm> {
-    layer_norm(d, LayerNormConfig { eps: LN_EPS, ..LayerNormConfig::default() }, vb)
+    candle_nn::layer_norm(d, LayerNormConfig { eps: LN_EPS, ..LayerNormConfig::default() }, vb)
 }
 
 /// `x · Wᵀ + b` over the last axis of a B×T×D tensor, through the fused 2-D linear op.
-fn linear_tokens(x: &Tensor, layer: &Linear) -> Result<Tensor> {
+pub(crate) fn linear_tokens(x: &Tensor, layer: &Linear) -> Result<Tensor> {
     let (b, t, d) = x.dims3()?;
     let y = crate::ssl::dense::linear(&x.reshape((b * t, d))?, layer, false)?;
     y.reshape((b, t, y.dim(1)?))
@@ -48,21 +50,21 @@ impl Block {
     }
 
     /// Multi-head self-attention, softmax(q·kᵀ/√d_h)·v per head (Vaswani et al. 2017).
-    fn attention(&self, x: &Tensor) -> Result<Tensor> {
+    fn attention(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let hd = d / self.heads;
         let qkv = linear_tokens(x, &self.qkv)?.reshape((b, t, 3, self.heads, hd))?.permute((2, 0, 3, 1, 4))?;
         let q = (qkv.get(0)?.contiguous()? * (hd as f64).powf(-0.5))?;
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
-        let weights = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?.contiguous()?)?)?;
+        let weights = crate::ssl::ops::softmax_last(&q.matmul(&k.t()?.contiguous()?)?, train)?;
         let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         linear_tokens(&out, &self.proj)
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = (x + self.attention(&self.norm1.forward(x)?)?)?;
-        let h = linear_tokens(&self.norm2.forward(&x)?, &self.fc1)?.gelu_erf()?;
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let x = (x + self.attention(&layer_norm(x, &self.norm1, LN_EPS, train)?, train)?)?;
+        let h = linear_tokens(&layer_norm(&x, &self.norm2, LN_EPS, train)?, &self.fc1)?.gelu_erf()?;
         x + linear_tokens(&h, &self.fc2)?
     }
 }
@@ -108,8 +110,9 @@ impl Vit {
         self.width
     }
 
-    /// N×C×H×W (normalised) → N × width. No dropout or BatchNorm: `train` changes nothing.
-    pub fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+    /// N×C×H×W (normalised) → N × width. No dropout or BatchNorm: `train` only picks the
+    /// LayerNorm that backpropagates (`ssl::ops::layer_norm`).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let n = x.dim(0)?;
         let d = self.width;
         let patches = crate::ssl::ops::conv2d(x, &self.patch_weight, 0, self.patch)?.broadcast_add(&self.patch_bias.reshape((1, d, 1, 1))?)?;
@@ -117,13 +120,13 @@ impl Vit {
         let cls = self.cls_token.broadcast_as((n, 1, d))?;
         let mut x = Tensor::cat(&[&cls, &tokens], 1)?.broadcast_add(&self.pos_embed)?;
         for block in &self.blocks {
-            x = block.forward(&x)?;
+            x = block.forward(&x, train)?;
         }
         match self.pool {
-            TokenPool::Cls => self.final_norm.forward(&x)?.narrow(1, 0, 1)?.squeeze(1),
+            TokenPool::Cls => layer_norm(&x, &self.final_norm, LN_EPS, train)?.narrow(1, 0, 1)?.squeeze(1),
             TokenPool::Mean => {
                 let t = x.dim(1)?;
-                self.final_norm.forward(&x.narrow(1, 1, t - 1)?.mean(D::Minus2)?)
+                layer_norm(&x.narrow(1, 1, t - 1)?.mean(D::Minus2)?, &self.final_norm, LN_EPS, train)
             }
         }
     }

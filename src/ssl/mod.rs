@@ -1,6 +1,7 @@
 //! Self-supervised pretraining: encoders, objectives, augmentation pipeline, the trainer
 //! thread with its command/event protocol, and saved runs.
 
+pub mod bert_tokens;
 pub mod checkpoint;
 pub mod config;
 pub mod contrastive;
@@ -11,6 +12,7 @@ pub(crate) mod cpu;
 pub mod device;
 pub mod embed_run;
 pub mod encoder;
+pub mod encoder_bert;
 pub mod encoder_kind;
 pub mod encoder_resnet;
 pub mod encoder_vit;

@@ -61,3 +61,32 @@ pub fn init_cpu_runtime() {
 
 /// The variable candle reads for the size of its element-wise thread pool.
 pub const CANDLE_THREADS_ENV: &str = "CANDLE_NUM_THREADS";
+
+/// LayerNorm over the last axis. candle-nn's `LayerNorm::forward` takes a fused kernel for
+/// contiguous inputs that records no gradient (`apply_op3_no_bwd`): the ViT and BERT layers
+/// beneath it would never train. While training the same equations run as tensor ops, which
+/// backpropagate; in eval the fused kernel runs, as fast as before.
+pub fn layer_norm(x: &Tensor, norm: &candle_nn::LayerNorm, eps: f64, train: bool) -> Result<Tensor> {
+    use candle_nn::Module;
+    if !train {
+        return norm.forward(x);
+    }
+    let centred = x.broadcast_sub(&x.mean_keepdim(candle_core::D::Minus1)?)?;
+    let var = centred.sqr()?.mean_keepdim(candle_core::D::Minus1)?;
+    let y = centred.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(norm.weight())?;
+    match norm.bias() {
+        Some(b) => y.broadcast_add(b),
+        None => Ok(y),
+    }
+}
+
+/// Softmax over the last axis. candle-nn's `softmax_last_dim` kernel also records no
+/// gradient, so attention's queries and keys would never train: while training the tensor-op
+/// softmax runs (it backpropagates), in eval the kernel.
+pub fn softmax_last(x: &Tensor, train: bool) -> Result<Tensor> {
+    if train {
+        candle_nn::ops::softmax(x, candle_core::D::Minus1)
+    } else {
+        candle_nn::ops::softmax_last_dim(x)
+    }
+}

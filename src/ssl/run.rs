@@ -230,6 +230,10 @@ pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress,
         phase: progress.phase,
     };
     write_json(&dir.join(CONFIG), &config)?;
+    if cfg.encoder == crate::ssl::EncoderKind::Bert {
+        let source = crate::ssl::bert_tokens::assets_dir(cfg.text_model.as_deref(), cfg.init.as_deref())?;
+        crate::ssl::bert_tokens::copy_into_run(&source, dir)?;
+    }
     let ckpt = dir.join(CHECKPOINT);
     save_varmap(varmap, &ckpt).map_err(|e| PretextError::bad_file(&ckpt, format!("cannot write checkpoint ({e})")))?;
     write_npy_matrix(&dir.join(EMBEDDINGS), embeddings)?;
@@ -246,7 +250,12 @@ pub fn load_config(dir: &Path) -> Result<RunConfig> {
     if !dir.join(CONFIG).is_file() {
         return Err(PretextError::bad_file(dir, "not a pretext run folder (no config.json)"));
     }
-    read_json(&dir.join(CONFIG))
+    let mut config: RunConfig = read_json(&dir.join(CONFIG))?;
+    // A BERT run reads its config and tokenizer from its own copy, wherever it was moved.
+    if let Some(own) = crate::ssl::bert_tokens::run_copy(dir) {
+        config.train.text_model = Some(own);
+    }
+    Ok(config)
 }
 
 pub fn load(dir: &Path) -> Result<SavedRun> {

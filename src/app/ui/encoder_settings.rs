@@ -47,6 +47,10 @@ pub fn checkpoint_row(c: &mut TrainConfig, run_dir: &str, ui: &mut egui::Ui) -> 
                     c.freeze = 0;
                 }
             }
+            None if c.encoder == EncoderKind::Bert => {
+                ui.colored_label(ui.visuals().warn_fg_color, "the BERT encoder needs a checkpoint: its sizes and tokenizer come with it")
+                    .on_hover_text("Pick the model file (model.safetensors, pytorch_model.bin) in a Hugging Face or sentence-transformers folder, whose config.json and tokenizer.json or vocab.txt sit beside it.");
+            }
             None => {
                 ui.label(egui::RichText::new("random weights").small());
             }
