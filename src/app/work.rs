@@ -195,6 +195,7 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
     let labels = ds.has_labels().then(|| indices.iter().map(|&i| ds.global_label(i).map_or("?".into(), |l| ds.class_name(l).to_string())).collect());
     let label_ids = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
     let extra = ExtraColumns {
+        sources: Some(indices.iter().map(|&i| ds.item_source(i)).collect()),
         rows: ds.global_row(0).is_some().then(|| indices.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
         xy: layout.filter(|l| l.len() == x.rows).map(|l| rows.iter().map(|&r| l[r]).collect()),
         texts: ds.global_text(0).is_some().then(|| indices.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),

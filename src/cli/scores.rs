@@ -101,6 +101,7 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         }
         floats.push(("map_disagreement".into(), column(&disagreement)));
         let extra = ExtraColumns {
+            sources: Some(index.iter().map(|&i| ds.item_source(i)).collect()),
             rows: ds.global_row(0).is_some().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
             xy: Some(layout.data.chunks(2).map(|p| [p[0], p[1]]).collect()),
             texts: ds.global_text(0).is_some().then(|| index.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),

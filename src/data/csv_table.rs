@@ -65,7 +65,8 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
         None => (None, Vec::new()),
     };
     let modality = Modality::Table { columns };
-    let pool = Split::new(x, labels, modality.item_len());
+    let mut pool = Split::new(x, labels, modality.item_len());
+    pool.rows = (0..n).collect();
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into());
     let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
     standardise(&mut ds);

@@ -159,7 +159,10 @@ pub fn read_split(images: &Path, labels: Option<&Path>, stream: StreamChoice, no
         None => None,
     };
     let split = match pixels {
-        Pixels::InMemory(x) => Split { x, labels, len: n, ..Split::default() },
+        Pixels::InMemory(x) => {
+            let file = images.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            Split { x, labels, len: n, sources: (0..n).map(|r| format!("{file}:row:{r}")).collect(), ..Split::default() }
+        }
         Pixels::OnDisk(rows) => Split::streamed(StreamedRows::new(Arc::new(rows), (0..n).collect()), labels),
     };
     Ok((split, h, w))

@@ -200,7 +200,8 @@ pub fn load_folder(
     let mut x = Vec::with_capacity(files.len() * channels * plane);
     let mut labels = Vec::with_capacity(files.len());
     let mut skipped = Vec::new();
-    for (result, label) in decoded {
+    let mut sources = Vec::with_capacity(files.len());
+    for ((result, label), (path, _)) in decoded.into_iter().zip(&files) {
         match result {
             Ok(pixels) => {
                 let copies = channels * plane / pixels.len();
@@ -208,6 +209,7 @@ pub fn load_folder(
                     x.extend_from_slice(&pixels);
                 }
                 labels.push(label.unwrap_or(0));
+                sources.push(relative_source(root, path));
             }
             Err(e) if skip_unreadable => skipped.push(e.to_string()),
             Err(e) => return Err(e),
@@ -218,7 +220,8 @@ pub fn load_folder(
     }
     let has_labels = !class_names.is_empty();
     let modality = Modality::Image { channels, height: size, width: size };
-    let pool = Split::new(x, has_labels.then_some(labels), modality.item_len());
+    let mut pool = Split::new(x, has_labels.then_some(labels), modality.item_len());
+    pool.sources = sources;
     let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "images".into());
     let mut ds = Dataset::from_pool(name, root.display().to_string(), modality, class_names, pool, test_fraction, seed);
     if !skipped.is_empty() {
@@ -227,4 +230,10 @@ pub fn load_folder(
     }
     progress(1.0);
     Ok(ds)
+}
+
+/// A file's path relative to the dataset root, with `/` between folders on every system.
+pub fn relative_source(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }

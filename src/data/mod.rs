@@ -93,6 +93,11 @@ pub struct Split {
     /// The row of the source table each item is (0-based), for tables of embeddings whose
     /// rows the train/test split reorders (empty otherwise).
     pub rows: Vec<usize>,
+    /// Where each item came from, in words a user can find it by: its file relative to the
+    /// dataset root (image and text folders), `line:N` of a text file (1-based, as editors
+    /// count), `row:N` of a table (0-based, header excluded). Empty where the loader keeps
+    /// none; `Dataset::item_source` then falls back to `rows` or the item's index.
+    pub sources: Vec<String>,
     /// Set when the items are read from disk as they are used; `x` is then empty.
     pub stream: Option<stream::StreamedRows>,
 }
@@ -160,7 +165,8 @@ impl Split {
         let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
         let images = if self.images.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.images[i].clone()).collect() };
         let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
-        Split { x, labels, len: indices.len(), texts, images, rows, stream: None }
+        let sources = if self.sources.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.sources[i].clone()).collect() };
+        Split { x, labels, len: indices.len(), texts, images, rows, sources, stream: None }
     }
 }
 
@@ -221,6 +227,19 @@ pub struct ReadColumns {
 impl Dataset {
     pub fn item_len(&self) -> usize {
         self.modality.item_len()
+    }
+
+    /// Where item `i` (train items first, then test items) came from: its file, line or row
+    /// (`Split::sources`), else `row:N` of the table it was read from, else `item:i`.
+    pub fn item_source(&self, i: usize) -> String {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        if let Some(s) = split.sources.get(j) {
+            return s.clone();
+        }
+        match split.rows.get(j) {
+            Some(r) => format!("row:{r}"),
+            None => format!("item:{i}"),
+        }
     }
 
     pub fn has_labels(&self) -> bool {

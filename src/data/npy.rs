@@ -186,7 +186,7 @@ pub fn load_npy(path: &Path, labels: Option<&Path>, embeddings: bool, stream: St
     }
     let (labels, class_names) = labels_beside(path, labels, n)?;
     let (train_idx, test_idx) = split_pool(n, test_fraction, seed);
-    let split = |rows: &[usize]| Split::new(view.gather(rows), labels.as_ref().map(|l| rows.iter().map(|&r| l[r]).collect()), d);
+    let split = |rows: &[usize]| Split { rows: rows.to_vec(), ..Split::new(view.gather(rows), labels.as_ref().map(|l| rows.iter().map(|&r| l[r]).collect()), d) };
     let (mut train, mut test) = (split(&train_idx), split(&test_idx));
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
     let source = path.display().to_string();

@@ -100,13 +100,15 @@ struct Collected {
     texts: Vec<String>,
     /// Raw label per text (all `Some` or all `None`).
     labels: Vec<Option<String>>,
+    /// Where each text came from (`Split::sources`).
+    sources: Vec<String>,
     empty: usize,
     not_utf8: usize,
 }
 
 impl Collected {
     /// Adds one item unless its text is empty (then counted).
-    fn push(&mut self, raw: &[u8], label: Option<String>) {
+    fn push(&mut self, raw: &[u8], label: Option<String>, source: String) {
         let (text, valid) = clean(raw);
         if text.is_empty() {
             self.empty += 1;
@@ -117,6 +119,7 @@ impl Collected {
         }
         self.texts.push(text);
         self.labels.push(label);
+        self.sources.push(source);
     }
 
     fn into_dataset(self, path: &Path, name: String, max_len: Option<usize>, test_fraction: f32, seed: u64, what: &str) -> Result<Dataset> {
@@ -145,6 +148,7 @@ impl Collected {
         };
         let mut pool = Split::new(x, labels, max_len);
         pool.texts = self.texts;
+        pool.sources = self.sources;
         let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
         if self.empty > 0 {
             ds.notes.push(format!("skipped {} empty {what}", self.empty));
@@ -187,7 +191,7 @@ pub fn load_lines(path: &Path, max_len: Option<usize>, test_fraction: f32, seed:
             continue;
         }
         if !labelled {
-            items.push(line, None);
+            items.push(line, None, format!("line:{}", i + 1));
             continue;
         }
         let Some(tab) = line.iter().position(|&b| b == b'\t') else {
@@ -197,7 +201,7 @@ pub fn load_lines(path: &Path, max_len: Option<usize>, test_fraction: f32, seed:
         if label.is_empty() {
             return Err(PretextError::bad_file(path, format!("line {}: empty label before the tab", i + 1)));
         }
-        items.push(&line[tab + 1..], Some(label));
+        items.push(&line[tab + 1..], Some(label), format!("line:{}", i + 1));
     }
     items.into_dataset(path, stem(path, "texts"), max_len, test_fraction, seed, "lines")
 }
@@ -236,7 +240,7 @@ pub fn load_csv(
             return Err(bad(format!("row {row} has {} fields, the header has {}", record.len(), headers.len())));
         }
         let label = label_idx.map(|j| clean(&record[j]).0);
-        items.push(&record[text_idx], label);
+        items.push(&record[text_idx], label, format!("row:{}", row - 1));
     }
     items.into_dataset(path, stem(path, "texts"), max_len, test_fraction, seed, "rows")
 }
@@ -252,7 +256,7 @@ pub fn load_folder(root: &Path, max_len: Option<usize>, test_fraction: f32, seed
     for (file, label) in &files {
         let bytes = std::fs::read(file).map_err(|e| PretextError::io(file, e))?;
         let label = label.map(|l| class_names.get(l as usize).cloned().unwrap_or_default());
-        items.push(&bytes, label);
+        items.push(&bytes, label, crate::data::image_folder::relative_source(root, file));
     }
     let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "texts".into());
     items.into_dataset(root, name, max_len, test_fraction, seed, "files")

@@ -1,6 +1,7 @@
 //! `embeddings.parquet`: the vectors as one list<float32> column `embedding`, beside the
 //! row metadata (index, label, cluster, one boolean `tag:<name>` column per tag), the row of
-//! the table the vectors came from (for embeddings made elsewhere), the 2D map
+//! the table the vectors came from (for embeddings made elsewhere), the item's `source` (its
+//! file, line or row), the 2D map
 //! coordinates `x`/`y` when known, texts and scores. pandas/pyarrow read it as a DataFrame,
 //! Embedding Atlas as a map (its x/y and text/label columns), and pretext opens it again.
 
@@ -21,6 +22,8 @@ use crate::export::RowMeta;
 /// Per-row columns besides the metadata, each with one value per exported row.
 #[derive(Debug, Default, Clone)]
 pub struct ExtraColumns {
+    /// Where each exported row's item came from (`Dataset::item_source`), written as `source`.
+    pub sources: Option<Vec<String>>,
     /// The source table's row of each exported row, written as `row`.
     pub rows: Option<Vec<usize>>,
     /// Map coordinates, written as `x` and `y`.
@@ -36,6 +39,9 @@ pub struct ExtraColumns {
 pub fn write_parquet(path: &Path, m: &Matrix, meta: &RowMeta, extra: &ExtraColumns) -> Result<()> {
     let bad = |e: &dyn std::fmt::Display| PretextError::bad_file(path, format!("cannot write Parquet ({e})"));
     let mut columns: Vec<(String, ArrayRef)> = vec![("index".into(), Arc::new(Int64Array::from_iter_values(meta.index.iter().map(|&i| i as i64))))];
+    if let Some(sources) = &extra.sources {
+        columns.push(("source".into(), Arc::new(StringArray::from_iter_values(sources))));
+    }
     if let Some(rows) = &extra.rows {
         columns.push(("row".into(), Arc::new(Int64Array::from_iter_values(rows.iter().map(|&r| r as i64)))));
     }

@@ -22,7 +22,7 @@ pub struct Embedded {
 
 /// Builds the encoder of `cfg`, starts it from `cfg.init` when set, embeds every item and
 /// writes a run folder at step 0 to `out` (config, weights, the map sample's embeddings,
-/// `embeddings.parquet` with every item, and the evaluation).
+/// `embeddings.parquet` with every item and its source, and the evaluation).
 pub fn embed_to_run(ds: &Dataset, cfg: &TrainConfig, out: &Path) -> Result<Embedded> {
     cfg.check()?;
     let (varmap, model) = SslModel::build(&ds.modality, cfg)?;
@@ -40,7 +40,8 @@ pub fn embed_to_run(ds: &Dataset, cfg: &TrainConfig, out: &Path) -> Result<Embed
     let index: Vec<usize> = (0..ds.len()).collect();
     let labels = ds.has_labels().then(|| index.iter().map(|&i| ds.global_label(i).map_or(String::new(), |l| ds.class_name(l).to_string())).collect());
     let meta = crate::export::RowMeta { index: &index, label: labels, cluster: None, tags: &[] };
-    crate::export::write_parquet(&out.join(ALL_EMBEDDINGS), &all, &meta, &Default::default())?;
+    let extra = crate::export::ExtraColumns { sources: Some(index.iter().map(|&i| ds.item_source(i)).collect()), ..Default::default() };
+    crate::export::write_parquet(&out.join(ALL_EMBEDDINGS), &all, &meta, &extra)?;
 
     let evaluation = match crate::ssl::run::evaluation_is_sampled(ds) {
         true => crate::ssl::run::evaluate_run(out, ds, cfg.device)?,
