@@ -187,11 +187,15 @@ fn scores_writes_one_row_per_item() {
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement"));
+    assert_eq!(lines.next(), Some("item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement,source"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 120);
+    // Each item names its CSV row (0-based below the header), every row once.
+    let mut named: Vec<usize> = rows.iter().map(|r| r[7].strip_prefix("row:").and_then(|n| n.parse().ok()).expect("a row:N source")).collect();
+    named.sort_unstable();
+    assert_eq!(named, (0..120).collect::<Vec<_>>());
     for (i, r) in rows.iter().enumerate() {
-        assert_eq!(r.len(), 7);
+        assert_eq!(r.len(), 8);
         assert_eq!(r[0], i.to_string());
         assert!(r[1] == "left" || r[1] == "right");
         for col in [2, 4, 5, 6] {

@@ -289,10 +289,19 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     // Hovering the last row shows its item (thumbnail and label), past the window's own subset.
     let last = MAP_ITEMS * 2 - 1;
     let pos = h.state().map_point_screen_pos(last).expect("the last row is drawn");
+    h.ctx.all_styles_mut(|s| {
+        s.interaction.tooltip_delay = 0.0;
+        s.interaction.show_tooltips_only_when_still = false;
+    });
     h.hover_at(pos);
     h.step();
     h.step();
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    // The tooltip names where the item came from (its file and row).
+    let source = h.state().data.as_ref().unwrap().dataset.item_source(saved.indices[last]);
+    assert!(source.contains(":row:"), "an IDX item names its file and row: {source}");
+    assert!(h.query_by_label(&format!("#{}", saved.indices[last])).is_some(), "the tooltip shows the item");
+    assert!(h.query_by_label(&source).is_some(), "the tooltip shows {source}");
     assert_eq!(h.state().runs.entries.len(), 1, "the opened run is in the runs table");
 
     h.state_mut().command(pretext::app::state::Command::AddRun(small.clone()));

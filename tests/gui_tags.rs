@@ -78,6 +78,10 @@ fn a_tag_survives_saving_and_reopening_the_run_and_is_a_column_of_the_export() {
     // TensorBoard projector metadata: the same column.
     let tsv = std::fs::read_to_string(out.join("projector").join("metadata.tsv")).unwrap();
     assert_eq!(column(&tsv, '\t', "tag:odd ones"), expected);
+    // Every export names each row's source, the same in both files.
+    let sources: Vec<String> = map_items.iter().map(|&i| app.data.as_ref().unwrap().dataset.item_source(i)).collect();
+    assert_eq!(text_column(&csv, ',', "source"), sources);
+    assert_eq!(text_column(&tsv, '\t', "source"), sources);
     // NPY: one file per tag, in export row order.
     let npy = pretext::export::read_npy_ints(&out.join("tag-odd_ones.npy")).unwrap();
     assert_eq!(npy, expected.iter().map(|&t| i64::from(t)).collect::<Vec<_>>());
@@ -87,6 +91,14 @@ fn sorted(v: &[usize]) -> Vec<usize> {
     let mut v = v.to_vec();
     v.sort_unstable();
     v
+}
+
+/// The values of the column `name` of a delimited file with a header (no quoted fields).
+fn text_column(text: &str, sep: char, name: &str) -> Vec<String> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(sep).collect();
+    let at = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    lines.map(|l| l.split(sep).nth(at).unwrap().to_string()).collect()
 }
 
 /// The values of the column `name` of a delimited file with a header, as "is it 1".

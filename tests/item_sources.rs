@@ -28,6 +28,16 @@ fn sources(run: &Path) -> Vec<(i64, String)> {
     out
 }
 
+/// `pretext neighbors --run RUN --item ITEM -k 3 --json`.
+fn neighbors(run: &Path, item: &str) -> serde_json::Value {
+    let res = Command::new(env!("CARGO_BIN_EXE_pretext"))
+        .args(["neighbors", "--run", run.to_str().expect("a path"), "--item", item, "-k", "3", "--json"])
+        .output()
+        .expect("run pretext");
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    serde_json::from_slice(&res.stdout).expect("JSON")
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -52,6 +62,17 @@ fn image_files_text_lines_and_csv_rows_are_named() {
     let got = sources(&run);
     assert_eq!(got.len(), 10);
     assert_eq!(sorted(got.iter().map(|(_, s)| s.clone()).collect()), sorted(expected));
+    // Asked for by its file, an item is found and every neighbour is named by its file.
+    let found = neighbors(&run, "dog/003.png");
+    assert_eq!(found["source"], "dog/003.png");
+    let index = found["query"].as_u64().expect("the query's index");
+    let by_index = neighbors(&run, &index.to_string());
+    assert_eq!(by_index["neighbors"], found["neighbors"], "the same item by index and by file");
+    for n in found["neighbors"].as_array().expect("neighbours") {
+        let source = n["source"].as_str().expect("a source");
+        assert!(source.starts_with("cat/") || source.starts_with("dog/"), "{source}");
+        assert_ne!(source, "dog/003.png", "the query is not its own neighbour");
+    }
 
     // Text lines: 1-based, blank lines counted as the editor shows them.
     let texts = dir.path().join("texts.txt");
@@ -62,6 +83,7 @@ fn image_files_text_lines_and_csv_rows_are_named() {
     let got = sources(&run);
     let expected: Vec<String> = lines.iter().enumerate().filter(|(_, l)| !l.is_empty()).map(|(i, _)| format!("line:{}", i + 1)).collect();
     assert_eq!(sorted(got.iter().map(|(_, s)| s.clone()).collect()), sorted(expected));
+    assert_eq!(neighbors(&run, "line:4")["source"], "line:4");
 
     // CSV rows: 0-based below the header; the first column equals the row, so each source
     // can be checked against its own item.

@@ -199,7 +199,7 @@ fn the_parquet_export_opens_again_with_the_same_embeddings_labels_and_columns() 
     let index: Vec<usize> = (0..rows).map(|i| 100 + i).collect();
     let clusters: Vec<usize> = (0..rows).map(|i| i % 4).collect();
     let tags = vec![("odd ones".to_string(), (0..rows).map(|i| i % 2 == 1).collect::<Vec<_>>())];
-    let meta = RowMeta { index: &index, label: Some((0..rows).map(class_of).collect()), cluster: Some(&clusters), tags: &tags };
+    let meta = RowMeta { index: &index, label: Some((0..rows).map(class_of).collect()), cluster: Some(&clusters), tags: &tags, source: None };
     let extra = ExtraColumns { xy: Some((0..rows).map(|i| [i as f32, -(i as f32)]).collect()), ..ExtraColumns::default() };
     let p = dir.path().join("embeddings.parquet");
     write_parquet(&p, &m, &meta, &extra).unwrap();
@@ -241,11 +241,13 @@ fn the_cli_scores_a_table_and_writes_a_parquet_that_opens_again_but_refuses_to_t
     assert!(ok, "{stderr}");
     let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
     assert_eq!(csv.lines().count(), 61, "a header and one row per item");
-    assert!(csv.lines().next().unwrap().ends_with(",row"));
-    // Each CSV line names the table row it scores: its label is that row's class.
+    assert!(csv.lines().next().unwrap().ends_with(",row,source"));
+    // Each CSV line names the table row it scores (as a number and as its source): its label
+    // is that row's class.
     for line in csv.lines().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        let row: usize = fields.last().unwrap().parse().unwrap();
+        let row: usize = fields[fields.len() - 2].parse().unwrap();
+        assert_eq!(fields[fields.len() - 1], format!("row:{row}"), "{line}");
         assert_eq!(fields[1], class_of(row), "{line}");
     }
     let ds = load(&out).unwrap();

@@ -184,6 +184,8 @@ pub struct ExportRows {
     pub clusters: Option<Vec<usize>>,
     /// Each tag's name and, per exported row, whether the tag holds it.
     pub tags: Vec<(String, Vec<bool>)>,
+    /// Each row's source (its file, line or row).
+    pub sources: Vec<String>,
     /// Map coordinates and texts of the rows, for the Parquet file.
     pub extra: ExtraColumns,
 }
@@ -195,8 +197,7 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
     let labels = ds.has_labels().then(|| indices.iter().map(|&i| ds.global_label(i).map_or("?".into(), |l| ds.class_name(l).to_string())).collect());
     let label_ids = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
     let extra = ExtraColumns {
-        sources: Some(indices.iter().map(|&i| ds.item_source(i)).collect()),
-        rows: ds.global_row(0).is_some().then(|| indices.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
+        rows: ds.has_table_rows().then(|| indices.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
         xy: layout.filter(|l| l.len() == x.rows).map(|l| rows.iter().map(|&r| l[r]).collect()),
         texts: ds.global_text(0).is_some().then(|| indices.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
         ..ExtraColumns::default()
@@ -206,6 +207,7 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
         embeddings: x.select_rows(rows),
         clusters: clusters.map(|c| rows.iter().map(|&r| c[r]).collect()),
         tags: tags.columns(&indices),
+        sources: indices.iter().map(|&i| ds.item_source(i)).collect(),
         indices,
         labels,
         label_ids,
@@ -217,7 +219,7 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
 pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let e = |e: crate::PretextError| e.to_string();
-    let meta = RowMeta { index: &rows.indices, label: rows.labels.clone(), cluster: rows.clusters.as_deref(), tags: &rows.tags };
+    let meta = RowMeta { index: &rows.indices, label: rows.labels.clone(), cluster: rows.clusters.as_deref(), tags: &rows.tags, source: Some(&rows.sources) };
     let files = [dir.join("embeddings.npy"), dir.join("indices.npy"), dir.join("labels.npy"), dir.join("embeddings.csv"), dir.join("projector")];
     write_npy_matrix(&files[0], &rows.embeddings).map_err(e)?;
     write_npy_ints(&files[1], &rows.indices.iter().map(|&i| i as i64).collect::<Vec<_>>()).map_err(e)?;

@@ -45,10 +45,12 @@ pub struct NeighborsArgs {
     pub run: Option<PathBuf>,
     #[command(flatten)]
     pub data: TableArgs,
-    /// Dataset index of the query item (train items first, then test items); for a table of
-    /// embeddings (--data without --run), its row in the table.
+    /// The query item: its dataset index (train items first, then test items), or its
+    /// source: a file relative to the dataset root (`cat/0042.jpg`), `row:N` of a table
+    /// (0-based, header excluded), `line:N` of a text file. For a table of embeddings (--data
+    /// without --run), a number is its row in the table.
     #[arg(long)]
-    pub item: usize,
+    pub item: String,
     /// How many neighbours to list.
     #[arg(short = 'k', long, default_value_t = 10)]
     pub k: usize,
@@ -118,35 +120,55 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
 pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
     let Some(run_dir) = &args.run else { return table_neighbors(&args) };
     let saved = run::load(run_dir)?;
-    let Some(row) = saved.indices.iter().position(|&i| i == args.item) else {
+    // The dataset names each item's source; a run whose data has moved still answers by index.
+    let ds = match run_dataset(&saved.config, args.data.data.clone()) {
+        Ok(ds) => Some(ds),
+        Err(e) => {
+            eprintln!("note: sources unavailable ({e:#}); items are shown by index");
+            None
+        }
+    };
+    let item = match (&ds, args.item.trim().parse::<usize>()) {
+        (_, Ok(i)) => i,
+        (Some(ds), Err(_)) => ds.find_item(&args.item).ok_or_else(|| anyhow::anyhow!("no item of {} has the source '{}'", ds.name, args.item))?,
+        (None, Err(_)) => bail!("'{}' is not an item index, and the run's dataset could not be read to find it by source", args.item),
+    };
+    let Some(row) = saved.indices.iter().position(|&i| i == item) else {
         let (lo, hi) = (saved.indices.first().copied().unwrap_or(0), saved.indices.last().copied().unwrap_or(0));
-        bail!(
-            "item {} is not among the {} items this run saved embeddings for (indices {lo}..={hi}; see indices.npy)",
-            args.item,
-            saved.indices.len()
-        );
+        bail!("item {item} is not among the {} items this run saved embeddings for (indices {lo}..={hi}; see indices.npy)", saved.indices.len());
     };
     let found = crate::analysis::neighbors::neighbors_of(&saved.embeddings, row, args.k)?;
     let names = &saved.config.dataset.class_names;
     let label_of = |r: usize| -> String {
         saved.labels.as_ref().and_then(|l| l.get(r)).map_or("-".into(), |&l| names.get(l as usize).cloned().unwrap_or(l.to_string()))
     };
-    let rows = found.iter().map(|n| (saved.indices[n.index], n.distance(), label_of(n.index))).collect();
-    print_neighbors(&args, &label_of(row), rows)
+    let source_of = |i: usize| ds.as_ref().map_or("-".to_string(), |ds| ds.item_source(i));
+    let rows = found.iter().map(|n| Neighbor { item: saved.indices[n.index], source: source_of(saved.indices[n.index]), distance: n.distance(), label: label_of(n.index) }).collect();
+    let query = Neighbor { item, source: source_of(item), distance: 0.0, label: label_of(row) };
+    print_neighbors(&args, &query, rows)
 }
 
-/// The neighbours of `args.item` as a table or JSON: (item, cosine distance, label) each.
-fn print_neighbors(args: &NeighborsArgs, query_label: &str, rows: Vec<(usize, f32, String)>) -> anyhow::Result<()> {
+/// One line of `pretext neighbors`.
+struct Neighbor {
+    item: usize,
+    source: String,
+    distance: f32,
+    label: String,
+}
+
+/// The neighbours of the query as a table or JSON: item, source, cosine distance and label.
+fn print_neighbors(args: &NeighborsArgs, query: &Neighbor, rows: Vec<Neighbor>) -> anyhow::Result<()> {
     if args.json {
         let rows: Vec<serde_json::Value> =
-            rows.iter().map(|(item, distance, label)| serde_json::json!({"item": item, "distance": distance, "label": label})).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": args.item, "label": query_label, "neighbors": rows}))?);
+            rows.iter().map(|n| serde_json::json!({"item": n.item, "source": n.source, "distance": n.distance, "label": n.label})).collect();
+        let out = serde_json::json!({"query": query.item, "source": query.source, "label": query.label, "neighbors": rows});
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("query item {} ({query_label})", args.item);
-    println!("{:>4}  {:>8}  {:>15}  label", "rank", "item", "cosine distance");
-    for (rank, (item, distance, label)) in rows.iter().enumerate() {
-        println!("{:>4}  {:>8}  {:>15.4}  {label}", rank + 1, item, distance);
+    println!("query item {} {} ({})", query.item, query.source, query.label);
+    println!("{:>4}  {:>8}  {:>15}  {:<10}  source", "rank", "item", "cosine distance", "label");
+    for (rank, n) in rows.iter().enumerate() {
+        println!("{:>4}  {:>8}  {:>15.4}  {:<10}  {}", rank + 1, n.item, n.distance, n.label, n.source);
     }
     Ok(())
 }
@@ -154,11 +176,13 @@ fn print_neighbors(args: &NeighborsArgs, query_label: &str, rows: Vec<(usize, f3
 /// `neighbors --data TABLE`: the nearest rows of a table of embeddings, in its own space.
 fn table_neighbors(args: &NeighborsArgs) -> anyhow::Result<()> {
     let (ds, all) = super::embedded::embedded(None, &args.data)?.into_all();
-    let Some(item) = ds.item_of_row(args.item) else {
-        bail!("row {} is outside the table ({} rows)", args.item, all.rows);
+    let row: usize = args.item.trim().strip_prefix("row:").unwrap_or(args.item.trim()).parse().map_err(|_| anyhow::anyhow!("--item on a table of embeddings is its row (a number or row:N), not '{}'", args.item))?;
+    let Some(item) = ds.item_of_row(row) else {
+        bail!("row {row} is outside the table ({} rows)", all.rows);
     };
     let found = crate::analysis::neighbors::neighbors_of(&all, item, args.k)?;
     let label_of = |i: usize| ds.global_label(i).map_or("-".to_string(), |l| ds.class_name(l).to_string());
     let row_of = |i: usize| ds.global_row(i).unwrap_or(i);
-    print_neighbors(args, &label_of(item), found.iter().map(|n| (row_of(n.index), n.distance(), label_of(n.index))).collect())
+    let line = |i: usize, distance: f32| Neighbor { item: row_of(i), source: ds.item_source(i), distance, label: label_of(i) };
+    print_neighbors(args, &line(item, 0.0), found.iter().map(|n| line(n.index, n.distance())).collect())
 }

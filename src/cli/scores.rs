@@ -67,29 +67,32 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
     };
     let fmt = |v: Option<f32>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     // A table of embeddings made elsewhere: each item's row in that table, last.
-    let has_rows = ds.global_row(0).is_some();
-    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{}", if has_rows { ",row" } else { "" })?;
+    let has_rows = ds.has_table_rows();
+    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{},source", if has_rows { ",row" } else { "" })?;
     for i in 0..ds.len() {
         writeln!(
             out,
-            "{i},{},{:.6},{},{},{},{:.6}{}",
+            "{i},{},{:.6},{},{},{},{:.6}{},{}",
             ds.global_label(i).map(|l| csv_field(ds.class_name(l))).unwrap_or_default(),
             scores.uniqueness[i],
             scores.duplicate_group[i].map(|g| g.to_string()).unwrap_or_default(),
             fmt(scores.label_error.as_ref().map(|v| v[i])),
             fmt(scores.representativeness.as_ref().map(|v| v[i])),
             disagreement[i],
-            ds.global_row(i).map(|r| format!(",{r}")).unwrap_or_default(),
+            if has_rows { ds.global_row(i).map(|r| format!(",{r}")).unwrap_or_default() } else { String::new() },
+            csv_field(&ds.item_source(i)),
         )?;
     }
     out.flush()?;
     if let Some(path) = &args.parquet {
         let index: Vec<usize> = (0..ds.len()).collect();
+        let sources: Vec<String> = index.iter().map(|&i| ds.item_source(i)).collect();
         let meta = RowMeta {
             index: &index,
             label: ds.has_labels().then(|| index.iter().map(|&i| ds.global_label(i).map_or("?", |l| ds.class_name(l)).to_string()).collect()),
             cluster: Some(&clusters),
             tags: &[],
+            source: Some(&sources),
         };
         let column = |v: &[f32]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
         let mut floats = vec![("uniqueness".to_string(), column(&scores.uniqueness))];
@@ -101,8 +104,7 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         }
         floats.push(("map_disagreement".into(), column(&disagreement)));
         let extra = ExtraColumns {
-            sources: Some(index.iter().map(|&i| ds.item_source(i)).collect()),
-            rows: ds.global_row(0).is_some().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
+            rows: ds.has_table_rows().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
             xy: Some(layout.data.chunks(2).map(|p| [p[0], p[1]]).collect()),
             texts: ds.global_text(0).is_some().then(|| index.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
             floats,

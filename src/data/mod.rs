@@ -229,6 +229,17 @@ impl Dataset {
         self.modality.item_len()
     }
 
+    /// The item a user names: its index (`934`), or its source as `item_source` writes it
+    /// (`cat/0042.jpg`, `row:123`, `line:7`; `\` between folders is read as `/`).
+    pub fn find_item(&self, name: &str) -> Option<usize> {
+        let name = name.trim().replace('\\', "/");
+        let name = name.strip_prefix("./").unwrap_or(&name);
+        if let Ok(i) = name.parse::<usize>() {
+            return (i < self.len()).then_some(i);
+        }
+        (0..self.len()).find(|&i| self.item_source(i) == name)
+    }
+
     /// Where item `i` (train items first, then test items) came from: its file, line or row
     /// (`Split::sources`), else `row:N` of the table it was read from, else `item:i`.
     pub fn item_source(&self, i: usize) -> String {
@@ -355,6 +366,12 @@ impl Dataset {
     pub fn global_row(&self, i: usize) -> Option<usize> {
         let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
         split.rows.get(j).copied()
+    }
+
+    /// Whether the items are rows of a table of embeddings made elsewhere, whose row numbers
+    /// exports carry as a `row` column (other tables name their rows in `source`).
+    pub fn has_table_rows(&self) -> bool {
+        matches!(self.modality, Modality::Embedding { .. }) && self.global_row(0).is_some()
     }
 
     /// The dataset item that is row `row` of the source table, for tables of embeddings.

@@ -59,10 +59,15 @@ pub struct RowMeta<'a> {
     pub cluster: Option<&'a [usize]>,
     /// User tags: one column per tag, `tag:<name>`, 1 for the rows it holds and 0 elsewhere.
     pub tags: &'a [(String, Vec<bool>)],
+    /// Where each row's item came from (`Dataset::item_source`), written as `source`.
+    pub source: Option<&'a [String]>,
 }
 
 fn meta_columns(meta: &RowMeta) -> Vec<String> {
     let mut cols = vec!["index".to_string()];
+    if meta.source.is_some() {
+        cols.push("source".into());
+    }
     if meta.label.is_some() {
         cols.push("label".into());
     }
@@ -75,6 +80,9 @@ fn meta_columns(meta: &RowMeta) -> Vec<String> {
 
 fn meta_fields(meta: &RowMeta, i: usize) -> Vec<String> {
     let mut f = vec![meta.index[i].to_string()];
+    if let Some(s) = meta.source {
+        f.push(s[i].replace(['\t', '\n'], " "));
+    }
     if let Some(l) = &meta.label {
         f.push(l[i].replace(['\t', '\n'], " "));
     }

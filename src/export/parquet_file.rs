@@ -22,8 +22,6 @@ use crate::export::RowMeta;
 /// Per-row columns besides the metadata, each with one value per exported row.
 #[derive(Debug, Default, Clone)]
 pub struct ExtraColumns {
-    /// Where each exported row's item came from (`Dataset::item_source`), written as `source`.
-    pub sources: Option<Vec<String>>,
     /// The source table's row of each exported row, written as `row`.
     pub rows: Option<Vec<usize>>,
     /// Map coordinates, written as `x` and `y`.
@@ -39,7 +37,7 @@ pub struct ExtraColumns {
 pub fn write_parquet(path: &Path, m: &Matrix, meta: &RowMeta, extra: &ExtraColumns) -> Result<()> {
     let bad = |e: &dyn std::fmt::Display| PretextError::bad_file(path, format!("cannot write Parquet ({e})"));
     let mut columns: Vec<(String, ArrayRef)> = vec![("index".into(), Arc::new(Int64Array::from_iter_values(meta.index.iter().map(|&i| i as i64))))];
-    if let Some(sources) = &extra.sources {
+    if let Some(sources) = meta.source {
         columns.push(("source".into(), Arc::new(StringArray::from_iter_values(sources))));
     }
     if let Some(rows) = &extra.rows {

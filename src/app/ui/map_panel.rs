@@ -180,6 +180,9 @@ fn tooltip(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
         }
         ui.vertical(|ui| {
             ui.strong(format!("#{item}"));
+            if let Some(ds) = &ds {
+                ui.label(egui::RichText::new(ds.item_source(item)).monospace());
+            }
             ui.label(label_text(app, item));
             if let Some((c, _)) = &app.clusters {
                 if let Some(k) = c.assignments.get(row) {

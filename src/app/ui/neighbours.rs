@@ -86,7 +86,8 @@ fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysi
             ui.allocate_ui_with_layout(egui::vec2(76.0, 112.0), cell, |ui| {
                 ui.set_width(76.0);
                 let caption = format!("{}. #{item}", rank + 1);
-                if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption}: click to select")).clicked() {
+                let source = app.data.as_ref().map(|d| d.dataset.item_source(item)).unwrap_or_default();
+                if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption} {source}: click to select")).clicked() {
                     app.command(Command::Focus(Some(n.index)));
                 }
                 let label = app.data.as_ref().and_then(|d| d.dataset.global_label(item));
@@ -112,6 +113,9 @@ fn text_list(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analy
             let text = egui::RichText::new(label_text(app, item)).small().strong();
             ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
             ui.label(egui::RichText::new(format!("d={:.3}", n.distance())).small().weak());
+            if let Some(d) = &app.data {
+                ui.label(egui::RichText::new(d.dataset.item_source(item)).small().weak().monospace());
+            }
         });
         if item_button(ui, app, item, "", 60.0).clicked() {
             app.command(Command::Focus(Some(n.index)));
