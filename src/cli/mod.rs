@@ -1,6 +1,7 @@
 //! The headless front end: the same core and trainer event stream as the GUI, in a terminal.
 
 mod compare;
+mod curate;
 mod embed;
 mod embedded;
 mod inspect;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Data-quality scores for every item of a saved run's dataset (uniqueness, near-duplicate
     /// groups, likely label errors, representativeness, map disagreement), one CSV row each.
     Scores(scores::ScoresArgs),
+    /// Act on a selection outside pretext: the sources of a tag or a list of items, copies of
+    /// their files, a new CSV or text file without them, or with their labels changed.
+    Curate(curate::CurateArgs),
     /// Linear probes on a run's frozen embeddings with a few labels (1%, 10%, 100%, N per class).
     Probe(probe::ProbeArgs),
     /// Speed and quality benchmarks against the Python reference tools, measured in one run.
@@ -256,6 +260,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::embed(a),
+        Command::Curate(a) => curate::curate(a),
         Command::ExportWeights(a) => embed::export_weights(a),
         Command::Eval(a) => inspect::eval(a),
         Command::Compare(a) => compare::run(a),

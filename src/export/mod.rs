@@ -1,5 +1,6 @@
 //! Writing embeddings for other tools: NPY (numpy), CSV, Parquet and TensorBoard projector TSV.
 
+pub mod curate;
 mod parquet_file;
 
 pub use parquet_file::{write_parquet, ExtraColumns};
