@@ -92,6 +92,7 @@ impl PretextApp {
             Command::QueryText(text) => self.query_text(text),
             Command::Export(dir) => self.export(dir, false),
             Command::ExportSelection(dir) => self.export(dir, true),
+            Command::Curate(c) => self.curate(c),
             Command::ShowViews(row) => self.show_views(row),
             Command::ShowReconstructions(row) => {
                 self.reconstructions.row = Some(row);

@@ -5,6 +5,7 @@
 pub mod change;
 pub mod collapse;
 pub mod contours;
+pub mod curation;
 pub mod isolate;
 pub mod jobs;
 pub mod live_projection;

@@ -45,6 +45,8 @@ pub enum Command {
     QueryText(String),
     Export(PathBuf),
     ExportSelection(PathBuf),
+    /// Write the selection's sources, files, or a new data file without it or relabelled.
+    Curate(crate::app::curation::CurateCommand),
     ShowViews(usize),
     /// Generative objectives: the focused item damaged and reconstructed by the model.
     ShowReconstructions(usize),

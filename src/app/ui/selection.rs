@@ -1,5 +1,6 @@
 //! Selection panel: what a box, lasso or cluster selected, and what can be done with it.
 
+use crate::app::curation::CurateCommand;
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{item_button, labelled_text};
@@ -45,6 +46,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.command(Command::Dialog(DialogPurpose::ExportSelection));
         }
     });
+    files_row(app, ui);
     ui.separator();
     ui.strong("Members");
     let rows: Vec<usize> = app.selection.iter().enumerate().filter(|(_, &s)| s).map(|(r, _)| r).take(60).collect();
@@ -57,4 +59,41 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             }
         }
     });
+}
+
+/// The selection acted on outside pretext, into the export folder above (new files only).
+fn files_row(app: &mut PretextApp, ui: &mut egui::Ui) {
+    let Some(d) = &app.data else { return };
+    let possible = crate::app::curation::possible(&d.dataset.source, d.dataset.has_labels());
+    let classes = d.dataset.class_names.clone();
+    let mut command = None;
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("List sources").on_hover_text("selection-sources.txt: each selected item's file, row or line, one per line").clicked() {
+            command = Some(CurateCommand::ListSources);
+        }
+        if possible.copy && ui.button("Copy files").on_hover_text("selection-files/: copies of the selected files, in their class folders").clicked() {
+            command = Some(CurateCommand::CopyFiles);
+        }
+        if possible.without && ui.button("New file without them").on_hover_text("A copy of the dataset's CSV or text file without the selected rows or lines (your file is not changed)").clicked() {
+            command = Some(CurateCommand::WriteWithout);
+        }
+    });
+    if possible.relabel && !classes.is_empty() {
+        let id = ui.scope_id().with("relabel-class");
+        let mut class: usize = ui.data(|m| m.get_temp(id)).unwrap_or(0).min(classes.len() - 1);
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt(id).selected_text(classes[class].as_str()).show_ui(ui, |ui| {
+                for (i, name) in classes.iter().enumerate() {
+                    ui.selectable_value(&mut class, i, name.as_str());
+                }
+            });
+            if ui.button("Relabel in a new CSV").on_hover_text("A copy of the CSV with the selected rows' labels set to this class, and a corrections file (source, old label, new label)").clicked() {
+                command = Some(CurateCommand::Relabel(classes[class].clone()));
+            }
+        });
+        ui.data_mut(|m| m.insert_temp(id, class));
+    }
+    if let Some(c) = command {
+        app.command(Command::Curate(c));
+    }
 }

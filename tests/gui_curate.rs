@@ -1,0 +1,55 @@
+//! GUI test of the curation buttons: points selected on the map of a CSV become a new CSV
+//! without them (exactly the other rows), a list of their sources, and a relabelled CSV
+//! with its corrections file, all in the export folder; the user's CSV is untouched.
+
+mod gui_support;
+
+use egui_kittest::kittest::Queryable;
+use gui_support::*;
+use pretext::app::settings::RightTab;
+use pretext::app::state::Command;
+
+#[test]
+fn selected_rows_leave_a_new_csv_and_are_listed_by_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("table.csv");
+    let mut lines = vec!["a,b,label".to_string()];
+    lines.extend((0..40).map(|r| format!("{},{},{}", r, (r * 3) % 7, if r % 2 == 0 { "even" } else { "odd" })));
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let mut settings = tiny_settings();
+    settings.export_dir = dir.path().join("out").display().to_string();
+    let mut h = harness_on(settings, Some(csv.clone()));
+    step_until(&mut h, "the CSV to load", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "table") && !a.busy() && !a.map.is_empty());
+    let rows: Vec<usize> = (0..h.state().map.len()).filter(|r| r % 5 == 1).collect();
+    let ds = h.state().data.as_ref().unwrap().dataset.clone();
+    let sources: Vec<String> = rows.iter().map(|&r| ds.item_source(h.state().item_of_row(r).unwrap())).collect();
+    let dropped: Vec<usize> = sources.iter().map(|s| s.strip_prefix("row:").unwrap().parse().unwrap()).collect();
+    h.state_mut().command(Command::Select(rows));
+    h.state_mut().settings.right_tab = RightTab::Selection;
+    h.step();
+    h.step();
+
+    h.get_by_label("New file without them").click();
+    step_until(&mut h, "the new CSV", |a| !a.busy() && a.status.starts_with("wrote"));
+    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    let written = std::fs::read_to_string(dir.path().join("out").join("table-without-selection.csv")).unwrap();
+    let expected: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i == 0 || !dropped.contains(&(i - 1))).map(|(_, l)| l.as_str()).collect();
+    assert_eq!(written.lines().collect::<Vec<_>>(), expected);
+
+    h.get_by_label("List sources").click();
+    step_until(&mut h, "the list of sources", |a| !a.busy() && a.status.contains("sources"));
+    let listed = std::fs::read_to_string(dir.path().join("out").join("selection-sources.txt")).unwrap();
+    let mut want = sources.clone();
+    want.sort();
+    let mut got: Vec<String> = listed.lines().map(String::from).collect();
+    got.sort();
+    assert_eq!(got, want);
+
+    h.get_by_label("Relabel in a new CSV").click();
+    step_until(&mut h, "the relabelled CSV", |a| !a.busy() && a.status.contains("labels set to"));
+    let corrections = std::fs::read_to_string(dir.path().join("out").join("table-relabelled-corrections.csv")).unwrap();
+    // The class list starts with "even"; the odd rows among the selection change.
+    let changed = dropped.iter().filter(|&&r| r % 2 == 1).count();
+    assert_eq!(corrections.lines().count(), 1 + changed, "{corrections}");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), lines.join("\n") + "\n", "the user's CSV is untouched");
+}
