@@ -94,6 +94,17 @@ fn plain_idx_images_stream_and_gzipped_ones_say_why_they_are_held() {
     assert!(held.notes.iter().any(|n| n.contains("gzip") && n.contains("gunzip")), "{:?}", held.notes);
 }
 
+#[test]
+fn streamed_images_are_resized_as_they_are_read_to_what_held_ones_are_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    write_idx_set(dir.path(), "train", 40, false);
+    let at = |stream| load_dataset(dir.path(), &LoadOptions { stream, image_side: Some(10), ..LoadOptions::default() }).unwrap();
+    let (streamed, held) = (at(StreamChoice::Always), at(StreamChoice::Never));
+    assert_eq!(held.modality, pretext::data::Modality::Image { channels: 1, height: 10, width: 10 });
+    assert_same_items(&streamed, &held);
+    assert!(streamed.notes.iter().any(|n| n.contains("as they are read")), "{:?}", streamed.notes);
+}
+
 /// The same batches come out of a streamed and a held dataset, for every objective family.
 #[test]
 fn streamed_batches_equal_batches_of_the_same_data_in_memory() {

@@ -1,8 +1,13 @@
 //! Held image datasets brought to the side an encoder takes (`--image-size`): each channel
 //! plane resampled once at load with a triangle (bilinear, antialiased when shrinking)
 //! filter, as image folders are at decode. Images already at that side are left as they are.
+//! Streamed from disk, each image is resampled as it is read instead (`ResizedRows`).
+
+use std::sync::Arc;
 
 use rayon::prelude::*;
+
+use crate::data::stream::RowSource;
 
 use crate::data::{Dataset, Modality, Split};
 use crate::error::{PretextError, Result};
@@ -16,32 +21,69 @@ pub fn resize_images(mut ds: Dataset, side: usize) -> Result<Dataset> {
     if side == 0 {
         return Err(PretextError::InvalidConfig("the image size must be positive".into()));
     }
-    if ds.is_streamed() {
-        return Err(PretextError::BadData(format!(
-            "a dataset streamed from disk is read at its own size ({width}×{height}); to resize it to {side} px, hold it in memory (--stream never)"
-        )));
-    }
+    let streamed = ds.is_streamed();
     for split in [&mut ds.train, &mut ds.test] {
-        resize_split(split, channels, (height, width), side);
+        match &split.stream {
+            Some(stream) => {
+                let source = Arc::new(ResizedRows { inner: stream.source().clone(), channels, height, width, side });
+                split.stream = Some(stream.with_source(source));
+            }
+            None => resize_split(split, channels, (height, width), side),
+        }
     }
     ds.modality = Modality::Image { channels, height: side, width: side };
-    ds.notes.push(format!("images resized from {width}×{height} to {side}×{side} at load"));
+    let when = if streamed { "as they are read" } else { "at load" };
+    ds.notes.push(format!("images resized from {width}×{height} to {side}×{side} {when}"));
     Ok(ds)
 }
 
 fn resize_split(split: &mut Split, channels: usize, (height, width): (usize, usize), side: usize) {
     let (from, to) = (channels * height * width, channels * side * side);
     let mut out = vec![0f32; split.len * to];
-    out.par_chunks_mut(to).zip(split.x.par_chunks(from)).for_each(|(dst, src)| {
-        for (d, s) in dst.chunks_mut(side * side).zip(src.chunks(height * width)) {
-            let plane = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(width as u32, height as u32, s.to_vec());
-            if let Some(plane) = plane {
-                let resized = image::imageops::resize(&plane, side as u32, side as u32, image::imageops::FilterType::Triangle);
-                d.copy_from_slice(resized.as_raw());
-            }
-        }
-    });
+    out.par_chunks_mut(to).zip(split.x.par_chunks(from)).for_each(|(dst, src)| resize_image(src, dst, (height, width), side));
     split.x = out;
+}
+
+/// One C×H×W image into C×side×side, each channel plane on its own.
+fn resize_image(src: &[f32], dst: &mut [f32], (height, width): (usize, usize), side: usize) {
+    for (d, s) in dst.chunks_mut(side * side).zip(src.chunks(height * width)) {
+        let plane = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(width as u32, height as u32, s.to_vec());
+        if let Some(plane) = plane {
+            let resized = image::imageops::resize(&plane, side as u32, side as u32, image::imageops::FilterType::Triangle);
+            d.copy_from_slice(resized.as_raw());
+        }
+    }
+}
+
+/// A streamed file of images read at another side: each row resampled as it is read.
+#[derive(Debug)]
+struct ResizedRows {
+    inner: Arc<dyn RowSource>,
+    channels: usize,
+    height: usize,
+    width: usize,
+    side: usize,
+}
+
+impl RowSource for ResizedRows {
+    fn rows(&self) -> usize {
+        self.inner.rows()
+    }
+
+    fn row_len(&self) -> usize {
+        self.channels * self.side * self.side
+    }
+
+    fn read_row(&self, row: usize, out: &mut [f32]) -> Result<()> {
+        let mut raw = vec![0f32; self.inner.row_len()];
+        self.inner.read_row(row, &mut raw)?;
+        resize_image(&raw, out, (self.height, self.width), self.side);
+        Ok(())
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.inner.path()
+    }
 }
 
 #[cfg(test)]

@@ -236,6 +236,12 @@ impl StreamedRows {
         }
     }
 
+    /// The same items read through another source of the same rows (images resampled as
+    /// they are read); the in-memory marginal sample is dropped, its rows being the old size.
+    pub fn with_source(&self, source: Arc<dyn RowSource>) -> Self {
+        Self { source, marginal: Arc::new(Vec::new()), failure: Arc::new(Mutex::new(None)), ..self.clone() }
+    }
+
     /// Standardises every read with these per-column statistics.
     pub fn with_scale(mut self, scale: Arc<Vec<(f32, f32)>>) -> Self {
         self.scale = Some(scale);
