@@ -31,17 +31,17 @@ fn pressing_train_produces_a_snapshot_and_moves_the_map() {
     let raw_layout = h.state().map.target().to_vec();
     h.get_by_label("Train").click();
     step_until(&mut h, "a snapshot on the map", |a| {
-        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.is_animating()
+        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.view.view.is_animating()
     });
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
-    assert!(app.log.snapshots >= 1);
-    assert!(!app.log.loss.is_empty(), "the loss chart has points");
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
+    assert!(app.training.log.snapshots >= 1);
+    assert!(!app.training.log.loss.is_empty(), "the loss chart has points");
     let space = app.space.as_ref().unwrap();
     assert_eq!(space.matrix.rows, MAP_ITEMS, "one embedding per map row");
-    assert_eq!(app.map.len(), MAP_ITEMS);
-    assert_ne!(app.map.target(), raw_layout.as_slice(), "the map shows the embedding, not the raw layout");
-    assert!(app.map.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_eq!(app.map.view.view.len(), MAP_ITEMS);
+    assert_ne!(app.map.view.view.target(), raw_layout.as_slice(), "the map shows the embedding, not the raw layout");
+    assert!(app.map.view.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     h.get_by_label_contains("Loss ");
 }
 
@@ -55,9 +55,9 @@ fn clicking_a_point_fills_the_neighbours_panel_nearest_first() {
     let isolation = |r: usize| pos.iter().enumerate().filter(|(j, _)| *j != r).map(|(_, p)| p.distance(pos[r])).fold(f32::INFINITY, f32::min);
     let row = (0..MAP_ITEMS).max_by(|&a, &b| isolation(a).total_cmp(&isolation(b))).unwrap();
     click_at(&mut h, pos[row]);
-    step_until(&mut h, "neighbours of the clicked point", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == row));
+    step_until(&mut h, "neighbours of the clicked point", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == row));
     let app = h.state();
-    assert_eq!(app.focus, Some(row));
+    assert_eq!(app.neighbours.list.focus, Some(row));
     // The expected nearest item, computed by the core directly in the space the map shows.
     let space = app.space.as_ref().unwrap();
     let expected = pretext::analysis::neighbors::neighbors_of(&space.matrix, row, 1).unwrap()[0].index;
@@ -67,7 +67,7 @@ fn clicking_a_point_fills_the_neighbours_panel_nearest_first() {
     h.get_by_label(&format!("1. #{expected_item}"));
     // Clicking that neighbour moves the focus to it.
     h.get_by_label(&format!("1. #{expected_item}")).click();
-    step_until(&mut h, "focus on the neighbour", |a| a.focus == Some(expected) && a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == expected));
+    step_until(&mut h, "focus on the neighbour", |a| a.neighbours.list.focus == Some(expected) && a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == expected));
     h.get_by_label(&format!("Selected #{expected_item}"));
 }
 
@@ -83,7 +83,7 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     h.state_mut().path_input = bad.display().to_string();
     h.step();
     h.get_by_label("Open").click();
-    step_until(&mut h, "the load error", |a| !a.errors.is_empty() && !a.busy());
+    step_until(&mut h, "the load error", |a| !a.shell.errors.is_empty() && !a.busy());
     h.get_by_label_contains("broken.npy");
     // The sample stays open and usable: it can still be trained.
     assert_eq!(h.state().data.as_ref().unwrap().dataset.len(), 10_000);
@@ -91,7 +91,7 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     h.step();
     assert!(h.state().errors.is_empty());
     h.get_by_label("Train").click();
-    step_until(&mut h, "training after the error", |a| a.log.snapshots >= 1);
+    step_until(&mut h, "training after the error", |a| a.training.log.snapshots >= 1);
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
 }
 
@@ -123,15 +123,15 @@ fn box_selection_selects_the_points_inside_and_exports_them() {
     drag(&mut h, a, b);
     h.step();
     let app = h.state();
-    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| app.selection[r]).collect();
+    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| app.selection.rows.rows[r]).collect();
     assert_eq!(selected, inside);
-    assert_eq!(app.selection_count, inside.len());
+    assert_eq!(app.selection.count, inside.len());
     h.get_by_label(&format!("{} points selected (the rest are dimmed on the map).", inside.len()));
     // Export the selection: one row per selected point, in map order.
     let dir = tempfile::tempdir().unwrap();
     h.state_mut().settings.export_dir = dir.path().display().to_string();
     h.get_by_label("Export selection").click();
-    step_until(&mut h, "the export", |a| !a.busy() && a.status.starts_with("exported"));
+    step_until(&mut h, "the export", |a| !a.busy() && a.shell.status.starts_with("exported"));
     let out = dir.path().join("selection");
     let indices = pretext::export::read_npy_ints(&out.join("indices.npy")).unwrap();
     let expected: Vec<i64> = inside.iter().map(|&r| h.state().item_of_row(r).unwrap() as i64).collect();
@@ -149,7 +149,7 @@ fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
     wait_for_sample(&mut h);
     run_kmeans(&mut h);
     let app = h.state();
-    let (result, _) = app.clusters.as_ref().unwrap();
+    let (result, _) = app.clusters.result.result.as_ref().unwrap();
     assert_eq!(result.assignments.len(), MAP_ITEMS);
     assert_eq!(result.k, app.settings.kmeans_k);
     assert_eq!(app.settings.color_by, pretext::app::settings::ColorBy::Cluster);
@@ -168,18 +168,18 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     let mut h = harness();
     wait_for_sample(&mut h);
     h.get_by_label("Train").click();
-    step_until(&mut h, "training to finish", |a| a.log.status == pretext::app::state::TrainStatus::Finished && !a.busy());
+    step_until(&mut h, "training to finish", |a| a.training.log.status == pretext::app::state::TrainStatus::Finished && !a.busy());
     let trained = h.state().space.as_ref().unwrap().clone();
     h.state_mut().settings.run_dir = run.display().to_string();
     h.get_by_label("Save run").click();
-    step_until(&mut h, "the run to be saved", |a| a.status.starts_with("run saved"));
+    step_until(&mut h, "the run to be saved", |a| a.shell.status.starts_with("run saved"));
     h.get_by_label("Reset model").click();
     // One frame applies the reset, the next lays the panel out without the model's note.
     h.step();
     h.step();
     assert!(h.state().trainer.is_none());
     h.get_by_label("Open run").click();
-    step_until(&mut h, "the run to reopen", |a| a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy());
+    step_until(&mut h, "the run to reopen", |a| a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy());
     let reopened = h.state().space.as_ref().unwrap();
     assert_eq!(reopened.step, trained.step, "the map shows the saved step");
     assert_eq!(reopened.matrix.rows, trained.matrix.rows);
@@ -194,7 +194,7 @@ fn query_by_file(h: &mut Harness<'static, PretextApp>, file: &std::path::Path) -
     h.step();
     h.state_mut().query_input = file.display().to_string();
     h.get_by_label("Find neighbours").click();
-    step_until(h, "the query's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    step_until(h, "the query's neighbours", |a| a.neighbours.list.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
     h.state().query.as_ref().and_then(|q| q.neighbours.as_ref()).map(|n| n[0]).expect("neighbours of the query")
 }
 
@@ -227,12 +227,12 @@ fn switching_the_projection_to_umap_relays_out_the_same_points() {
     h.run_steps(3);
     h.get_by_label("UMAP").click();
     h.step();
-    step_until(&mut h, "the UMAP layout", |a| !a.busy() && !a.map.is_animating() && a.map.target() != pca.as_slice());
+    step_until(&mut h, "the UMAP layout", |a| !a.busy() && !a.map.view.view.is_animating() && a.map.view.view.target() != pca.as_slice());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     assert_eq!(app.settings.projection, pretext::app::settings::Projection::Umap);
-    assert_eq!(app.map.len(), MAP_ITEMS);
-    assert!(app.map.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_eq!(app.map.view.view.len(), MAP_ITEMS);
+    assert!(app.map.view.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     h.get_by_label_contains("UMAP of raw features");
 }
 
@@ -245,10 +245,10 @@ fn hdbscan_from_the_clusters_tab_assigns_every_point() {
     h.get_by_label("HDBSCAN").click();
     h.step();
     h.get_by_label("Run HDBSCAN").click();
-    step_until(&mut h, "HDBSCAN", |a| a.clusters.is_some() && !a.busy());
+    step_until(&mut h, "HDBSCAN", |a| a.clusters.result.result.is_some() && !a.busy());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
-    let (c, _) = app.clusters.as_ref().unwrap();
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
+    let (c, _) = app.clusters.result.result.as_ref().unwrap();
     assert_eq!(c.assignments.len(), MAP_ITEMS);
     assert!(c.assignments.iter().all(|&a| a < c.k));
     assert_eq!(c.summaries.iter().map(|s| s.size).sum::<usize>(), MAP_ITEMS);
@@ -279,7 +279,7 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
         .with_size(egui::vec2(1400.0, 900.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), big.clone()).unwrap());
-    step_until(&mut h, "the run to open", |a| a.trainer.is_some() && a.map.len() == MAP_ITEMS * 2 && !a.busy());
+    step_until(&mut h, "the run to open", |a| a.training.trainer.is_some() && a.map.view.view.len() == MAP_ITEMS * 2 && !a.busy());
     let saved = pretext::ssl::run::load(&big).unwrap();
     let app = h.state();
     let data = app.data.as_ref().unwrap();
@@ -310,14 +310,14 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     assert_eq!(table_rows(&h, "big (current)"), 1);
     assert_eq!(table_rows(&h, "small"), 1);
     h.get_all_by_label("small").find(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).unwrap().click();
-    step_until(&mut h, "the second run's map", |a| a.map.len() == MAP_ITEMS / 2 && !a.busy());
+    step_until(&mut h, "the second run's map", |a| a.map.view.view.len() == MAP_ITEMS / 2 && !a.busy());
     let second = pretext::ssl::run::load(&small).unwrap();
     let app = h.state();
     let data = app.data.as_ref().unwrap();
     assert_eq!(data.map_indices.as_slice(), second.indices.as_slice());
     assert_eq!(data.labels.as_ref(), second.labels.as_ref());
     assert!(app.runs.entries.iter().all(|e| e.summary.knn_accuracy.is_some() && e.summary.probe_1pct.is_some()), "both rows are measured");
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
 }
 
 /// Rows of the runs table named `name`.
@@ -333,7 +333,7 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     settings.train.batch_size = 25;
     settings.train.epochs = 2.0;
     let mut h = harness_on(settings, Some(gunpoint));
-    step_until(&mut h, "GunPoint to load", |a| a.data.is_some() && a.map.len() == 200 && !a.busy());
+    step_until(&mut h, "GunPoint to load", |a| a.data.is_some() && a.map.view.view.len() == 200 && !a.busy());
     h.get_by_label("Dataset").click();
     h.step();
     h.get_by_label("time series, univariate, length 150");
@@ -341,10 +341,10 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     h.get_by_label("Train").click();
     // The query by file embeds with the final model: wait for the last snapshot to settle.
     step_until(&mut h, "training to finish and the map to settle", |a| {
-        a.log.status == pretext::app::state::TrainStatus::Finished
-            && a.space.as_ref().is_some_and(|s| s.step == Some(a.log.step))
+        a.training.log.status == pretext::app::state::TrainStatus::Finished
+            && a.space.as_ref().is_some_and(|s| s.step == Some(a.training.log.step))
             && !a.busy()
-            && !a.map.is_animating()
+            && !a.map.view.view.is_animating()
     });
     assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
     assert_ne!(h.state().map.target(), raw_layout.as_slice(), "the map shows the embedding");
@@ -352,7 +352,7 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     // the image tests), drawn as sparkline buttons named by rank and item.
     let row = 17;
     h.state_mut().command(pretext::app::state::Command::Focus(Some(row)));
-    step_until(&mut h, "neighbours of the focused series", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == row) && !a.busy());
+    step_until(&mut h, "neighbours of the focused series", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == row) && !a.busy());
     let item = h.state().item_of_row(row).unwrap();
     h.get_by_label(&format!("Selected #{item}"));
     let first = h.state().neighbours.as_ref().unwrap().2[0].index;
@@ -378,22 +378,22 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
     wait_for_sample(&mut h);
     h.state_mut().settings.train.objective = pretext::ssl::ObjectiveKind::Mae;
     h.get_by_label("Train").click();
-    step_until(&mut h, "a snapshot", |a| a.log.snapshots >= 1 && !a.busy());
+    step_until(&mut h, "a snapshot", |a| a.training.log.snapshots >= 1 && !a.busy());
     h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
-    step_until(&mut h, "the focus", |a| a.focus == Some(3));
+    step_until(&mut h, "the focus", |a| a.neighbours.list.focus == Some(3));
     h.get_by_label("Show reconstructions").click();
-    step_until(&mut h, "reconstructions", |a| !a.reconstructions.pairs.is_empty());
+    step_until(&mut h, "reconstructions", |a| !a.neighbours.list.reconstructions.pairs.is_empty());
     let app = h.state();
-    assert_eq!(app.reconstructions.pairs.len(), pretext::app::reconstructions::DRAWS);
+    assert_eq!(app.neighbours.list.reconstructions.pairs.len(), pretext::app::reconstructions::DRAWS);
     let item_len = app.data.as_ref().unwrap().dataset.item_len();
-    assert!(app.reconstructions.pairs.iter().all(|(i, o)| i.len() == item_len && o.len() == item_len));
+    assert!(app.neighbours.list.reconstructions.pairs.iter().all(|(i, o)| i.len() == item_len && o.len() == item_len));
     h.get_by_label_contains("its reconstruction");
     // BYOL: the teacher's momentum gets a chart of its own.
     let mut h = harness();
     wait_for_sample(&mut h);
     h.state_mut().settings.train.objective = pretext::ssl::ObjectiveKind::Byol;
     h.get_by_label("Train").click();
-    step_until(&mut h, "a snapshot", |a| a.log.snapshots >= 1 && !a.busy());
+    step_until(&mut h, "a snapshot", |a| a.training.log.snapshots >= 1 && !a.busy());
     assert!(!h.state().log.teacher_momentum.is_empty());
     h.get_by_label_contains("Teacher momentum 0.");
 }
@@ -437,7 +437,7 @@ fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
     let (source, views) = {
         let a = h.state();
         let d = a.data.as_ref().unwrap();
-        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.views.as_ref().unwrap().1.clone())
+        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.neighbours.list.views.as_ref().unwrap().1.clone())
     };
     let plane = source.len() / 3;
     let mean = |img: &[f32], c: usize| img[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
@@ -457,25 +457,25 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
         .with_max_steps(50_000)
         .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings.clone(), Some(sample.clone())));
     step_until(&mut h, "the text sample to load", |a| {
-        a.data.as_ref().is_some_and(|d| d.dataset.name == "fortunes") && a.map.len() == MAP_ITEMS && !a.busy()
+        a.data.as_ref().is_some_and(|d| d.dataset.name == "fortunes") && a.map.view.view.len() == MAP_ITEMS && !a.busy()
     });
     h.get_by_label_contains("fortunes · 1461 items");
     let raw_layout = h.state().map.target().to_vec();
     h.get_by_label("Train").click();
     // The search embeds with the model as it is now: wait for the final snapshot.
     step_until(&mut h, "training to finish", |a| {
-        a.log.status == pretext::app::state::TrainStatus::Finished && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy()
+        a.training.log.status == pretext::app::state::TrainStatus::Finished && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy()
     });
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
-    assert!(app.log.loss.iter().all(|p| p[1].is_finite()), "finite losses");
-    assert_ne!(app.map.target(), raw_layout.as_slice(), "the map shows the embedding");
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
+    assert!(app.training.log.loss.iter().all(|p| p[1].is_finite()), "finite losses");
+    assert_ne!(app.map.view.view.target(), raw_layout.as_slice(), "the map shows the embedding");
     // Neighbours of a map row: the panel lists them with their texts.
     h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
-    step_until(&mut h, "neighbours of row 3", |a| a.neighbours.as_ref().is_some_and(|(_, r, _)| *r == 3));
+    step_until(&mut h, "neighbours of row 3", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == 3));
     let (first, text) = {
         let app = h.state();
-        let n = &app.neighbours.as_ref().unwrap().2;
+        let n = &app.neighbours.list.list.as_ref().unwrap().2;
         let item = app.item_of_row(n[0].index).unwrap();
         (item, app.data.as_ref().unwrap().dataset.global_text(item).unwrap().to_string())
     };
@@ -489,9 +489,9 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     h.step();
     h.state_mut().query_input = query;
     h.get_by_label("Find similar texts").click();
-    step_until(&mut h, "the text search's neighbours", |a| a.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    step_until(&mut h, "the text search's neighbours", |a| a.neighbours.list.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
     let app = h.state();
-    let best = app.query.as_ref().unwrap().neighbours.as_ref().unwrap()[0];
+    let best = app.neighbours.list.query.as_ref().unwrap().neighbours.as_ref().unwrap()[0];
     let found = app.item_of_row(best.index).unwrap();
     // That item, or another with the very same text.
     assert_eq!(app.data.as_ref().unwrap().dataset.global_text(found), app.data.as_ref().unwrap().dataset.global_text(item), "item {found} for {item}");
@@ -527,7 +527,7 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     h.get_by_label("Open").click();
     step_until(&mut h, "the CSV of texts", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("notes")) && !a.busy());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     let ds = &app.data.as_ref().unwrap().dataset;
     assert!(matches!(ds.modality, pretext::data::Modality::Text { .. }), "{:?}", ds.modality);
     assert_eq!((ds.len(), ds.class_names.len()), (40, 2));
@@ -540,7 +540,7 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     h.get_by_label("Open").click();
     step_until(&mut h, "the CSV of series", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("waves")) && !a.busy());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     let ds = &app.data.as_ref().unwrap().dataset;
     assert_eq!(ds.modality, pretext::data::Modality::Series { channels: 1, length: 24 });
     assert_eq!(ds.len(), 30);
@@ -556,7 +556,7 @@ fn the_timeline_slider_shows_an_earlier_snapshot_and_a_saved_run_keeps_its_timel
     wait_for_sample(&mut h);
     h.get_by_label("Train").click();
     step_until(&mut h, "training to finish with two laid-out snapshots", |a| {
-        a.log.status == pretext::app::state::TrainStatus::Finished && !a.busy() && a.timeline.frames().len() >= 2 && !a.map.is_animating()
+        a.training.log.status == pretext::app::state::TrainStatus::Finished && !a.busy() && a.timeline.frames().len() >= 2 && !a.map.view.view.is_animating()
     });
     let frames = h.state().timeline.frames().to_vec();
     let latest = h.state().map.target().to_vec();
@@ -573,14 +573,14 @@ fn the_timeline_slider_shows_an_earlier_snapshot_and_a_saved_run_keeps_its_timel
 
     h.state_mut().settings.run_dir = run.display().to_string();
     h.get_by_label("Save run").click();
-    step_until(&mut h, "the run to be saved", |a| a.status.starts_with("run saved"));
+    step_until(&mut h, "the run to be saved", |a| a.shell.status.starts_with("run saved"));
     assert!(run.join("timeline.npy").is_file());
     h.get_by_label("Reset model").click();
     h.step();
     h.step();
     assert!(h.state().timeline.frames().is_empty(), "a reset model has no history");
     h.get_by_label("Open run").click();
-    step_until(&mut h, "the run to reopen", |a| a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy());
+    step_until(&mut h, "the run to reopen", |a| a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy());
     let reopened: Vec<usize> = h.state().timeline.frames().iter().map(|f| f.step).collect();
     assert!(reopened.len() >= frames.len(), "the saved frames come back: {reopened:?}");
     assert!(frames.iter().all(|f| reopened.contains(&f.step)));

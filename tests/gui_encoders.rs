@@ -40,10 +40,10 @@ fn embed_only_shows_a_checkpoints_embedding_on_the_map() {
     h.step();
     assert!(h.query_all_by_label("Width").next().is_none(), "the ResNet has no width setting");
     h.get_by_label("Embed only").click();
-    step_until(&mut h, "the embedded run to open", |a| a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy());
+    step_until(&mut h, "the embedded run to open", |a| a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy());
     assert!(run.join("embeddings.parquet").is_file());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     let space = app.space.as_ref().expect("an embedding on the map");
     assert_eq!(space.matrix.cols, 512);
     let data = app.data.as_ref().expect("data");

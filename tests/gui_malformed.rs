@@ -112,11 +112,11 @@ fn every_malformed_file_opened_from_the_dataset_panel_ends_in_an_error_not_a_pan
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         h.state_mut().read_options.vector_column = vector_column.unwrap_or_default().to_string();
         open(&mut h, &path);
-        step_until(&mut h, what, |a| !a.busy() && (!a.errors.is_empty() || a.data.as_ref().is_some_and(|d| d.path == path)));
+        step_until(&mut h, what, |a| !a.busy() && (!a.shell.errors.is_empty() || a.data.as_ref().is_some_and(|d| d.path == path)));
         let app = h.state();
-        if must_fail || !app.errors.is_empty() {
-            assert_eq!(app.errors.len(), 1, "{what}: {:?}", app.errors);
-            let message = &app.errors[0];
+        if must_fail || !app.shell.errors.is_empty() {
+            assert_eq!(app.shell.errors.len(), 1, "{what}: {:?}", app.shell.errors);
+            let message = &app.shell.errors[0];
             assert!(message.contains(&name), "{what}: the error names the file: {message}");
             assert!(!message.contains('\n'), "{what}: one line: {message}");
             // The sample stays open.
@@ -157,8 +157,8 @@ fn a_text_run_read_with_its_own_length_reopens_in_the_window() {
         .with_size(egui::vec2(1400.0, 900.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
-    step_until(&mut h, "the run to reopen", |a| !a.errors.is_empty() || (a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy()));
+    step_until(&mut h, "the run to reopen", |a| !a.shell.errors.is_empty() || (a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy()));
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     assert_eq!(app.data.as_ref().unwrap().dataset.modality, Modality::Text { max_len: 40 });
 }

@@ -17,7 +17,7 @@ fn cluster_labels_name_each_cluster_by_its_majority_at_its_centre() {
     h.step();
     assert!(h.state().settings.cluster_labels);
     let app = h.state();
-    let (c, _) = app.clusters.as_ref().unwrap();
+    let (c, _) = app.clusters.result.result.as_ref().unwrap();
     let ds = app.data.as_ref().unwrap().dataset.clone();
     let mut checked = 0;
     for s in &c.summaries {
@@ -44,7 +44,7 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
     h.step();
     h.step();
     h.get_by_label("Isolate selection").click();
-    step_until(&mut h, "the isolated layout", |a| a.map.len() == rows.len() && !a.busy());
+    step_until(&mut h, "the isolated layout", |a| a.map.view.view.len() == rows.len() && !a.busy());
     let app = h.state();
     let items: Vec<usize> = rows.iter().map(|&r| all_items[r]).collect();
     assert_eq!(app.data.as_ref().unwrap().map_indices.as_slice(), items.as_slice(), "the map holds the selected items only");
@@ -56,11 +56,11 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
     assert!(app.timeline.frames().is_empty() || app.timeline.frames()[0].layout.len() == MAP_ITEMS, "isolated layouts stay off the timeline");
     h.get_by_label(&format!("Isolated: {} of {MAP_ITEMS} points", rows.len()));
     h.get_by_label("Show all points").click();
-    step_until(&mut h, "every point again", |a| a.map.len() == MAP_ITEMS && !a.busy());
+    step_until(&mut h, "every point again", |a| a.map.view.view.len() == MAP_ITEMS && !a.busy());
     let app = h.state();
     assert_eq!(app.data.as_ref().unwrap().map_indices, all_items);
     assert!(app.isolation.active.is_none());
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
 }
 
 #[test]

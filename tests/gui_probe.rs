@@ -35,7 +35,7 @@ fn blobs(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn open_blobs(dir: &std::path::Path) -> Harness<'static, PretextApp> {
     let mut h = harness_on(tiny_settings(), Some(blobs(dir)));
-    step_until(&mut h, "the blobs to load and be scored", |a| a.data.is_some() && a.map.len() == ROWS && !a.busy());
+    step_until(&mut h, "the blobs to load and be scored", |a| a.data.is_some() && a.map.view.view.len() == ROWS && !a.busy());
     h
 }
 
@@ -55,7 +55,7 @@ fn a_probe_on_all_labels_of_separable_blobs_scores_near_perfectly_with_its_confu
     h.get_by_label("Fit probe on labels").click();
     step_until(&mut h, "the probe", |a| a.probe.labels.is_some() && !a.busy());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     let (_, p) = app.probe.labels.as_ref().unwrap();
     let data = app.data.as_ref().unwrap();
     let test_rows = data.map_indices.iter().filter(|&&i| data.dataset.is_test(i)).count();
@@ -88,7 +88,7 @@ fn a_probe_on_tags_predicts_the_untagged_items_colours_the_map_and_lists_the_lea
     h.get_by_label("Fit probe on tags").click();
     step_until(&mut h, "the probe on tags", |a| a.probe.tags.is_some() && !a.busy());
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     let (_, p) = app.probe.tags.as_ref().unwrap();
     assert_eq!(p.train_size, 12);
     assert_eq!(p.uncertain.len(), ROWS - 12);

@@ -25,7 +25,7 @@ fn scores_of_a_trained_map_colour_it_select_its_top_items_and_group_duplicates()
     step_until(&mut h, "scores of the raw-pixel map", scores_current);
     h.get_by_label("Train").click();
     step_until(&mut h, "training to finish and its map to be scored", |a| {
-        a.log.status == TrainStatus::Finished && a.space.as_ref().is_some_and(|s| s.step.is_some()) && scores_current(a)
+        a.training.log.status == TrainStatus::Finished && a.space.as_ref().is_some_and(|s| s.step.is_some()) && scores_current(a)
     });
     h.get_by_label("Scores").click();
     h.step();
@@ -59,9 +59,9 @@ fn scores_of_a_trained_map_colour_it_select_its_top_items_and_group_duplicates()
     h.step();
     h.step();
     let app = h.state();
-    assert_eq!(app.selection_count, 25);
-    let lowest_in = (0..MAP_ITEMS).filter(|&r| app.selection[r]).map(|r| expected[r]).fold(f32::MAX, f32::min);
-    let highest_out = (0..MAP_ITEMS).filter(|&r| !app.selection[r]).map(|r| expected[r]).fold(f32::MIN, f32::max);
+    assert_eq!(app.selection.count, 25);
+    let lowest_in = (0..MAP_ITEMS).filter(|&r| app.selection.rows.rows[r]).map(|r| expected[r]).fold(f32::MAX, f32::min);
+    let highest_out = (0..MAP_ITEMS).filter(|&r| !app.selection.rows.rows[r]).map(|r| expected[r]).fold(f32::MIN, f32::max);
     assert!(lowest_in >= highest_out, "a selected item scores {lowest_in}, one left out {highest_out}");
 
     // The duplicate threshold slider re-cuts the groups: at the median neighbour distance

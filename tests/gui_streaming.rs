@@ -36,7 +36,7 @@ fn a_streamed_npy_opens_says_so_and_trains() {
     step_until(&mut h, "the streamed NPY", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "rows") && !a.busy());
     {
         let app = h.state();
-        assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+        assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
         let data = app.data.as_ref().unwrap();
         assert!(data.dataset.is_streamed() && data.dataset.train.x.is_empty(), "read from disk, not held");
         assert_eq!(data.map_indices.len(), 300);
@@ -45,12 +45,12 @@ fn a_streamed_npy_opens_says_so_and_trains() {
 
     h.get_by_label("Train").click();
     step_until(&mut h, "training on the streamed file to finish", |a| {
-        a.log.status == TrainStatus::Finished && !a.busy() && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.map.is_animating()
+        a.training.log.status == TrainStatus::Finished && !a.busy() && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.map.view.view.is_animating()
     });
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
-    assert_eq!(app.log.step, 15, "480 train rows / 32 per step, one epoch");
-    assert!(app.log.loss.iter().all(|[_, l]| l.is_finite()));
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
+    assert_eq!(app.training.log.step, 15, "480 train rows / 32 per step, one epoch");
+    assert!(app.training.log.loss.iter().all(|[_, l]| l.is_finite()));
     let space = app.space.as_ref().unwrap();
     assert_eq!(space.matrix.rows, 300);
     assert!(space.matrix.data.iter().all(|v| v.is_finite()), "embeddings of items read from the file");

@@ -19,7 +19,7 @@ fn a_tag_survives_saving_and_reopening_the_run_and_is_a_column_of_the_export() {
     let mut h = harness();
     wait_for_sample(&mut h);
     h.get_by_label("Train").click();
-    step_until(&mut h, "training to finish", |a| a.log.status == TrainStatus::Finished && !a.busy());
+    step_until(&mut h, "training to finish", |a| a.training.log.status == TrainStatus::Finished && !a.busy());
     // Every seventh map row, as a lasso might pick them.
     let rows: Vec<usize> = (0..MAP_ITEMS).filter(|r| r % 7 == 3).collect();
     let items: Vec<usize> = rows.iter().map(|&r| h.state().item_of_row(r).unwrap()).collect();
@@ -47,7 +47,7 @@ fn a_tag_survives_saving_and_reopening_the_run_and_is_a_column_of_the_export() {
     h.get_by_label("Training").click();
     h.step();
     h.get_by_label("Save run").click();
-    step_until(&mut h, "the run to be saved", |a| a.status.starts_with("run saved") && !a.busy());
+    step_until(&mut h, "the run to be saved", |a| a.shell.status.starts_with("run saved") && !a.busy());
     assert!(run.join(pretext::app::tags::FILE).is_file());
     drop(h);
 
@@ -57,17 +57,17 @@ fn a_tag_survives_saving_and_reopening_the_run_and_is_a_column_of_the_export() {
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
     step_until(&mut h, "the run to reopen and be scored", |a| {
-        a.trainer.is_some() && a.status.starts_with("run opened") && !a.busy() && a.scores.result.as_ref().is_some_and(|s| Some(s.generation) == a.space.as_ref().map(|s| s.generation))
+        a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy() && a.scores.result.as_ref().is_some_and(|s| Some(s.generation) == a.space.as_ref().map(|s| s.generation))
     });
     let app = h.state();
-    assert!(app.errors.is_empty(), "errors: {:?}", app.errors);
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     assert_eq!(app.tags.list.len(), 1, "the tag came back with the run");
     assert_eq!(app.tags.list[0].items.iter().copied().collect::<Vec<_>>(), sorted(&items));
     assert_eq!(app.scores.result.as_ref().unwrap().uniqueness.len(), MAP_ITEMS, "the opened run's map is scored");
 
     let out = dir.path().join("export");
     h.state_mut().command(Command::Export(out.clone()));
-    step_until(&mut h, "the export", |a| !a.busy() && a.status.starts_with("exported"));
+    step_until(&mut h, "the export", |a| !a.busy() && a.shell.status.starts_with("exported"));
     let app = h.state();
     let map_items: Vec<usize> = (0..MAP_ITEMS).map(|r| app.item_of_row(r).unwrap()).collect();
     let expected: Vec<bool> = map_items.iter().map(|i| items.contains(i)).collect();

@@ -67,7 +67,9 @@ pub fn knn_baselines(ds: &Dataset, pca_dim: usize) -> Result<BaselineReport> {
             let tfidf = crate::analysis::tfidf::Tfidf::fit(&ds.train.texts, crate::analysis::tfidf::MAX_TERMS);
             ("TF-IDF bag of words", tfidf.transform(&ds.train.texts), tfidf.transform(&ds.test.texts))
         }
-        _ => ("raw features", split_matrix(&ds.train, d)?, split_matrix(&ds.test, d)?),
+        crate::data::Modality::Image { .. } | crate::data::Modality::Table { .. } | crate::data::Modality::Series { .. } | crate::data::Modality::Embedding { .. } => {
+            ("raw features", split_matrix(&ds.train, d)?, split_matrix(&ds.test, d)?)
+        }
     };
     let protocol = knn::KnnProtocol::default();
     let raw = knn::accuracy(&train, train_labels, &test, test_labels, protocol)?;

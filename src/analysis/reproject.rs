@@ -28,18 +28,29 @@ impl Projection {
 }
 
 /// Projects `new_embeddings` starting from `prev_layout` (same rows, same order) and returns
-/// the layout Procrustes-aligned onto `prev_layout`. `on_step` streams intermediate frames
-/// (not yet aligned); returning `false` stops early.
+/// the layout aligned onto `prev_layout`. `on_step` streams intermediate frames (not yet
+/// aligned); returning `false` stops early.
 pub fn reproject(
     prev_layout: &Matrix,
     new_embeddings: &Matrix,
     method: &Projection,
     on_step: impl FnMut(usize, &Matrix) -> bool,
 ) -> Result<Matrix> {
-    let init = LayoutInit::Given(prev_layout.clone());
-    let layout = match method {
-        Projection::Tsne(p) => tsne(new_embeddings, &TsneParams { init, ..p.clone() }, on_step)?,
-        Projection::Umap(p) => umap(new_embeddings, &UmapParams { init, ..p.clone() }, on_step)?,
-    };
+    let layout = reproject_unaligned(prev_layout, new_embeddings, method, on_step)?;
     procrustes_align(prev_layout, &layout)
+}
+
+/// `reproject` without the final alignment, for a caller that aligns the result onto a
+/// layout of its own (the window aligns onto what is on screen, once).
+pub fn reproject_unaligned(
+    prev_layout: &Matrix,
+    new_embeddings: &Matrix,
+    method: &Projection,
+    on_step: impl FnMut(usize, &Matrix) -> bool,
+) -> Result<Matrix> {
+    let init = LayoutInit::Given(prev_layout.clone());
+    match method {
+        Projection::Tsne(p) => tsne(new_embeddings, &TsneParams { init, ..p.clone() }, on_step),
+        Projection::Umap(p) => umap(new_embeddings, &UmapParams { init, ..p.clone() }, on_step),
+    }
 }

@@ -76,6 +76,34 @@ pub fn item_scores_of_graph(graph: &[Vec<(usize, f32)>], embeddings: &Matrix, la
     }
 }
 
+/// Every score of a map, from one pass: what the window's scores panel and `pretext scores`
+/// both show, so the two agree item for item.
+pub struct MapScoreSet {
+    /// Each item's `params.k` nearest items with cosine distances.
+    pub graph: Vec<Vec<(usize, f32)>>,
+    pub scores: ItemScores,
+    /// The k-means clusters representativeness is measured in.
+    pub clusters: Vec<usize>,
+    /// Per item: the share of its embedding neighbours that are not its map neighbours.
+    pub map_disagreement: Vec<f32>,
+}
+
+/// Clusters representativeness is measured in: one per class (two without labels), at most
+/// one per item.
+pub fn representativeness_clusters(classes: usize, items: usize) -> usize {
+    classes.max(2).min(items)
+}
+
+/// Scores `embeddings` (one row per item) and their 2D `layout` (`n × 2`): one k-NN search
+/// serves every score and the map disagreement. `classes` sets the k-means k.
+pub fn score_map(embeddings: &Matrix, labels: Option<&[u32]>, classes: usize, layout: &Matrix, params: &ScoreParams, seed: u64) -> Result<MapScoreSet> {
+    let graph = neighbour_graph(embeddings, params.k)?;
+    let clusters = super::kmeans::fit(&embeddings.l2_normalized(), representativeness_clusters(classes, embeddings.rows), seed)?;
+    let scores = item_scores_of_graph(&graph, embeddings, labels, Some(&clusters), params);
+    let map_disagreement = super::quality::neighbor_disagreement_of_graph(&graph, layout, params.k)?;
+    Ok(MapScoreSet { graph, scores, clusters, map_disagreement })
+}
+
 /// Distance to the farthest of the k neighbours, divided by the largest such distance.
 pub fn uniqueness(graph: &[Vec<(usize, f32)>]) -> Vec<f32> {
     let kth: Vec<f32> = graph.iter().map(|n| n.last().map_or(0.0, |p| p.1.max(0.0))).collect();

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::analysis::quality::neighbourhood_change;
 use crate::app::timeline::{Timeline, NEIGHBOURS};
+use crate::app::state::Space;
+use crate::app::rooms::{Effects, OpenedRun, Room};
 
 /// Items whose trails are drawn (the most changed).
 pub const TRAILS: usize = 30;
@@ -31,6 +33,21 @@ pub struct ChangeState {
     result: Option<Arc<NeighbourhoodChange>>,
     /// Grows with every new comparison (the map's colours compare it).
     version: u64,
+}
+
+impl Room for ChangeState {
+    fn on_dataset_loaded(&mut self, _path: &std::path::Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {}
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    fn on_run_opened(&mut self, _run: &OpenedRun<'_>, _fx: &mut Effects) {
+        self.clear();
+    }
+    fn on_run_saved(&mut self, _dir: &std::path::Path, _fx: &mut Effects) {}
+    fn on_model_reset(&mut self) {
+        self.clear();
+    }
 }
 
 impl ChangeState {

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::analysis::Matrix;
-use crate::app::jobs::{DialogPurpose, JobResult, Jobs};
+use crate::app::jobs::{DialogPurpose, JobKind, JobResult, Jobs};
 use crate::app::settings::ClusterMethod;
-use crate::app::state::{Command, Snapshot, TrainStatus, TrainingLog};
-use crate::app::{work, FileQuery, PretextApp};
+use crate::app::rooms::Lifecycle;
+use crate::app::state::{Command, Snapshot, TrainStatus};
+use crate::app::neighbours::FileQuery;
+use crate::app::{work, PretextApp};
 use crate::ssl::{TrainCommand, Trainer};
 
 impl PretextApp {
@@ -22,18 +24,13 @@ impl PretextApp {
             Command::Resume => self.send(TrainCommand::Resume),
             Command::Stop => self.send(TrainCommand::Stop),
             Command::ResetModel => {
-                self.drop_trainer();
-                self.timeline.clear();
-                self.change.clear();
-                self.runs.current_dir = None;
-                self.runs.live = None;
-                self.log = TrainingLog::default();
-                self.status = "model reset; the next Train starts from scratch".into();
+                self.broadcast(Lifecycle::ModelReset);
+                self.shell.status = "model reset; the next Train starts from scratch".into();
             }
-            Command::SaveRun(dir) => match &self.trainer {
+            Command::SaveRun(dir) => match &self.training.trainer {
                 Some(t) => {
                     t.send(TrainCommand::Save(dir));
-                    self.status = "saving the run…".into();
+                    self.shell.status = "saving the run…".into();
                 }
                 None => self.error("there is no model to save yet: press Train first"),
             },
@@ -48,43 +45,50 @@ impl PretextApp {
             }
             Command::ShowRun(dir) => self.show_run(dir),
             Command::Focus(row) => {
-                self.focus = row;
-                self.neighbours = None;
-                self.views = None;
-                self.reconstructions.close();
+                self.neighbours.focus = row;
+                self.neighbours.list = None;
+                self.neighbours.views = None;
+                self.neighbours.reconstructions.close();
                 if let Some(r) = row {
                     self.request_neighbours(r);
                 }
             }
-            Command::Select(rows) => {
-                self.selection.iter_mut().for_each(|s| *s = false);
-                for r in rows {
-                    if let Some(s) = self.selection.get_mut(r) {
-                        *s = true;
-                    }
+            Command::ShowNeighboursOf(row) => {
+                self.apply(Command::Focus(Some(row)));
+                self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+            }
+            Command::ColorBy(c) => {
+                self.settings.color_by = c;
+                self.map.restyle();
+            }
+            Command::ToggleRunsTable => self.runs.open = !self.runs.open,
+            Command::RefreshNeighbours => {
+                if let Some(r) = self.neighbours.focus {
+                    self.request_neighbours(r);
                 }
-                self.selection_count = self.selection.iter().filter(|&&s| s).count();
-                self.style_version += 1;
-                if self.selection_count > 0 {
+            }
+            Command::Select(rows) => {
+                self.selection.set(rows);
+                self.map.restyle();
+                if self.selection.count > 0 {
                     self.settings.right_tab = crate::app::settings::RightTab::Selection;
                 }
             }
             Command::ClearSelection => {
-                self.selection.iter_mut().for_each(|s| *s = false);
-                self.selection_count = 0;
-                self.style_version += 1;
+                self.selection.clear();
+                self.map.restyle();
             }
             Command::ToggleClass(c) => {
-                if !self.hidden_classes.remove(&c) {
-                    self.hidden_classes.insert(c);
+                if !self.map.hidden_classes.remove(&c) {
+                    self.map.hidden_classes.insert(c);
                 }
-                self.style_version += 1;
+                self.map.style_version += 1;
             }
             Command::RunClustering => self.run_clustering(),
             Command::Reproject => {
                 if let (Some(space), Some(data)) = (&self.space, &self.data) {
                     let items = data.map_indices.clone();
-                    self.pending_snapshot = Some(Snapshot { step: space.step, matrix: space.matrix.clone(), items, run: space.run.clone() });
+                    self.map.pending_snapshot = Some(Snapshot { step: space.step, matrix: space.matrix.clone(), items, run: space.run.clone() });
                     self.project_pending();
                 }
             }
@@ -95,7 +99,7 @@ impl PretextApp {
             Command::Curate(c) => self.curate(c),
             Command::ShowViews(row) => self.show_views(row),
             Command::ShowReconstructions(row) => {
-                self.reconstructions.row = Some(row);
+                self.neighbours.reconstructions.row = Some(row);
                 self.request_reconstructions();
             }
             Command::Tag(cmd) => self.apply_tag(cmd),
@@ -103,17 +107,15 @@ impl PretextApp {
             Command::IsolateSelection => self.isolate_selection(),
             Command::ShowAllPoints => self.show_all_points(),
             Command::DismissError(i) => {
-                if i < self.errors.len() {
-                    self.errors.remove(i);
+                if i < self.shell.errors.len() {
+                    self.shell.errors.remove(i);
                 }
             }
         }
     }
 
     fn send(&self, cmd: TrainCommand) {
-        if let Some(t) = &self.trainer {
-            t.send(cmd);
-        }
+        self.training.send(cmd);
     }
 
     pub fn open_dataset(&mut self, path: PathBuf) {
@@ -122,11 +124,11 @@ impl PretextApp {
 
     /// Opens a dataset; one without a split of its own is split with `split_seed` (a run's).
     pub(crate) fn open_dataset_split(&mut self, path: PathBuf, split_seed: u64) {
-        if self.jobs.is_running("load") {
+        if self.jobs.is_running(JobKind::Load) {
             self.error("a dataset is already loading; wait for it to finish");
             return;
         }
-        self.status = format!("opening {}…", path.display());
+        self.shell.status = format!("opening {}…", path.display());
         self.jobs.set_progress(0.0);
         let progress = self.jobs.load_progress.clone();
         let waker = self.jobs.waker();
@@ -135,10 +137,10 @@ impl PretextApp {
             waker();
         });
         let (map_items, seed, method) = (self.settings.map_items(), self.settings.train.seed, self.settings.projection);
-        let read = self.read_options.clone();
+        let read = self.dataset.read_options.clone();
         // A run's image size and text length apply to reading its own data, not later files.
-        self.read_options.run_sizes = None;
-        self.jobs.spawn("load", move || JobResult::Loaded(work::load(&path, &read, split_seed, map_items, seed, method, report).map(Box::new)));
+        self.dataset.read_options.run_sizes = None;
+        self.jobs.spawn(JobKind::Load, move || JobResult::Loaded(work::load(&path, &read, split_seed, map_items, seed, method, report).map(Box::new)));
     }
 
     fn train(&mut self) {
@@ -146,8 +148,8 @@ impl PretextApp {
             self.error("open a dataset first");
             return;
         };
-        if self.trainer.is_none() {
-            let waker_ctx = self.ctx.clone();
+        if self.training.trainer.is_none() {
+            let waker_ctx = self.shell.ctx.clone();
             let mut config = self.settings.train.clone();
             // The trainer snapshots the rows the map shows (chosen at load time, or a run's).
             config.map_items = data.map_indices.len();
@@ -155,7 +157,7 @@ impl PretextApp {
             match Trainer::spawn_with_rows(data.dataset.clone(), config, rows, Some(Arc::new(move || waker_ctx.request_repaint()))) {
                 Ok(t) => {
                     self.runs.current_dir = None;
-                    self.trainer = Some(t);
+                    self.training.trainer = Some(t);
                 }
                 Err(e) => {
                     self.error(format!("cannot start training: {e}"));
@@ -170,12 +172,12 @@ impl PretextApp {
                 self.show_run(None);
             }
         }
-        match self.log.status {
+        match self.training.log.status {
             TrainStatus::Paused => self.send(TrainCommand::Resume),
             TrainStatus::Running => {}
             TrainStatus::Idle | TrainStatus::Finished => self.send(TrainCommand::Start),
         }
-        self.status = "starting training…".into();
+        self.shell.status = "starting training…".into();
     }
 
     fn open_run(&mut self, dir: PathBuf) {
@@ -184,8 +186,8 @@ impl PretextApp {
             return;
         };
         let ds = data.dataset.clone();
-        let ctx = self.ctx.clone();
-        self.jobs.spawn("open-run", move || {
+        let ctx = self.shell.ctx.clone();
+        self.jobs.spawn(JobKind::OpenRun, move || {
             let opened = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())))
                 .and_then(|t| Ok((t, Box::new(crate::ssl::run::load(&dir)?))));
             JobResult::RunOpened(opened.map_err(|e| e.to_string()))
@@ -198,7 +200,7 @@ impl PretextApp {
         let k = self.settings.kmeans_k.clamp(1, space.matrix.rows.max(1));
         let (seed, min_size) = (self.settings.train.seed, self.settings.hdbscan_min_size);
         let method = self.settings.cluster_method;
-        self.jobs.spawn("clustering", move || JobResult::Clustered {
+        self.jobs.spawn(JobKind::Clustering, move || JobResult::Clustered {
             generation: space.generation,
             result: match method {
                 ClusterMethod::Kmeans => work::cluster(&space.matrix, labels.as_deref(), k, seed),
@@ -226,12 +228,11 @@ impl PretextApp {
                 return;
             }
         };
-        let request = self.next_request;
-        self.next_request += 1;
+        let request = self.shell.request();
         self.thumbs.forget_named("query");
-        self.query = Some(FileQuery { path: path.clone(), text: None, pixels: pixels.clone(), request, neighbours: None });
+        self.neighbours.query = Some(FileQuery { path: path.clone(), text: None, pixels: pixels.clone(), request, neighbours: None });
         self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
-        match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
+        match (&self.training.trainer, self.space.as_ref().and_then(|s| s.step)) {
             // A trained model embeds the file the same way as the dataset.
             (Some(t), Some(_)) => t.send(TrainCommand::Embed { request, items: pixels }),
             // The map shows a model that has been reset: nothing can embed the file like it.
@@ -256,11 +257,10 @@ impl PretextApp {
         }
         let mut codes = vec![0.0; max_len];
         crate::data::text::encode(&text, &mut codes);
-        let request = self.next_request;
-        self.next_request += 1;
-        self.query = Some(FileQuery { path: PathBuf::new(), text: Some(text.clone()), pixels: codes.clone(), request, neighbours: None });
+        let request = self.shell.request();
+        self.neighbours.query = Some(FileQuery { path: PathBuf::new(), text: Some(text.clone()), pixels: codes.clone(), request, neighbours: None });
         self.settings.right_tab = crate::app::settings::RightTab::Neighbours;
-        match (&self.trainer, self.space.as_ref().and_then(|s| s.step)) {
+        match (&self.training.trainer, self.space.as_ref().and_then(|s| s.step)) {
             // A trained model embeds the text the same way as the dataset.
             (Some(t), Some(_)) => t.send(TrainCommand::Embed { request, items: codes }),
             (None, Some(_)) => self.error("the model behind this map was reset; press Train (or open a run) to search by text"),
@@ -269,7 +269,7 @@ impl PretextApp {
                 let (ds, indices) = (data.dataset.clone(), data.map_indices.clone());
                 let Some(space) = self.space.clone() else { return };
                 let k = self.settings.neighbours_k.max(1);
-                self.jobs.spawn("query", move || {
+                self.jobs.spawn(JobKind::Query, move || {
                     let tfidf = crate::analysis::baseline::text_tfidf(&ds, &indices);
                     JobResult::QueryNeighbours {
                         generation: space.generation,
@@ -284,7 +284,7 @@ impl PretextApp {
     fn export(&mut self, dir: PathBuf, only_selection: bool) {
         let (Some(data), Some(space)) = (&self.data, &self.space) else { return };
         let rows: Vec<usize> = if only_selection {
-            (0..self.selection.len()).filter(|&r| self.selection[r]).collect()
+            self.selection.selected()
         } else {
             (0..space.matrix.rows).collect()
         };
@@ -292,12 +292,12 @@ impl PretextApp {
             self.error("nothing to export: the selection is empty");
             return;
         }
-        let clusters = self.clusters.as_ref().map(|(c, _)| c.assignments.clone());
+        let clusters = self.clusters.result.as_ref().map(|(c, _)| c.assignments.clone());
         let tags = self.tags.clone();
         let (ds, indices, matrix) = (data.dataset.clone(), data.map_indices.clone(), space.matrix.clone());
-        let layout = self.map.target().to_vec();
-        self.status = format!("exporting {} rows…", rows.len());
-        self.jobs.spawn("export", move || {
+        let layout = self.map.view.target().to_vec();
+        self.shell.status = format!("exporting {} rows…", rows.len());
+        self.jobs.spawn(JobKind::Export, move || {
             let export = work::export_rows(&ds, &indices, &matrix, &rows, clusters.as_deref(), &tags, Some(&layout));
             JobResult::Done(work::export_all(&dir, &export).map(|_| format!("exported {} rows to {}", rows.len(), dir.display())))
         });
@@ -306,11 +306,10 @@ impl PretextApp {
     /// Asks the trainer to reconstruct the shown item again (also after each snapshot, so
     /// the reconstructions follow training).
     pub(crate) fn request_reconstructions(&mut self) {
-        let (Some(row), Some(data), Some(trainer)) = (self.reconstructions.row, &self.data, &self.trainer) else { return };
+        let (Some(row), Some(data), Some(trainer)) = (self.neighbours.reconstructions.row, &self.data, &self.training.trainer) else { return };
         let Some(&item) = data.map_indices.get(row) else { return };
-        let request = self.next_request;
-        self.next_request += 1;
-        self.reconstructions.request = request;
+        let request = self.shell.request();
+        self.neighbours.reconstructions.request = request;
         trainer.send(TrainCommand::Reconstruct { request, items: vec![item; crate::app::reconstructions::DRAWS] });
     }
 
@@ -318,9 +317,8 @@ impl PretextApp {
         let Some(data) = &self.data else { return };
         let Some(&item) = data.map_indices.get(row) else { return };
         self.thumbs.forget_named("view");
-        let seed = self.next_request;
-        self.next_request += 1;
-        self.views = Some((row, work::augmented_views(&data.dataset, item, &self.settings.train.augment, 8, seed)));
+        let seed = self.shell.request();
+        self.neighbours.views = Some((row, work::augmented_views(&data.dataset, item, &self.settings.train.augment, 8, seed)));
     }
 }
 
@@ -328,12 +326,12 @@ impl PretextApp {
     /// "Embed only": the run folder is written in the background, then opened like any run.
     fn embed_only(&mut self, dir: PathBuf) {
         let Some(data) = &self.data else { return self.error("open a dataset first") };
-        if self.jobs.is_running("embed") {
+        if self.jobs.is_running(JobKind::Embed) {
             return self.error("an embedding pass is already running");
         }
         let (ds, cfg) = (data.dataset.clone(), self.settings.train.clone());
-        self.status = format!("embedding {} items with {}…", ds.len(), cfg.encoder.label());
-        self.jobs.spawn("embed", move || {
+        self.shell.status = format!("embedding {} items with {}…", ds.len(), cfg.encoder.label());
+        self.jobs.spawn(JobKind::Embed, move || {
             JobResult::Embedded(crate::ssl::embed_run::embed_to_run(&ds, &cfg, &dir).map(|_| dir).map_err(|e| e.to_string()))
         });
     }
@@ -341,7 +339,7 @@ impl PretextApp {
 
 /// Native dialogs block their thread, so they run as a job; the window keeps drawing.
 fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
-    jobs.spawn("dialog", move || {
+    jobs.spawn(JobKind::Dialog, move || {
         let d = rfd::FileDialog::new();
         let path = match purpose {
             DialogPurpose::OpenDatasetFile => d.add_filter("datasets", &["csv", "npy", "parquet", "arrow", "feather", "ipc", "ts", "tsv", "txt", "gz", "ubyte"]).pick_file(),

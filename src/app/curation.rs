@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::app::jobs::JobResult;
+use crate::app::jobs::{JobKind, JobResult};
 use crate::app::PretextApp;
 use crate::export::curate;
 
@@ -49,14 +49,14 @@ fn beside(dir: &Path, source: &str, suffix: &str) -> PathBuf {
 impl PretextApp {
     pub(crate) fn curate(&mut self, command: CurateCommand) {
         let Some(data) = &self.data else { return };
-        let items: BTreeSet<usize> = (0..self.selection.len()).filter(|&r| self.selection[r]).filter_map(|r| self.item_of_row(r)).collect();
+        let items: BTreeSet<usize> = self.selection.selected().into_iter().filter_map(|r| self.item_of_row(r)).collect();
         if items.is_empty() {
             return self.error("nothing selected");
         }
         let dir = PathBuf::from(self.settings.export_dir.trim());
         let ds = data.dataset.clone();
-        self.status = format!("writing {} selected items…", items.len());
-        self.jobs.spawn("curate", move || {
+        self.shell.status = format!("writing {} selected items…", items.len());
+        self.jobs.spawn(JobKind::Curate, move || {
             let n = items.len();
             let done = std::fs::create_dir_all(&dir).map_err(|e| crate::PretextError::io(&dir, e)).and_then(|_| match &command {
                 CurateCommand::ListSources => {

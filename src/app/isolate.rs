@@ -5,7 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::app::state::Snapshot;
+use std::path::Path;
+
+use crate::app::rooms::{Effects, OpenedRun, Room};
+use crate::app::state::{Snapshot, Space};
 use crate::app::PretextApp;
 
 /// The isolated items as rows of the full map, with the newest full snapshot.
@@ -62,10 +65,23 @@ impl IsolationState {
     }
 }
 
+impl Room for IsolationState {
+    fn on_dataset_loaded(&mut self, _path: &Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {}
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    fn on_run_opened(&mut self, _run: &OpenedRun<'_>, _fx: &mut Effects) {
+        self.clear();
+    }
+    fn on_run_saved(&mut self, _dir: &Path, _fx: &mut Effects) {}
+    fn on_model_reset(&mut self) {}
+}
+
 impl PretextApp {
     pub(crate) fn isolate_selection(&mut self) {
         let (Some(space), Some(data)) = (&self.space, &self.data) else { return };
-        let selected: Vec<usize> = (0..self.selection.len()).filter(|&r| self.selection[r]).collect();
+        let selected = self.selection.selected();
         if selected.len() < 3 {
             self.error("select at least 3 points to isolate them");
             return;
@@ -76,15 +92,15 @@ impl PretextApp {
             Some(iso) => Isolation { rows: selected.iter().map(|&r| iso.rows[r]).collect(), full: iso.full },
             None => Isolation { rows: selected, full: shown },
         };
-        self.pending_snapshot = Some(isolation.restrict(&isolation.full));
+        self.map.pending_snapshot = Some(isolation.restrict(&isolation.full));
         self.isolation.active = Some(isolation);
-        self.status = "laying out the isolated points...".into();
+        self.shell.status = "laying out the isolated points...".into();
         self.project_pending();
     }
 
     pub(crate) fn show_all_points(&mut self) {
         let Some(iso) = self.isolation.active.take() else { return };
-        self.pending_snapshot = Some(iso.full);
+        self.map.pending_snapshot = Some(iso.full);
         self.project_pending();
     }
 }

@@ -80,12 +80,55 @@ pub enum JobResult {
     Dialog { purpose: DialogPurpose, path: Option<PathBuf> },
 }
 
+/// The kinds of background job: what the panels ask "is one running?" about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Load,
+    Projection,
+    Clustering,
+    Neighbours,
+    Query,
+    Knn,
+    Scores,
+    Probe,
+    OpenRun,
+    RunAdd,
+    RunEval,
+    Embed,
+    Export,
+    Curate,
+    Dialog,
+}
+
+impl JobKind {
+    /// The job's name in messages and thread names.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Load => "loading",
+            JobKind::Projection => "projection",
+            JobKind::Clustering => "clustering",
+            JobKind::Neighbours => "neighbour search",
+            JobKind::Query => "query",
+            JobKind::Knn => "kNN colouring",
+            JobKind::Scores => "scores",
+            JobKind::Probe => "probe",
+            JobKind::OpenRun => "opening the run",
+            JobKind::RunAdd => "reading the run",
+            JobKind::RunEval => "measuring the run",
+            JobKind::Embed => "embedding",
+            JobKind::Export => "export",
+            JobKind::Curate => "writing files",
+            JobKind::Dialog => "file dialog",
+        }
+    }
+}
+
 pub struct Jobs {
-    tx: Sender<(&'static str, JobResult)>,
-    rx: Receiver<(&'static str, JobResult)>,
+    tx: Sender<(JobKind, JobResult)>,
+    rx: Receiver<(JobKind, JobResult)>,
     waker: Waker,
-    /// Names of jobs still running, with how many of each.
-    running: HashMap<&'static str, usize>,
+    /// Kinds of jobs still running, with how many of each.
+    running: HashMap<JobKind, usize>,
     /// Fraction done of the current load, as f32 bits.
     pub load_progress: Arc<AtomicU32>,
 }
@@ -100,12 +143,13 @@ impl Jobs {
         self.waker.clone()
     }
 
-    /// Runs `work` on a new thread under `name`; its result comes back through `poll`.
-    pub fn spawn(&mut self, name: &'static str, work: impl FnOnce() -> JobResult + Send + 'static) {
+    /// Runs `work` on a new thread as a job of `kind`; its result comes back through `poll`.
+    pub fn spawn(&mut self, kind: JobKind, work: impl FnOnce() -> JobResult + Send + 'static) {
         let tx = self.tx.clone();
         let waker = self.waker.clone();
-        *self.running.entry(name).or_default() += 1;
-        let spawned = std::thread::Builder::new().name(format!("pretext-{name}")).spawn(move || {
+        *self.running.entry(kind).or_default() += 1;
+        let name = kind.name();
+        let spawned = std::thread::Builder::new().name(format!("pretext-{kind:?}")).spawn(move || {
             // A panic deep in a dependency must become a message, not a job that never ends.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
                 let what = panic
@@ -115,11 +159,11 @@ impl Jobs {
                     .unwrap_or_else(|| "unknown error".into());
                 JobResult::Done(Err(format!("{name} failed: {what}")))
             });
-            let _ = tx.send((name, result));
+            let _ = tx.send((kind, result));
             waker();
         });
         if let Err(e) = spawned {
-            let _ = self.tx.send((name, JobResult::Done(Err(format!("cannot start a background job: {e}")))));
+            let _ = self.tx.send((kind, JobResult::Done(Err(format!("cannot start a background job: {e}")))));
         }
     }
 
@@ -129,8 +173,8 @@ impl Jobs {
         let _ = std::thread::Builder::new().name("pretext-drop".into()).spawn(move || drop(value));
     }
 
-    pub fn is_running(&self, name: &str) -> bool {
-        self.running.get(name).is_some_and(|&n| n > 0)
+    pub fn is_running(&self, kind: JobKind) -> bool {
+        self.running.get(&kind).is_some_and(|&n| n > 0)
     }
 
     pub fn any_running(&self) -> bool {
@@ -139,8 +183,8 @@ impl Jobs {
 
     /// Next finished result, if any.
     pub fn poll(&mut self) -> Option<JobResult> {
-        let (name, result) = self.rx.try_recv().ok()?;
-        if let Some(n) = self.running.get_mut(name) {
+        let (kind, result) = self.rx.try_recv().ok()?;
+        if let Some(n) = self.running.get_mut(&kind) {
             *n = n.saturating_sub(1);
         }
         Some(result)

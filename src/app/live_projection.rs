@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::analysis::reproject::{reproject, Projection as WarmProjection};
+use crate::analysis::reproject::{reproject_unaligned, Projection as WarmProjection};
 use crate::analysis::{tsne, umap, Matrix};
-use crate::app::map::align;
+use crate::analysis::align;
 use crate::app::settings::Projection;
 use crate::app::work;
 
@@ -126,8 +126,9 @@ pub fn run(job: LayoutJob, sink: &mut FrameSink) -> Result<LayoutOutcome, String
         true
     };
     let raw = match (&job.warm, job.method) {
-        (Some(prev), Projection::Umap) => reproject(prev, &job.matrix, &WarmProjection::warm_umap(), &mut on_step),
-        (Some(prev), _) => reproject(prev, &job.matrix, &WarmProjection::warm_tsne(), &mut on_step),
+        // Aligned once, below, onto the layout on screen.
+        (Some(prev), Projection::Umap) => reproject_unaligned(prev, &job.matrix, &WarmProjection::warm_umap(), &mut on_step),
+        (Some(prev), _) => reproject_unaligned(prev, &job.matrix, &WarmProjection::warm_tsne(), &mut on_step),
         (None, Projection::Umap) => umap::umap(&job.matrix, &umap::UmapParams::default(), &mut on_step),
         (None, _) => tsne::tsne(&job.matrix, &tsne::TsneParams::default(), &mut on_step),
     }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::analysis::probe::{probe_budgets, LabelBudget, ProbeParams, SoftmaxProbe};
 use crate::analysis::Matrix;
-use crate::app::jobs::JobResult;
+use crate::app::jobs::{JobKind, JobResult};
+use crate::app::rooms::{Effects, OpenedRun, Room};
+use crate::app::state::Space;
 use crate::app::settings::RightTab;
 use crate::app::tags::Tags;
 use crate::app::PretextApp;
@@ -91,11 +93,13 @@ pub struct ProbeState {
     pub per_class: usize,
     pub labels: Option<(u64, LabelProbe)>,
     pub tags: Option<(u64, TagProbe)>,
+    /// The probe last asked for, fitted again when the embedding changed while it ran.
+    pub last_request: Option<ProbeCommand>,
 }
 
 impl Default for ProbeState {
     fn default() -> Self {
-        Self { choice: BudgetChoice::TenPercent, per_class: 5, labels: None, tags: None }
+        Self { choice: BudgetChoice::TenPercent, per_class: 5, labels: None, tags: None, last_request: None }
     }
 }
 
@@ -103,6 +107,7 @@ impl ProbeState {
     pub fn clear(&mut self) {
         self.labels = None;
         self.tags = None;
+        self.last_request = None;
     }
 
     /// The tag probe's predictions when they cover `n` map rows.
@@ -174,21 +179,36 @@ pub enum ProbeCommand {
     OnTags,
 }
 
+impl Room for ProbeState {
+    fn on_dataset_loaded(&mut self, _path: &std::path::Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {
+        self.clear();
+    }
+    /// A probe of an older embedding stays on show, marked with its generation.
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    fn on_run_opened(&mut self, _run: &OpenedRun<'_>, _fx: &mut Effects) {}
+    fn on_run_saved(&mut self, _dir: &std::path::Path, _fx: &mut Effects) {}
+    fn on_model_reset(&mut self) {}
+}
+
 impl PretextApp {
     pub(crate) fn run_probe(&mut self, cmd: ProbeCommand) {
         let (Some(space), Some(data)) = (self.space.clone(), self.data.as_ref()) else { return };
         let (ds, items, seed) = (data.dataset.clone(), data.map_indices.clone(), self.settings.train.seed);
         let generation = space.generation;
         let matrix: Arc<Matrix> = space.matrix;
+        self.probe.last_request = Some(cmd);
         self.settings.right_tab = RightTab::Probe;
         match cmd {
-            ProbeCommand::OnLabels(budget) => self.jobs.spawn("probe", move || {
+            ProbeCommand::OnLabels(budget) => self.jobs.spawn(JobKind::Probe, move || {
                 JobResult::Probed(generation, fit_on_labels(&ds, &items, &matrix, budget, seed).map(|p| Box::new(ProbeOutcome::Labels(p))))
             }),
             ProbeCommand::OnTags => {
                 let tags = self.tags.clone();
                 let labels = data.labels.clone();
-                self.jobs.spawn("probe", move || {
+                self.jobs.spawn(JobKind::Probe, move || {
                     let fitted = fit_on_tags(&tags, &items, &matrix, seed).map(|mut p| {
                         p.label_agreement = labels.and_then(|l| p.agreement(&l, &ds.class_names));
                         Box::new(ProbeOutcome::Tags(p))
@@ -205,7 +225,7 @@ impl PretextApp {
                 ProbeOutcome::Labels(p) => self.probe.labels = Some((generation, p)),
                 ProbeOutcome::Tags(p) => {
                     self.probe.tags = Some((generation, p));
-                    self.style_version += 1;
+                    self.map.style_version += 1;
                 }
             },
             Err(e) => self.error(format!("probe failed: {e}")),

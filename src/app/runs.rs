@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::app::jobs::JobResult;
-use crate::app::state::{Ema, Snapshot};
+use crate::app::jobs::{JobKind, JobResult};
+use crate::app::rooms::{Effects, OpenedRun, Room};
+use crate::app::state::{Ema, Snapshot, Space};
 use crate::app::PretextApp;
 use crate::ssl::run::{self, EvaluationSource, RunEvaluation, SavedRun};
 use crate::ssl::summary::RunSummary;
@@ -104,6 +105,24 @@ impl RunsTable {
     }
 }
 
+impl Room for RunsTable {
+    fn on_dataset_loaded(&mut self, _path: &Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {}
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    /// The opened run is the current model and its snapshot the live one.
+    fn on_run_opened(&mut self, run: &OpenedRun<'_>, _fx: &mut Effects) {
+        self.live = Some(run.snapshot.clone());
+        self.shown = None;
+    }
+    fn on_run_saved(&mut self, _dir: &Path, _fx: &mut Effects) {}
+    fn on_model_reset(&mut self) {
+        self.current_dir = None;
+        self.live = None;
+    }
+}
+
 impl PretextApp {
     /// Reads a run folder for the table (checked against the open dataset), in the background.
     pub(crate) fn add_run(&mut self, dir: PathBuf) {
@@ -113,7 +132,7 @@ impl PretextApp {
         };
         let ds = data.dataset.clone();
         self.runs.open = true;
-        self.jobs.spawn("run-add", move || {
+        self.jobs.spawn(JobKind::RunAdd, move || {
             JobResult::RunAdded((|| {
                 let saved = run::load(&dir)?;
                 saved.check_dataset(&ds)?;
@@ -130,7 +149,7 @@ impl PretextApp {
         let name = saved.name();
         // The current model's own folder keeps the status line's "saved" / "opened".
         if !self.runs.is_current(&dir) {
-            self.status = format!("run {name} added to the runs table");
+            self.shell.status = format!("run {name} added to the runs table");
         }
         self.runs.upsert(saved, evaluation.as_ref());
         if needs_measuring {
@@ -145,7 +164,7 @@ impl PretextApp {
         let Some(entry) = self.runs.get_mut(dir) else { return };
         entry.measuring = true;
         let dir = entry.dir().to_path_buf();
-        self.jobs.spawn("run-eval", move || JobResult::RunMeasured {
+        self.jobs.spawn(JobKind::RunEval, move || JobResult::RunMeasured {
             result: run::current_evaluation(&dir, &ds, crate::ssl::DeviceChoice::Cpu).map_err(|e| e.to_string()),
             dir,
         });
@@ -181,7 +200,7 @@ impl PretextApp {
         };
         self.runs.shown = dir;
         self.isolation.clear();
-        self.pending_snapshot = Some(snapshot);
+        self.map.pending_snapshot = Some(snapshot);
         self.project_pending();
     }
 

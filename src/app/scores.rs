@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{kmeans, quality, scores as core, Matrix};
-use crate::app::jobs::JobResult;
+use crate::analysis::{quality, scores as core, Matrix};
+use crate::app::jobs::{JobKind, JobResult};
+use crate::app::rooms::{Effects, OpenedRun, Room};
+use crate::app::state::Space;
 use crate::app::PretextApp;
 use crate::ssl::trainer::map_subset;
 
@@ -101,23 +103,21 @@ pub fn compute(input: &ScoreInput) -> Result<MapScores, String> {
     }
     let k = NEIGHBOURS.min(n - 1);
     let e = |e: crate::PretextError| e.to_string();
-    let graph = core::neighbour_graph(x, k).map_err(e)?;
     let classes = input.labels.as_ref().map_or(0, |l| l.iter().copied().max().map_or(0, |m| m as usize + 1));
-    let clusters = kmeans::fit(&x.l2_normalized(), classes.clamp(2, 10).min(n), input.seed).map_err(e)?;
     let layout = Matrix::new(input.layout.iter().flatten().copied().collect(), n, 2);
-    // The same cosine k-NN graph as the neighbour-based scores: searched once.
-    let map_disagreement = quality::neighbor_disagreement_of_graph(&graph, &layout, k).map_err(e)?;
+    let params = core::ScoreParams { k, ..core::ScoreParams::default() };
+    let set = core::score_map(x, input.labels.as_deref(), classes, &layout, &params, input.seed).map_err(e)?;
     let sample = map_subset(n, TRUST_SAMPLE, input.seed);
     let trustworthiness = quality::trustworthiness(&x.select_rows(&sample), &layout.select_rows(&sample), k).ok();
     Ok(MapScores {
         generation: input.generation,
         timeline_step: input.timeline_step,
-        uniqueness: core::uniqueness(&graph),
-        label_error: input.labels.as_ref().map(|l| core::label_errors(&graph, l)),
-        representativeness: core::representativeness(x, &clusters),
-        map_disagreement,
+        uniqueness: set.scores.uniqueness,
+        label_error: set.scores.label_error,
+        representativeness: set.scores.representativeness.unwrap_or_default(),
+        map_disagreement: set.map_disagreement,
         trustworthiness,
-        graph: Arc::new(graph),
+        graph: Arc::new(set.graph),
     })
 }
 
@@ -175,6 +175,20 @@ impl ScoresState {
     }
 }
 
+impl Room for ScoresState {
+    fn on_dataset_loaded(&mut self, _path: &std::path::Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {
+        self.clear();
+    }
+    /// Scores of the new embedding are requested once its layout lands.
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    fn on_run_opened(&mut self, _run: &OpenedRun<'_>, _fx: &mut Effects) {}
+    fn on_run_saved(&mut self, _dir: &std::path::Path, _fx: &mut Effects) {}
+    fn on_model_reset(&mut self) {}
+}
+
 impl PretextApp {
     /// Scores the embedding of `generation` with the layout that just landed; waits behind a
     /// pass still running (only the newest waiting input is kept).
@@ -193,12 +207,12 @@ impl PretextApp {
     }
 
     pub(crate) fn start_pending_scores(&mut self) {
-        if self.jobs.is_running("scores") {
+        if self.jobs.is_running(JobKind::Scores) {
             return;
         }
         let Some(input) = self.scores.pending.take() else { return };
         // Scores follow every snapshot: at low priority, so training keeps its pace.
-        self.jobs.spawn("scores", move || JobResult::Scored(crate::ssl::at_low_priority(|| compute(&input)).map(Box::new)));
+        self.jobs.spawn(JobKind::Scores, move || JobResult::Scored(crate::ssl::at_low_priority(|| compute(&input)).map(Box::new)));
     }
 
     pub(crate) fn on_scored(&mut self, result: Result<Box<MapScores>, String>) {
@@ -210,7 +224,7 @@ impl PretextApp {
                 }
                 if self.space.as_ref().is_some_and(|s| s.generation == scores.generation) {
                     self.scores.result = Some(*scores);
-                    self.style_version += 1;
+                    self.map.style_version += 1;
                 }
             }
             Err(e) => self.error(format!("scores failed: {e}")),

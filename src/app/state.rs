@@ -33,6 +33,14 @@ pub enum Command {
     ShowRun(Option<PathBuf>),
     /// Focus one map row (neighbours panel), or none.
     Focus(Option<usize>),
+    /// Search the focused row's neighbours again (the embedding changed).
+    RefreshNeighbours,
+    /// Focus a map row and bring the neighbours panel forward.
+    ShowNeighboursOf(usize),
+    /// Colour the map's points by this.
+    ColorBy(crate::app::settings::ColorBy),
+    /// Open or close the runs table.
+    ToggleRunsTable,
     Select(Vec<usize>),
     ClearSelection,
     ToggleClass(u32),

@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::app::map::colors;
+use crate::app::rooms::{Effects, OpenedRun, Room};
+use crate::app::state::Space;
 use crate::app::settings::ColorBy;
 use crate::app::PretextApp;
 
@@ -96,11 +98,32 @@ impl Tags {
     }
 }
 
+impl Room for Tags {
+    fn on_dataset_loaded(&mut self, _path: &Path, _rows: usize) {
+        *self = Tags::default();
+    }
+    /// Tags name dataset items, not map rows: they outlive a change of rows.
+    fn on_map_rows_changed(&mut self, _rows: usize) {}
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    fn on_run_opened(&mut self, run: &OpenedRun<'_>, fx: &mut Effects) {
+        *self = Tags::load(&run.saved.dir).unwrap_or_else(|e| {
+            fx.errors.push(format!("the run's tags could not be read: {e}"));
+            Tags::default()
+        });
+    }
+    fn on_run_saved(&mut self, dir: &Path, fx: &mut Effects) {
+        if let Err(e) = self.save(dir) {
+            fx.errors.push(format!("the run was saved but not its tags: {e}"));
+        }
+    }
+    fn on_model_reset(&mut self) {}
+}
+
 impl PretextApp {
     pub(crate) fn apply_tag(&mut self, cmd: TagCommand) {
         match cmd {
             TagCommand::TagSelection(name) => {
-                let rows = (0..self.selection.len()).filter(|&r| self.selection[r]);
+                let rows = self.selection.selected().into_iter();
                 let items: Vec<usize> = rows.filter_map(|r| self.item_of_row(r)).collect();
                 if items.is_empty() {
                     self.error("select some points on the map first, then tag them");
@@ -129,7 +152,7 @@ impl PretextApp {
                 return;
             }
         }
-        self.style_version += 1;
+        self.map.style_version += 1;
         self.save_tags_to_current_run();
     }
 

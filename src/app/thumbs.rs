@@ -41,7 +41,7 @@ pub fn to_color_image(modality: &Modality, pixels: &[f32]) -> Option<ColorImage>
 fn texture_options(modality: &Modality) -> TextureOptions {
     match modality {
         Modality::Series { .. } => TextureOptions::LINEAR,
-        _ => TextureOptions::NEAREST,
+        Modality::Image { .. } | Modality::Table { .. } | Modality::Text { .. } | Modality::Embedding { .. } => TextureOptions::NEAREST,
     }
 }
 

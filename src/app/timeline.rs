@@ -13,7 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::analysis::Matrix;
+use crate::app::state::Space;
 use crate::export::{read_npy_matrix, write_npy_matrix};
+use crate::app::rooms::{Effects, OpenedRun, Room};
 
 pub const FILE: &str = "timeline.npy";
 pub const NEIGHBOURS_FILE: &str = "timeline_neighbours.npy";
@@ -159,6 +161,32 @@ impl Timeline {
             }
         }
         Ok(Some(timeline))
+    }
+}
+
+impl Room for Timeline {
+    fn on_dataset_loaded(&mut self, _path: &Path, _rows: usize) {
+        self.clear();
+    }
+    fn on_map_rows_changed(&mut self, _rows: usize) {}
+    fn on_new_space(&mut self, _space: &Space, _fx: &mut Effects) {}
+    /// The run's own history, when it saved one.
+    fn on_run_opened(&mut self, run: &OpenedRun<'_>, fx: &mut Effects) {
+        *self = match Timeline::load(&run.saved.dir, run.saved.indices.len()) {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => {
+                fx.errors.push(format!("the run's timeline could not be read: {e}"));
+                Timeline::default()
+            }
+        };
+    }
+    fn on_run_saved(&mut self, dir: &Path, fx: &mut Effects) {
+        if let Err(e) = self.save(dir) {
+            fx.errors.push(format!("the run was saved but not its timeline: {e}"));
+        }
+    }
+    fn on_model_reset(&mut self) {
+        self.clear();
     }
 }
 

@@ -11,7 +11,7 @@ use crate::analysis::pca::{PcaModel, PcaSolver};
 use crate::analysis::{hdbscan, kmeans, metrics, tsne, umap, Matrix};
 use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
-use crate::app::map::align;
+use crate::analysis::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_parquet, write_projector_tsv, write_tag_npys, ExtraColumns, RowMeta};
 use crate::ssl::trainer::map_subset;

@@ -11,6 +11,7 @@
 //! not the GPU's (or Xvfb's software GL's) painting, which `PRETEXT_FRAME_STATS=1` prints
 //! from a real window.
 
+use crate::app::jobs::JobKind;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -179,9 +180,9 @@ fn measure_app(path: &Path, opts: &AppBenchOptions) -> Result<(AppResult, TrainC
     let mut window = HeadlessWindow { ctx, frame: eframe::Frame::_new_kittest(), app };
     // Train is pressed as soon as the map is on screen, as a user would (the raw map's
     // scores may still be running).
-    let loaded = |a: &PretextApp| (a.data.is_some() && !a.jobs.is_running("load") && !a.map.is_empty()) || !a.errors.is_empty();
+    let loaded = |a: &PretextApp| (a.data.is_some() && !a.jobs.is_running(JobKind::Load) && !a.map.view.is_empty()) || !a.shell.errors.is_empty();
     window.until(Duration::from_secs(1200), "the dataset to load", loaded)?;
-    if let Some(e) = window.app.errors.first() {
+    if let Some(e) = window.app.shell.errors.first() {
         return Err(PretextError::BadData(e.clone()));
     }
     // The same settings on both sides: the modality's defaults, the bench's batch and
@@ -193,41 +194,41 @@ fn measure_app(path: &Path, opts: &AppBenchOptions) -> Result<(AppResult, TrainC
     window.app.settings.train = TrainConfig { eval_every: opts.eval_every, ..base.clone() };
     window.app.command(Command::Train);
     let pressed = Instant::now();
-    let version = window.app.map.layout_version();
+    let version = window.app.map.view.layout_version();
     let (mut first_moved, mut first_layout, mut timed_from) = (None, None, None);
     let mut training_frames = Vec::new();
     let target = opts.warmup + opts.steps;
-    while window.app.log.step < target {
+    while window.app.training.log.step < target {
         if pressed.elapsed() > Duration::from_secs(3600) {
             return Err(PretextError::BadData("training in the window made no progress for an hour".into()));
         }
         let ms = window.frame();
-        if timed_from.is_none() && window.app.log.step >= opts.warmup {
-            timed_from = Some((Instant::now(), window.app.log.step));
+        if timed_from.is_none() && window.app.training.log.step >= opts.warmup {
+            timed_from = Some((Instant::now(), window.app.training.log.step));
         } else if timed_from.is_some() {
             training_frames.push(ms);
         }
-        if first_moved.is_none() && window.app.map.layout_version() != version {
+        if first_moved.is_none() && window.app.map.view.layout_version() != version {
             first_moved = Some(pressed.elapsed());
         }
         if first_layout.is_none() && !window.app.timeline.frames().is_empty() {
             first_layout = Some(pressed.elapsed());
         }
-        if let Some(e) = window.app.errors.first() {
+        if let Some(e) = window.app.shell.errors.first() {
             return Err(PretextError::BadData(e.clone()));
         }
         std::thread::sleep(FRAME.saturating_sub(Duration::from_secs_f32(ms / 1000.0)));
     }
-    let (from, from_step) = timed_from.unwrap_or((Instant::now(), window.app.log.step));
-    let items = (window.app.log.step - from_step) * window.app.settings.train.batch_size;
+    let (from, from_step) = timed_from.unwrap_or((Instant::now(), window.app.training.log.step));
+    let items = (window.app.training.log.step - from_step) * window.app.settings.train.batch_size;
     let items_per_sec = items as f64 / from.elapsed().as_secs_f64().max(1e-9);
-    let (snapshots, layouts) = (window.app.log.snapshots, window.app.timeline.frames().len());
+    let (snapshots, layouts) = (window.app.training.log.snapshots, window.app.timeline.frames().len());
     window.app.command(Command::Stop);
-    window.until(Duration::from_secs(600), "training to stop", |a| a.log.status != TrainStatus::Running)?;
+    window.until(Duration::from_secs(600), "training to stop", |a| a.training.log.status != TrainStatus::Running)?;
     // The map animating to another layout of every point: a mirrored copy of the current one.
-    let mirrored: Vec<[f32; 2]> = window.app.map.target().iter().map(|p| [-p[0], p[1]]).collect();
-    let now = window.app.map.time();
-    window.app.map.set_layout(mirrored, true, now);
+    let mirrored: Vec<[f32; 2]> = window.app.map.view.target().iter().map(|p| [-p[0], p[1]]).collect();
+    let now = window.app.map.view.time();
+    window.app.map.view.set_layout(mirrored, true, now);
     let animation_frames: Vec<f32> = (0..ANIMATION_FRAMES)
         .map(|_| {
             let ms = window.frame();

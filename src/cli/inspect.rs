@@ -101,7 +101,9 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     // Embeddings made elsewhere have no encoder of ours to compare with untrained.
     let untrained = match ds.modality {
         crate::data::Modality::Embedding { .. } => None,
-        _ => Some(crate::ssl::untrained::knn_accuracy(&ds, args.seed)?),
+        crate::data::Modality::Image { .. } | crate::data::Modality::Table { .. } | crate::data::Modality::Series { .. } | crate::data::Modality::Text { .. } => {
+            Some(crate::ssl::untrained::knn_accuracy(&ds, args.seed)?)
+        }
     };
     (r.untrained_dim, r.untrained_knn_accuracy) = (untrained.map(|u| u.0), untrained.map(|u| u.1));
     if args.json {

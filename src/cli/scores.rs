@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use crate::analysis::scores::{item_scores_of_graph, neighbour_graph, ScoreParams};
-use crate::analysis::{kmeans, pca, quality};
+use crate::analysis::pca;
+use crate::analysis::scores::{score_map, MapScoreSet, ScoreParams};
 use crate::cli::embedded::embedded;
 use crate::cli::TableArgs;
 use crate::export::{write_parquet, ExtraColumns, RowMeta};
@@ -45,15 +45,10 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
     let (ds, embeddings) = source.into_all();
     let embedded = started.elapsed();
     let labels: Option<Vec<u32>> = (0..ds.len()).map(|i| ds.global_label(i)).collect();
-    let k = ds.class_names.len().max(2).min(embeddings.rows);
-    let clusters = kmeans::fit(&embeddings.l2_normalized(), k, seed)?;
     let params = ScoreParams { k: args.k, duplicate_distance: args.duplicate_distance };
-    // One k-NN search of the embedding serves every score and the map disagreement.
-    let graph = neighbour_graph(&embeddings, args.k)?;
-    let scores = item_scores_of_graph(&graph, &embeddings, labels.as_deref(), Some(&clusters), &params);
     // The map a user sees first: PCA of the embedding (the app's default projection).
     let layout = pca::project(&embeddings, 2)?;
-    let disagreement = quality::neighbor_disagreement_of_graph(&graph, &layout, args.k)?;
+    let MapScoreSet { scores, clusters, map_disagreement: disagreement, .. } = score_map(&embeddings, labels.as_deref(), ds.class_names.len(), &layout, &params, seed)?;
     eprintln!(
         "{} items: embedded in {:.1} s, scored in {:.1} s; {} near-duplicate groups",
         ds.len(),

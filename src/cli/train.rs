@@ -160,7 +160,8 @@ impl TrainArgs {
         if let Some(v) = self.temperature {
             match objective {
                 ObjectiveKind::Moco => cfg.objective_params.moco_temperature = v,
-                _ => cfg.temperature = v,
+                // SimCLR's NT-Xent temperature; the objectives without one ignore it.
+                ObjectiveKind::Simclr | ObjectiveKind::Vicreg | ObjectiveKind::Barlow | ObjectiveKind::Byol | ObjectiveKind::Data2vec | ObjectiveKind::Mae | ObjectiveKind::Denoise => cfg.temperature = v,
             }
         }
         if let Some(v) = self.proj_dim {

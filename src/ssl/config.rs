@@ -92,7 +92,7 @@ impl ObjectiveKind {
     pub fn default_for(modality: &crate::data::Modality) -> ObjectiveKind {
         match modality {
             crate::data::Modality::Table { .. } => ObjectiveKind::Mae,
-            _ => ObjectiveKind::Simclr,
+            crate::data::Modality::Image { .. } | crate::data::Modality::Series { .. } | crate::data::Modality::Text { .. } | crate::data::Modality::Embedding { .. } => ObjectiveKind::Simclr,
         }
     }
 

@@ -214,10 +214,12 @@ impl SslModel {
             }
         };
         let head_hidden = 512.min(embed_dim.max(cfg.proj_dim) * 2).max(cfg.proj_dim);
+        // Generative objectives reconstruct the item; data2vec predicts the teacher's
+        // embedding; the view objectives compare projections.
         let head_out = match cfg.objective {
-            o if o.is_generative() => modality.item_len(),
+            ObjectiveKind::Mae | ObjectiveKind::Denoise => modality.item_len(),
             ObjectiveKind::Data2vec => embed_dim,
-            _ => cfg.proj_dim,
+            ObjectiveKind::Simclr | ObjectiveKind::Moco | ObjectiveKind::Vicreg | ObjectiveKind::Barlow | ObjectiveKind::Byol => cfg.proj_dim,
         };
         let head = Mlp::new(&[embed_dim, head_hidden, head_out], vb.pp("head"))?;
         let predictor = if predictor {

@@ -182,16 +182,16 @@ impl RunConfig {
             vector_column: self.dataset.columns.vector_column.clone(),
             text_max_len: match modality {
                 Modality::Text { max_len } => Some(*max_len),
-                _ => None,
+                Modality::Image { .. } | Modality::Table { .. } | Modality::Series { .. } | Modality::Embedding { .. } => None,
             },
             image_size: match modality {
                 Modality::Image { width, .. } => *width,
-                _ => defaults.image_size,
+                Modality::Table { .. } | Modality::Series { .. } | Modality::Text { .. } | Modality::Embedding { .. } => defaults.image_size,
             },
             // Images resized at load (`--image-size`) are resized again to the same side.
             image_side: match modality {
                 Modality::Image { width, .. } => Some(*width),
-                _ => None,
+                Modality::Table { .. } | Modality::Series { .. } | Modality::Text { .. } | Modality::Embedding { .. } => None,
             },
             series: matches!(modality, Modality::Series { .. }),
             seed: self.split_seed(),

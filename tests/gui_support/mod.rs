@@ -48,13 +48,13 @@ pub fn step_until(h: &mut Harness<'static, PretextApp>, what: &str, done: impl F
         assert!(
             start.elapsed() < Duration::from_secs(std::env::var("GUI_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(300)),
             "gave up waiting for {what}; status: {:?}, errors: {:?}, trainer: {}, busy: {}, step {}/{} {:?}",
-            app.status,
-            app.errors,
-            app.trainer.is_some(),
+            app.shell.status,
+            app.shell.errors,
+            app.training.trainer.is_some(),
             app.busy(),
-            app.log.step,
-            app.log.total_steps,
-            app.log.status
+            app.training.log.step,
+            app.training.log.total_steps,
+            app.training.log.status
         );
         h.step();
         std::thread::sleep(Duration::from_millis(5));
@@ -64,7 +64,7 @@ pub fn step_until(h: &mut Harness<'static, PretextApp>, what: &str, done: impl F
 }
 
 pub fn wait_for_sample(h: &mut Harness<'static, PretextApp>) {
-    step_until(h, "the sample to load", |a| a.data.is_some() && a.map.len() == MAP_ITEMS && !a.busy());
+    step_until(h, "the sample to load", |a| a.data.is_some() && a.map.view.view.len() == MAP_ITEMS && !a.busy());
     h.step();
 }
 
@@ -84,5 +84,5 @@ pub fn run_kmeans(h: &mut Harness<'static, PretextApp>) {
     h.get_by_label("Clusters").click();
     h.step();
     h.get_by_label("Run k-means").click();
-    step_until(h, "k-means", |a| a.clusters.is_some() && !a.busy());
+    step_until(h, "k-means", |a| a.clusters.result.result.is_some() && !a.busy());
 }

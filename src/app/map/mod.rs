@@ -6,9 +6,9 @@
 //! rebuilt in a few milliseconds when the view or the layout moves (see the frame-time notes
 //! in the report).
 
-pub mod align;
 pub mod colors;
 pub mod raster;
+pub mod room;
 pub mod view;
 
 use std::sync::Arc;

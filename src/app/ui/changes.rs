@@ -3,7 +3,7 @@
 //! and their paths across the snapshots in between can be drawn as trails.
 
 use crate::app::change::{trails as trail_paths, TRAILS};
-use crate::app::settings::{ColorBy, RightTab};
+use crate::app::settings::ColorBy;
 use crate::app::state::Command;
 use crate::app::ui::widgets::row_gallery;
 use crate::app::PretextApp;
@@ -31,8 +31,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let colouring = app.settings.color_by == ColorBy::Change;
         if ui.add_enabled(!colouring, egui::Button::new("Colour the map by change")).clicked() {
-            app.settings.color_by = ColorBy::Change;
-            app.style_version += 1;
+            app.command(Command::ColorBy(ColorBy::Change));
             touched = true;
         }
         touched |= ui
@@ -52,8 +51,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.strong("Most changed");
     let shown: Vec<(usize, String)> = change.ranked.iter().take(GALLERY).map(|&r| (r, format!("{:.2}", change.change[r]))).collect();
     if let Some(row) = row_gallery(ui, app, &shown, 56.0) {
-        app.command(Command::Focus(Some(row)));
-        app.settings.right_tab = RightTab::Neighbours;
+        app.command(Command::ShowNeighboursOf(row));
     }
 }
 
@@ -78,7 +76,7 @@ fn step_choice(ui: &mut egui::Ui, label: &str, current: usize, steps: &[usize], 
 pub fn trails(app: &mut PretextApp, ui: &egui::Ui, map_rect: egui::Rect) {
     let Some(change) = app.change.current(&app.timeline) else { return };
     let rows: Vec<usize> = change.ranked.iter().take(TRAILS).copied().collect();
-    let view = app.map.view;
+    let view = app.map.view.view;
     let painter = ui.painter_at(map_rect);
     let colour = if ui.visuals().dark_mode { egui::Color32::WHITE } else { egui::Color32::BLACK };
     for path in trail_paths(&app.timeline, change.from_step, change.to_step, &rows) {

@@ -24,7 +24,7 @@ fn run_color(i: usize) -> Color32 {
 }
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    let log = &app.log;
+    let log = &app.training.log;
     // Runs in the runs table share the loss and kNN charts, one colour each.
     let others: Vec<(String, Color32, Vec<[f64; 2]>, Vec<[f64; 2]>)> = app
         .runs

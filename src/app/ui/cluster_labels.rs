@@ -4,14 +4,14 @@
 use crate::app::PretextApp;
 
 pub fn show(app: &PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
-    let Some((c, _)) = &app.clusters else { return };
-    let n = app.map.len();
+    let Some((c, _)) = &app.clusters.result else { return };
+    let n = app.map.view.len();
     if c.assignments.len() != n {
         return;
     }
     let mut sums = vec![(egui::Vec2::ZERO, 0usize); c.k];
     for (row, &k) in c.assignments.iter().enumerate() {
-        if let (Some(p), Some(s)) = (app.map.screen_pos(row), sums.get_mut(k)) {
+        if let (Some(p), Some(s)) = (app.map.view.screen_pos(row), sums.get_mut(k)) {
             s.0 += p.to_vec2();
             s.1 += 1;
         }

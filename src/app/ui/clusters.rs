@@ -1,6 +1,7 @@
 //! Clusters panel: k-means on the current embedding, a table against the labels, and
 //! selecting a cluster's points on the map.
 
+use crate::app::jobs::JobKind;
 use crate::app::map::colors;
 use crate::app::settings::ClusterMethod;
 use crate::app::state::Command;
@@ -16,7 +17,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             .on_hover_text("Density-based: finds the number of clusters itself and leaves sparse points as noise");
     });
     ui.horizontal(|ui| {
-        let running = app.jobs.is_running("clustering");
+        let running = app.jobs.is_running(JobKind::Clustering);
         let run = match app.settings.cluster_method {
             ClusterMethod::Kmeans => {
                 ui.add(slider(&mut app.settings.kmeans_k, 2..=50).text("k"));
@@ -37,7 +38,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     if let Some(s) = &app.space {
         ui.label(egui::RichText::new(format!("Clusters the {} (all map items).", s.describe())).small().weak());
     }
-    let Some((result, step)) = &app.clusters else {
+    let Some((result, step)) = &app.clusters.result else {
         ui.label("No clusters yet.");
         return;
     };

@@ -3,9 +3,9 @@
 use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &egui::Ui, map_rect: egui::Rect) {
-    let version = app.map.layout_version();
-    let view = app.map.view;
-    let contours = app.contours.of_layout(version, app.map.target());
+    let version = app.map.view.layout_version();
+    let view = app.map.view.view;
+    let contours = app.map.contours.of_layout(version, app.map.view.target());
     let painter = ui.painter_at(map_rect);
     let levels = contours.segments.len().max(1) as f32;
     let base = if ui.visuals().dark_mode { egui::Color32::WHITE } else { egui::Color32::BLACK };

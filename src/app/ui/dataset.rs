@@ -1,6 +1,7 @@
 //! Dataset panel: open (typed path, native dialog, drag-and-drop, recent list), and what the
 //! loaded dataset holds.
 
+use crate::app::jobs::JobKind;
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{labelled_text, swatch};
@@ -10,11 +11,11 @@ use crate::app::ui::widgets::slider;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.label("Open an IDX folder, an image folder (one sub-folder per class), a .csv or a .npy file, a table of embeddings from your own model (.parquet, .arrow/.feather), a UCR/UEA time series set (.ts/.tsv, the folder or either file of the TRAIN/TEST pair), or texts (a .txt or label<TAB>text .tsv with one item per line, or a folder of .txt files by class). You can also drop it on the window.");
-    let r = labelled_text(ui, "Path", &mut app.path_input, 210.0);
+    let r = labelled_text(ui, "Path", &mut app.dataset.path_input, 210.0);
     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
         if ui.button("Open").clicked() || enter {
-            let p = app.path_input.trim().to_string();
+            let p = app.dataset.path_input.trim().to_string();
             app.command(Command::OpenDataset(p.into()));
         }
         if ui.button("File…").on_hover_text("Choose a .csv, .npy, .ts, .tsv or IDX file").clicked() {
@@ -27,7 +28,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             app.command(Command::OpenDataset(crate::data::load::sample_data_dir()));
         }
     });
-    crate::app::ui::read_options::show(ui, &mut app.read_options);
+    crate::app::ui::read_options::show(ui, &mut app.dataset.read_options);
     ui.horizontal(|ui| {
         ui.checkbox(&mut app.settings.map_whole_dataset, "Every item on the map")
             .on_hover_text("The map, neighbours, clusters and scores hold the whole dataset. Live kNN accuracy uses a fixed sample of 10,000 of them. Applies when a dataset is opened.");
@@ -36,7 +37,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 .on_hover_text("How many items the map, neighbours, clusters and live evaluation use (a fixed random sample). Applies when a dataset is opened.");
         }
     });
-    if app.jobs.is_running("load") {
+    if app.jobs.is_running(JobKind::Load) {
         ui.add(egui::ProgressBar::new(app.jobs.progress()).show_percentage().animate(true));
     }
     if !app.settings.recent.is_empty() {
@@ -120,7 +121,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     } else if let Some(columns) = match &ds.modality {
         crate::data::Modality::Table { columns } => Some(columns.clone()),
         crate::data::Modality::Embedding { dim } => Some((0..*dim).map(|j| format!("e{j}")).take(8).collect()),
-        _ => None,
+        crate::data::Modality::Image { .. } | crate::data::Modality::Series { .. } | crate::data::Modality::Text { .. } => None,
     } {
         egui::ScrollArea::horizontal().id_salt("rows").show(ui, |ui| {
             egui::Grid::new("rows-grid").striped(true).show(ui, |ui| {

@@ -1,6 +1,7 @@
 //! Export panel: the current embeddings with labels, for numpy, spreadsheets and the
 //! TensorBoard Embedding Projector.
 
+use crate::app::jobs::JobKind;
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::labelled_text;
@@ -24,7 +25,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.button("Choose folder…").clicked() {
             app.command(Command::Dialog(DialogPurpose::ExportDir));
         }
-        if app.jobs.is_running("export") {
+        if app.jobs.is_running(JobKind::Export) {
             ui.spinner();
         }
     });

@@ -1,5 +1,6 @@
 //! The centre: map toolbar, the map itself, its legend and the hover tooltip.
 
+use crate::app::jobs::JobKind;
 use egui::{Color32, UiBuilder};
 
 use crate::app::map::{colors, MapStyle};
@@ -13,9 +14,9 @@ use crate::app::ui::widgets::slider;
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     toolbar(app, ui);
     crate::app::ui::timeline::show(app, ui);
-    if app.data.is_none() || app.map.is_empty() {
+    if app.data.is_none() || app.map.view.is_empty() {
         ui.centered_and_justified(|ui| {
-            if app.jobs.is_running("load") {
+            if app.jobs.is_running(JobKind::Load) {
                 ui.spinner();
             } else {
                 ui.label("Open a dataset to see its map.");
@@ -27,21 +28,21 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         app.request_knn_correct();
     }
     refresh_style(app);
-    let marked: Vec<usize> = match (&app.neighbours, app.focus) {
+    let marked: Vec<usize> = match (&app.neighbours.list, app.neighbours.focus) {
         (Some((_, row, n)), Some(f)) if *row == f => n.iter().map(|n| n.index).collect(),
         _ => Vec::new(),
     };
     let style = MapStyle {
-        colors: &app.colors,
-        visible: &app.visible,
-        selected: &app.selection,
-        any_selected: app.selection_count > 0,
-        focus: app.focus,
+        colors: &app.map.colors,
+        visible: &app.map.visible,
+        selected: &app.selection.rows,
+        any_selected: app.selection.count > 0,
+        focus: app.neighbours.focus,
         marked: &marked,
         point_size: app.settings.point_size,
-        version: app.style_version,
+        version: app.map.style_version,
     };
-    let out = app.map.show(ui, &style, app.settings.tool);
+    let out = app.map.view.show(ui, &style, app.settings.tool);
     let Some(response) = out.response else { return };
     let response = response.on_hover_cursor(if app.settings.tool == MapTool::Pan { egui::CursorIcon::Grab } else { egui::CursorIcon::Crosshair });
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Embedding map"));
@@ -52,10 +53,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
     }
     if let Some(clicked) = out.clicked {
-        app.command(Command::Focus(clicked));
-        if clicked.is_some() {
-            app.settings.right_tab = crate::app::settings::RightTab::Neighbours;
-        }
+        app.command(match clicked {
+            Some(row) => Command::ShowNeighboursOf(row),
+            None => Command::Focus(None),
+        });
     }
     if let Some(rows) = out.selected {
         app.command(Command::Select(rows));
@@ -93,15 +94,15 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.selectable_value(&mut app.settings.tool, MapTool::Box, "Box").on_hover_text("Drag a rectangle to select the points inside (right-drag pans)");
         ui.selectable_value(&mut app.settings.tool, MapTool::Lasso, "Lasso").on_hover_text("Draw around points to select them (right-drag pans)");
         if ui.button("Reset view").on_hover_text("Fit all points (or double-click the map)").clicked() {
-            app.map.reset_view();
+            app.map.view.reset_view();
         }
         ui.add(slider(&mut app.settings.point_size, 1.0..=8.0).text("Point size"));
         ui.checkbox(&mut app.settings.density_contours, "Density").on_hover_text("Draw density contours over the map (at 8 %, 25 % and 60 % of the peak density)");
-        if app.clusters.is_some() {
+        if app.clusters.result.is_some() {
             ui.checkbox(&mut app.settings.cluster_labels, "Cluster labels").on_hover_text("Write each cluster's majority label at its centre");
         }
         ui.checkbox(&mut app.settings.animate, "Animate").on_hover_text("Move points smoothly to each new snapshot's layout");
-        if app.selection_count > 0 && ui.button("Clear selection").clicked() {
+        if app.selection.count > 0 && ui.button("Clear selection").clicked() {
             app.command(Command::ClearSelection);
         }
         if let Some(iso) = &app.isolation.active {
@@ -112,7 +113,7 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
         if let Some(s) = &app.space {
             let mut text = format!("{} of {}", app.settings.projection.label(), s.describe());
-            if app.projection.running.is_some() {
+            if app.map.projection.running.is_some() {
                 text.push_str(" · projecting…");
             }
             ui.label(egui::RichText::new(text).weak());
@@ -131,20 +132,20 @@ fn refresh_style(app: &mut PretextApp) {
         // The comparison follows the timeline (a newly scored snapshot), whichever tab is open.
         let before = app.change.version();
         app.change.current(&app.timeline);
-        app.style_version += u64::from(app.change.version() != before);
+        app.map.style_version += u64::from(app.change.version() != before);
     }
-    let key = (app.style_version, app.settings.color_by);
-    if app.colors_key == Some(key) && app.colors.len() == app.map.len() {
+    let key = (app.map.style_version, app.settings.color_by);
+    if app.map.colors_key == Some(key) && app.map.colors.len() == app.map.view.len() {
         return;
     }
-    let n = app.map.len();
+    let n = app.map.view.len();
     let labels = app.data.as_ref().and_then(|d| d.labels.as_deref());
-    let clusters = app.clusters.as_ref().map(|(c, _)| c.assignments.as_slice()).filter(|a| a.len() == n);
-    let noise_cluster = app.clusters.as_ref().filter(|(c, _)| c.noise).map(|(c, _)| c.k - 1);
-    let knn = app.knn_correct.as_ref().map(|(_, k)| k.as_slice()).filter(|k| k.len() == n);
+    let clusters = app.clusters.result.as_ref().map(|(c, _)| c.assignments.as_slice()).filter(|a| a.len() == n);
+    let noise_cluster = app.clusters.result.as_ref().filter(|(c, _)| c.noise).map(|(c, _)| c.k - 1);
+    let knn = app.map.knn_correct.as_ref().map(|(_, k)| k.as_slice()).filter(|k| k.len() == n);
     let data = app.data.as_ref();
     let predictions = app.probe.tag_predictions(n);
-    app.colors = (0..n)
+    app.map.colors = (0..n)
         .map(|r| match app.settings.color_by {
             ColorBy::Label => labels.map_or(colors::UNKNOWN, |l| colors::category(l[r] as usize)),
             ColorBy::Cluster => clusters.map_or(colors::UNKNOWN, |c| if Some(c[r]) == noise_cluster { colors::UNKNOWN } else { colors::category(c[r]) }),
@@ -165,10 +166,10 @@ fn refresh_style(app: &mut PretextApp) {
         })
         .collect();
     let item = |r: usize| data.map(|d| d.map_indices[r]);
-    app.visible = (0..n)
-        .map(|r| labels.is_none_or(|l| !app.hidden_classes.contains(&l[r])) && item(r).is_none_or(|i| !app.tags.hides(i)))
+    app.map.visible = (0..n)
+        .map(|r| labels.is_none_or(|l| !app.map.hidden_classes.contains(&l[r])) && item(r).is_none_or(|i| !app.tags.hides(i)))
         .collect();
-    app.colors_key = Some(key);
+    app.map.colors_key = Some(key);
 }
 
 fn tooltip(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
@@ -184,7 +185,7 @@ fn tooltip(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
                 ui.label(egui::RichText::new(ds.item_source(item)).monospace());
             }
             ui.label(label_text(app, item));
-            if let Some((c, _)) = &app.clusters {
+            if let Some((c, _)) = &app.clusters.result {
                 if let Some(k) = c.assignments.get(row) {
                     ui.label(format!("cluster {k}"));
                 }
@@ -207,7 +208,7 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             .as_ref()
             .map(|d| d.dataset.class_names.iter().enumerate().map(|(i, n)| (n.clone(), colors::category(i), Some(i as u32))).collect())
             .unwrap_or_default(),
-        ColorBy::Cluster => match &app.clusters {
+        ColorBy::Cluster => match &app.clusters.result {
             Some((c, _)) => (0..c.k)
                 .map(|i| if c.noise && i + 1 == c.k { ("noise".into(), colors::UNKNOWN, None) } else { (format!("cluster {i}"), colors::category(i), None) })
                 .collect(),
@@ -215,13 +216,13 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
         },
         ColorBy::KnnCorrect => {
             let mut v = vec![("kNN vote = label".into(), colors::CORRECT, None), ("kNN vote differs from label".into(), colors::WRONG, None)];
-            if app.knn_correct.is_none() {
+            if app.map.knn_correct.is_none() {
                 v.push(("computing…".into(), colors::UNKNOWN, None));
             }
             v
         }
         ColorBy::Split => vec![("train".into(), colors::TRAIN, None), ("test".into(), colors::TEST, None)],
-        ColorBy::Score(kind) => match app.scores.values_for(kind, app.map.len()) {
+        ColorBy::Score(kind) => match app.scores.values_for(kind, app.map.view.len()) {
             Some(_) => vec![(format!("high {}", kind.label().to_lowercase()), colors::ramp(1.0), None), ("middle".into(), colors::ramp(0.5), None), ("low".into(), colors::ramp(0.0), None)],
             None => vec![("no scores yet (Scores tab)".into(), colors::UNKNOWN, None)],
         },
@@ -230,15 +231,15 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
             v.push((if v.is_empty() { "no tags yet (Tags tab)" } else { "untagged" }.into(), colors::UNKNOWN, None));
             v
         }
-        ColorBy::Predicted => match app.probe.tag_predictions(app.map.len()) {
+        ColorBy::Predicted => match app.probe.tag_predictions(app.map.view.len()) {
             Some(p) => p.tag_names.iter().enumerate().map(|(i, t)| (format!("predicted {t}"), Tags::colour(i), None)).collect(),
             None => vec![("fit a probe on tags (Probe tab)".into(), colors::UNKNOWN, None)],
         },
-        ColorBy::Confidence => match app.probe.tag_predictions(app.map.len()) {
+        ColorBy::Confidence => match app.probe.tag_predictions(app.map.view.len()) {
             Some(_) => vec![("sure".into(), colors::ramp(1.0), None), ("unsure".into(), colors::ramp(0.0), None)],
             None => vec![("fit a probe on tags (Probe tab)".into(), colors::UNKNOWN, None)],
         },
-        ColorBy::Change => match app.change.values_for(app.map.len()) {
+        ColorBy::Change => match app.change.values_for(app.map.view.len()) {
             Some(_) => vec![("all neighbours new".into(), colors::ramp(1.0), None), ("half".into(), colors::ramp(0.5), None), ("same neighbours".into(), colors::ramp(0.0), None)],
             None => vec![("needs two scored snapshots (Changes tab)".into(), colors::UNKNOWN, None)],
         },
@@ -257,7 +258,7 @@ fn legend(app: &mut PretextApp, ui: &mut egui::Ui, map_rect: egui::Rect) {
                     swatch(ui, *color);
                     match class {
                         Some(c) => {
-                            let shown = !app.hidden_classes.contains(c);
+                            let shown = !app.map.hidden_classes.contains(c);
                             if ui.selectable_label(shown, name).on_hover_text("Click to show or hide this class").clicked() {
                                 toggle = Some(*c);
                             }

@@ -49,7 +49,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Neighbours, "Neighbours");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Clusters, "Clusters");
-            let sel = format!("Selection ({})", app.selection_count);
+            let sel = format!("Selection ({})", app.selection.count);
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Selection, sel);
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Export, "Export");
             ui.selectable_value(&mut app.settings.right_tab, RightTab::Scores, "Scores");

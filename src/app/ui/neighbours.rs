@@ -1,6 +1,7 @@
 //! Neighbours panel: the focused item's nearest items in embedding space (not on the 2D map),
 //! and query by file (an image, or one time series) or by typed text (texts).
 
+use crate::app::jobs::JobKind;
 use crate::app::jobs::DialogPurpose;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{clip, feature_summary, item_button, item_text, label_text, labelled_text};
@@ -18,7 +19,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         query_by_file(app, ui);
     }
     ui.separator();
-    let Some(row) = app.focus else {
+    let Some(row) = app.neighbours.focus else {
         ui.label("Click a point on the map to see its nearest neighbours.");
         return;
     };
@@ -30,7 +31,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             ui.heading(format!("Selected #{item}"));
             ui.label(label_text(app, item));
-            if let Some((c, _)) = &app.clusters {
+            if let Some((c, _)) = &app.clusters.result {
                 if let Some(k) = c.assignments.get(row) {
                     ui.label(format!("cluster {k}"));
                 }
@@ -41,7 +42,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             } else if !features.is_empty() {
                 ui.label(egui::RichText::new(features).monospace().small());
             }
-            let generative = app.trainer.as_ref().is_some_and(|t| t.config().objective.is_generative());
+            let generative = app.training.trainer.as_ref().is_some_and(|t| t.config().objective.is_generative());
             if generative {
                 if ui.button("Show reconstructions").on_hover_text("This item damaged as the objective damages it, next to the model's reconstruction; refreshed with every snapshot").clicked() {
                     app.command(Command::ShowReconstructions(row));
@@ -53,7 +54,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     });
     views(app, ui, row);
     crate::app::ui::reconstructions::show(app, ui, row);
-    let neighbours = match &app.neighbours {
+    let neighbours = match &app.neighbours.list {
         Some((_, r, n)) if *r == row => n.clone(),
         _ => {
             ui.spinner();
@@ -61,7 +62,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
     };
     let k = app.settings.neighbours_k;
-    if neighbours.len() < k.min(app.map.len().saturating_sub(1)) && !app.jobs.is_running("neighbours") {
+    if neighbours.len() < k.min(app.map.view.len().saturating_sub(1)) && !app.jobs.is_running(JobKind::Neighbours) {
         app.command(Command::Focus(Some(row)));
     }
     gallery(app, ui, &neighbours[..k.min(neighbours.len())], "nb");
@@ -72,7 +73,7 @@ fn is_text(app: &PretextApp) -> bool {
 }
 
 fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysis::neighbors::Neighbor], key: &str) {
-    let focus_label = app.focus.and_then(|r| app.item_of_row(r)).and_then(|i| app.data.as_ref()?.dataset.global_label(i));
+    let focus_label = app.neighbours.focus.and_then(|r| app.item_of_row(r)).and_then(|i| app.data.as_ref()?.dataset.global_label(i));
     if is_text(app) {
         text_list(app, ui, neighbours, key, focus_label);
         return;
@@ -124,7 +125,7 @@ fn text_list(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analy
 }
 
 fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
-    let Some((r, views)) = &app.views else { return };
+    let Some((r, views)) = &app.neighbours.views else { return };
     if *r != row {
         return;
     }
@@ -149,13 +150,13 @@ fn views(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
 
 fn query_by_text(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.collapsing("Search by text", |ui| {
-        let r = labelled_text(ui, "Text", &mut app.query_input, 220.0);
+        let r = labelled_text(ui, "Text", &mut app.neighbours.query_input, 220.0);
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Find similar texts").on_hover_text("Embed the text with the current model and list the nearest items").clicked() || enter {
-            let text = app.query_input.trim().to_string();
+            let text = app.neighbours.query_input.trim().to_string();
             app.command(Command::QueryText(text));
         }
-        let Some(q) = &app.query else { return };
+        let Some(q) = &app.neighbours.query else { return };
         let Some(text) = q.text.clone() else { return };
         let neighbours = q.neighbours.clone();
         ui.label(egui::RichText::new(format!("Nearest to \"{}\"", clip(&text, 60))).small());
@@ -170,19 +171,19 @@ fn query_by_text(app: &mut PretextApp, ui: &mut egui::Ui) {
 
 fn query_by_file(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.collapsing("Query by file", |ui| {
-        let r = labelled_text(ui, "File", &mut app.query_input, 170.0)
+        let r = labelled_text(ui, "File", &mut app.neighbours.query_input, 170.0)
             .on_hover_text("An image for image datasets; for time series a .csv/.txt of one series (one row per channel, or one column) or a .npy");
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         ui.horizontal(|ui| {
             if ui.button("Find neighbours").clicked() || enter {
-                let p = app.query_input.trim().to_string();
+                let p = app.neighbours.query_input.trim().to_string();
                 app.command(Command::QueryImage(p.into()));
             }
             if ui.button("Choose file…").clicked() {
                 app.command(Command::Dialog(DialogPurpose::QueryImage));
             }
         });
-        let Some(q) = &app.query else { return };
+        let Some(q) = &app.neighbours.query else { return };
         let (path, pixels, neighbours) = (q.path.clone(), q.pixels.clone(), q.neighbours.clone());
         ui.horizontal(|ui| {
             if let Some(d) = &app.data {

@@ -2,8 +2,9 @@
 //! labels (test accuracy, confusion matrix) or on the tags (predictions on the map and the
 //! items it is least sure of, to tag next).
 
+use crate::app::jobs::JobKind;
 use crate::app::probe::{BudgetChoice, LabelProbe, ProbeCommand};
-use crate::app::settings::{ColorBy, RightTab};
+use crate::app::settings::ColorBy;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{clip, row_gallery};
 use crate::app::PretextApp;
@@ -18,7 +19,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     };
     let generation = space.generation;
     ui.label(egui::RichText::new(format!("Linear probes on the frozen {} of the map items.", space.describe())).small().weak());
-    let running = app.jobs.is_running("probe");
+    let running = app.jobs.is_running(JobKind::Probe);
     ui.strong("On the dataset's labels");
     ui.horizontal_wrapped(|ui| {
         for c in BudgetChoice::ALL {
@@ -110,10 +111,10 @@ fn tag_probe(app: &mut PretextApp, ui: &mut egui::Ui, generation: u64, running: 
         .collect();
     ui.horizontal(|ui| {
         if ui.button("Colour by prediction").clicked() {
-            app.settings.color_by = ColorBy::Predicted;
+            app.command(Command::ColorBy(ColorBy::Predicted));
         }
         if ui.button("Colour by confidence").clicked() {
-            app.settings.color_by = ColorBy::Confidence;
+            app.command(Command::ColorBy(ColorBy::Confidence));
         }
         if ui.button("Select least sure").on_hover_text("Select the listed items on the map, to tag them").clicked() {
             app.command(Command::Select(shown.iter().map(|s| s.0).collect()));
@@ -121,7 +122,6 @@ fn tag_probe(app: &mut PretextApp, ui: &mut egui::Ui, generation: u64, running: 
     });
     ui.strong("Least sure: tag these next");
     if let Some(row) = row_gallery(ui, app, &shown, 48.0) {
-        app.command(Command::Focus(Some(row)));
-        app.settings.right_tab = RightTab::Neighbours;
+        app.command(Command::ShowNeighboursOf(row));
     }
 }

@@ -4,13 +4,13 @@
 use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
-    if app.reconstructions.row != Some(row) || app.reconstructions.pairs.is_empty() {
+    if app.neighbours.reconstructions.row != Some(row) || app.neighbours.reconstructions.pairs.is_empty() {
         return;
     }
     let Some(d) = &app.data else { return };
     let modality = d.dataset.modality.clone();
-    let pairs = app.reconstructions.pairs.clone();
-    ui.label(egui::RichText::new(format!("Input the model sees, then its reconstruction (step {})", app.reconstructions.step)).small());
+    let pairs = app.neighbours.reconstructions.pairs.clone();
+    ui.label(egui::RichText::new(format!("Input the model sees, then its reconstruction (step {})", app.neighbours.reconstructions.step)).small());
     if !modality.is_image() {
         // Table rows: the first features before and after, as numbers.
         let fmt = |v: &[f32]| v.iter().take(6).map(|x| format!("{x:>6.2}")).collect::<Vec<_>>().join(" ");
@@ -19,7 +19,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
         }
         return;
     }
-    let request = app.reconstructions.request;
+    let request = app.neighbours.reconstructions.request;
     egui::Grid::new("reconstructions").spacing([6.0, 4.0]).show(ui, |ui| {
         for (i, (input, output)) in pairs.iter().enumerate() {
             for (kind, values) in [("in", input), ("out", output)] {

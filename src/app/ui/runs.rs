@@ -1,6 +1,7 @@
 //! Runs panel: the current model and the run folders added to it, one row each with the
 //! columns of `pretext compare`; click a run's name to put its map on screen.
 
+use crate::app::jobs::JobKind;
 use std::path::PathBuf;
 
 use crate::app::jobs::DialogPurpose;
@@ -13,8 +14,8 @@ fn unsaved_current(app: &PretextApp) -> Option<RunSummary> {
     if app.runs.current_dir.is_some() {
         return None;
     }
-    let (trainer, data) = (app.trainer.as_ref()?, app.data.as_ref()?);
-    Some(RunSummary::live("current (unsaved)", trainer.config(), &data.dataset.name, app.log.step))
+    let (trainer, data) = (app.training.trainer.as_ref()?, app.data.as_ref()?);
+    Some(RunSummary::live("current (unsaved)", trainer.config(), &data.dataset.name, app.training.log.step))
 }
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
@@ -28,7 +29,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         if (ui.button("Add").clicked() || enter) && !app.runs.path_input.trim().is_empty() {
             app.command(Command::AddRun(PathBuf::from(app.runs.path_input.trim())));
         }
-        if app.jobs.is_running("run-add") || app.jobs.is_running("run-eval") {
+        if app.jobs.is_running(JobKind::RunAdd) || app.jobs.is_running(JobKind::RunEval) {
             ui.spinner();
             ui.label(egui::RichText::new("measuring on the full dataset…").weak());
         }

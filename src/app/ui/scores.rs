@@ -2,8 +2,9 @@
 //! colouring the map by it, selecting the top items, and near-duplicate groups under a
 //! distance threshold.
 
+use crate::app::jobs::JobKind;
 use crate::app::scores::ScoreKind;
-use crate::app::settings::{ColorBy, RightTab};
+use crate::app::settings::ColorBy;
 use crate::app::state::Command;
 use crate::app::ui::widgets::{row_gallery, slider};
 use crate::app::PretextApp;
@@ -13,7 +14,7 @@ const GALLERY: usize = 24;
 const GROUPS_SHOWN: usize = 12;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    let running = app.jobs.is_running("scores");
+    let running = app.jobs.is_running(JobKind::Scores);
     let Some(result) = &app.scores.result else {
         ui.horizontal(|ui| {
             ui.label("Scores are computed for every new map.");
@@ -49,7 +50,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let colouring = app.settings.color_by == ColorBy::Score(kind);
         if ui.add_enabled(!colouring, egui::Button::new("Colour the map by it")).clicked() {
-            app.settings.color_by = ColorBy::Score(kind);
+            app.command(Command::ColorBy(ColorBy::Score(kind)));
         }
     });
     ui.horizontal(|ui| {
@@ -90,6 +91,5 @@ fn duplicates(app: &mut PretextApp, ui: &mut egui::Ui) {
 }
 
 fn focus(app: &mut PretextApp, row: usize) {
-    app.command(Command::Focus(Some(row)));
-    app.settings.right_tab = RightTab::Neighbours;
+    app.command(Command::ShowNeighboursOf(row));
 }

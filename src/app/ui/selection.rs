@@ -7,14 +7,14 @@ use crate::app::ui::widgets::{item_button, labelled_text};
 use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    if app.selection_count == 0 {
+    if app.selection.count == 0 {
         ui.label("Nothing selected. Use Box or Lasso above the map (or shift-drag), or select a cluster in the Clusters tab.");
         return;
     }
-    ui.label(format!("{} points selected (the rest are dimmed on the map).", app.selection_count));
+    ui.label(format!("{} points selected (the rest are dimmed on the map).", app.selection.count));
     if let (Some(labels), Some(d)) = (app.data.as_ref().and_then(|d| d.labels.as_ref()), &app.data) {
         let mut counts = vec![0usize; d.dataset.class_names.len().max(1)];
-        for (r, &s) in app.selection.iter().enumerate() {
+        for (r, &s) in app.selection.rows.iter().enumerate() {
             if s {
                 if let Some(c) = counts.get_mut(labels[r] as usize) {
                     *c += 1;
@@ -49,13 +49,12 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     files_row(app, ui);
     ui.separator();
     ui.strong("Members");
-    let rows: Vec<usize> = app.selection.iter().enumerate().filter(|(_, &s)| s).map(|(r, _)| r).take(60).collect();
+    let rows: Vec<usize> = app.selection.rows.iter().enumerate().filter(|(_, &s)| s).map(|(r, _)| r).take(60).collect();
     ui.horizontal_wrapped(|ui| {
         for r in rows {
             let Some(item) = app.item_of_row(r) else { continue };
             if item_button(ui, app, item, &format!("#{item}"), 40.0).on_hover_text("Show its neighbours").clicked() {
-                app.command(Command::Focus(Some(r)));
-                app.settings.right_tab = crate::app::settings::RightTab::Neighbours;
+                app.command(Command::ShowNeighboursOf(r));
             }
         }
     });

@@ -8,16 +8,16 @@ use crate::app::ui::widgets::{labelled_text, swatch};
 use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
-    ui.label(format!("{} points selected.", app.selection_count));
+    ui.label(format!("{} points selected.", app.selection.count));
     labelled_text(ui, "Tag name", &mut app.tags.name_input, 160.0);
     ui.horizontal(|ui| {
-        let can = app.selection_count > 0 && !app.tags.name_input.trim().is_empty();
+        let can = app.selection.count > 0 && !app.tags.name_input.trim().is_empty();
         if ui.add_enabled(can, egui::Button::new("Tag selection")).on_hover_text("Add the selected points to this tag (a new tag, or one of the list)").clicked() {
             app.command(Command::Tag(TagCommand::TagSelection(app.tags.name_input.trim().to_string())));
         }
         let colouring = app.settings.color_by == ColorBy::Tag;
         if ui.add_enabled(!colouring && !app.tags.list.is_empty(), egui::Button::new("Colour the map by tag")).clicked() {
-            app.settings.color_by = ColorBy::Tag;
+            app.command(Command::ColorBy(ColorBy::Tag));
         }
     });
     ui.label(egui::RichText::new("Tags are saved with the run (tags.json) and exported as columns.").small().weak());

@@ -6,12 +6,12 @@ use crate::app::PretextApp;
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     let now = ui.input(|i| i.time);
     if let Some(frame) = app.timeline.advance(now) {
-        app.map.set_layout(frame.layout.to_vec(), app.settings.animate, now);
+        app.map.view.set_layout(frame.layout.to_vec(), app.settings.animate, now);
     }
     if app.timeline.playing {
         ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(crate::app::timeline::PLAY_SECONDS_PER_FRAME / 2.0));
     }
-    if let Some(warning) = crate::app::collapse::warning(&app.log.effective_rank, &app.log.embedding_std) {
+    if let Some(warning) = crate::app::collapse::warning(&app.training.log.effective_rank, &app.training.log.embedding_std) {
         ui.colored_label(ui.visuals().warn_fg_color, warning).on_hover_text(
             "The effective rank or the spread of the embeddings dropped below half of its best value: the objective may be collapsing. Try a lower learning rate, stronger augmentations or another objective.",
         );
@@ -61,6 +61,6 @@ pub fn show_step(app: &mut PretextApp, step: usize, now: f64) {
 
 fn show_frame(app: &mut PretextApp, index: usize, now: f64) {
     if let Some(frame) = app.timeline.frames().get(index).cloned() {
-        app.map.set_layout(frame.layout.to_vec(), app.settings.animate, now);
+        app.map.view.set_layout(frame.layout.to_vec(), app.settings.animate, now);
     }
 }

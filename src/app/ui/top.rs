@@ -1,5 +1,6 @@
 //! Top bar: the training buttons, progress and ETA, the status line and error messages.
 
+use crate::app::jobs::JobKind;
 use crate::app::state::{format_duration, Command, TrainStatus};
 use crate::app::PretextApp;
 
@@ -10,8 +11,8 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
             ui.label(format!("{} · {} items", d.dataset.name, d.dataset.len()));
         }
         ui.separator();
-        let status = app.log.status;
-        let has_data = app.data.is_some() && !app.jobs.is_running("load");
+        let status = app.training.log.status;
+        let has_data = app.data.is_some() && !app.jobs.is_running(JobKind::Load);
         let can_start = has_data && matches!(status, TrainStatus::Idle | TrainStatus::Finished);
         let train = egui::Button::new(egui::RichText::new("Train").strong()).min_size(egui::vec2(70.0, 0.0));
         let hint = if status == TrainStatus::Finished { "Train more from where the model is" } else { "Start self-supervised training with the settings on the left" };
@@ -27,13 +28,13 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         if ui.add_enabled(matches!(status, TrainStatus::Running | TrainStatus::Paused), egui::Button::new("Stop")).clicked() {
             app.command(Command::Stop);
         }
-        if app.trainer.is_some() && matches!(status, TrainStatus::Idle | TrainStatus::Finished) {
+        if app.training.trainer.is_some() && matches!(status, TrainStatus::Idle | TrainStatus::Finished) {
             if ui.button("Reset model").on_hover_text("Forget the trained model; the next Train starts from scratch").clicked() {
                 app.command(Command::ResetModel);
             }
         }
         if status != TrainStatus::Idle {
-            let log = &app.log;
+            let log = &app.training.log;
             let text = format!("step {}/{} · epoch {:.2}", log.step, log.total_steps, log.epoch);
             ui.add(egui::ProgressBar::new(log.progress()).text(text).desired_width(260.0));
             if let Some(eta) = log.eta() {
@@ -45,17 +46,17 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
         let runs = format!("Runs ({})", app.runs.entries.len());
         if ui.selectable_label(app.runs.open, runs).on_hover_text("Compare runs of this dataset: settings, metrics, curves and maps").clicked() {
-            app.runs.open = !app.runs.open;
+            app.command(Command::ToggleRunsTable);
         }
-        if app.jobs.is_running("load") {
+        if app.jobs.is_running(JobKind::Load) {
             ui.add(egui::ProgressBar::new(app.jobs.progress()).text("loading").desired_width(160.0).animate(true));
         } else if app.busy() {
             ui.spinner();
         }
-        ui.label(egui::RichText::new(&app.status).weak());
+        ui.label(egui::RichText::new(&app.shell.status).weak());
     });
     let mut dismiss = None;
-    for (i, e) in app.errors.iter().enumerate() {
+    for (i, e) in app.shell.errors.iter().enumerate() {
         egui::Frame::new().fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).inner_margin(4.0).corner_radius(4.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());

@@ -16,7 +16,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(format!("Nothing to train: {}.", crate::data::NOT_TRAINABLE)).small());
         ui.separator();
     }
-    let locked = app.trainer.is_some();
+    let locked = app.training.trainer.is_some();
     if locked {
         ui.label(egui::RichText::new("These settings belong to the current model. Press \"Reset model\" (top bar) to train a new one with changed settings.").small());
     }
@@ -26,7 +26,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     labelled_text(ui, "Run folder", &mut app.settings.run_dir, 180.0);
     ui.horizontal(|ui| {
         let dir = std::path::PathBuf::from(app.settings.run_dir.trim());
-        let can_save = app.trainer.is_some() && app.log.status != TrainStatus::Running;
+        let can_save = app.training.trainer.is_some() && app.training.log.status != TrainStatus::Running;
         if ui.add_enabled(can_save, egui::Button::new("Save run")).on_hover_text("Write config, weights, embeddings and metrics to the run folder").clicked() {
             app.command(Command::SaveRun(dir.clone()));
         }
