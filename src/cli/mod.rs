@@ -4,6 +4,7 @@ mod compare;
 mod curate;
 mod embed;
 mod embedded;
+mod export_torch;
 mod inspect;
 mod probe;
 mod scores;
@@ -38,6 +39,9 @@ pub enum Command {
     /// Write a run's encoder as safetensors in its architecture's own names (torchvision,
     /// timm, transformers), for PyTorch's load_state_dict(strict=True).
     ExportWeights(embed::ExportWeightsArgs),
+    /// Write a run as a PyTorch Lightning project (train.py, requirements.txt, README) that
+    /// trains the same recipe on one machine or many (DDP) and writes back what pretext opens.
+    ExportTorch(export_torch::ExportTorchArgs),
     /// Measure a saved run on its whole dataset (kNN accuracy, k-means NMI/ARI).
     Eval(inspect::EvalArgs),
     /// Compare saved runs in one table: settings, training time, kNN, linear probe, k-means, rank.
@@ -262,6 +266,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Embed(a) => embed::embed(a),
         Command::Curate(a) => curate::curate(a),
         Command::ExportWeights(a) => embed::export_weights(a),
+        Command::ExportTorch(a) => export_torch::run(a),
         Command::Eval(a) => inspect::eval(a),
         Command::Compare(a) => compare::run(a),
         Command::Baseline(a) => inspect::baseline(a),

@@ -1,6 +1,7 @@
 //! Writing embeddings for other tools: NPY (numpy), CSV, Parquet and TensorBoard projector TSV.
 
 pub mod curate;
+pub mod torch_project;
 mod parquet_file;
 
 pub use parquet_file::{write_parquet, ExtraColumns};
