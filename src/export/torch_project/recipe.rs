@@ -43,8 +43,10 @@ pub fn elsewhere(key: &str, read_by_program: impl Fn(&str) -> bool) -> Option<El
 /// Every leaf of the config by dotted key (objects are walked; arrays are leaves).
 pub fn flatten(cfg: &TrainConfig) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
+    // Through the JSON text, as config.json holds it: `to_value` widens an f32 to f64 digit
+    // by digit (0.4 becomes 0.4000000059604645), the text keeps f32's shortest form (0.4).
     // A config always serialises: it holds only plain data.
-    let value = serde_json::to_value(cfg).unwrap_or(Value::Null);
+    let value = serde_json::to_string(cfg).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or(Value::Null);
     walk("", &value, &mut out);
     out
 }
