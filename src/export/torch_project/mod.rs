@@ -83,8 +83,13 @@ pub struct ProjectSummary {
 /// Writes the PyTorch Lightning project of the run in `run_dir` into `out_dir` (created
 /// when missing; a folder with files in it only with `options.overwrite`).
 pub fn write_project(run_dir: &Path, out_dir: &Path, options: &ProjectOptions) -> Result<ProjectSummary, TorchExportError> {
-    let config = run::load_config(run_dir)?;
+    let mut config = run::load_config(run_dir)?;
     check_supported(&config)?;
+    // The program runs from its own folder: a source named relative to where pretext ran
+    // is written as the absolute path it names.
+    if let Ok(absolute) = std::fs::canonicalize(&config.dataset.source) {
+        config.dataset.source = absolute.display().to_string();
+    }
     prepare_folder(out_dir, options.overwrite)?;
     let mut writer = ProjectWriter { dir: out_dir.to_path_buf(), files: Vec::new() };
 

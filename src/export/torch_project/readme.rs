@@ -13,7 +13,7 @@ const ALWAYS_DIFFERENT: [&str; 6] = [
     "Numerics: PyTorch's convolutions, BatchNorm and AdamW round differently from pretext's fused CPU kernels (pretext's NT-Xent is one fused op; here it is lightly's `NTXentLoss`). Differences are at float32 rounding per step and grow over training.",
     "Image folders are resized with Pillow's bilinear filter; pretext resizes with its own triangle filter, so pixels of resized images differ slightly. IDX, NPY and CSV items are read exactly.",
     "The order of items within an epoch: pretext shuffles each epoch with its own generator; here Lightning's (distributed) sampler does. Under DDP each process sees its own shard of each global batch.",
-    "BatchNorm under DDP: statistics are synchronised across processes by default (`--no-sync-batchnorm` to keep them per process); pretext computes them over its whole batch, which the synchronised form matches.",
+    "BatchNorm under DDP: on GPUs the statistics are synchronised across processes by default (`--no-sync-batchnorm` to keep them per process), which matches pretext computing them over its whole batch; CPU processes (gloo) cannot synchronise them in PyTorch, so each normalises over its own share of the batch.",
     "A trained run's optimiser moments (and MoCo's queue) are not carried over: training here starts a new phase from the run's weights, with fresh AdamW moments and a new warm-up.",
 ];
 

@@ -60,7 +60,7 @@ def parse_args():
                    help="weights to start from, in pretext's names ('none': PyTorch's own initialisation)")
     p.add_argument("--workers", type=int, default=None, help="data loader workers per process (default: 0 on CPU, 4 on GPU)")
     p.add_argument("--precision", default="32-true", help="Lightning precision (pretext trains in float32)")
-    p.add_argument("--no-sync-batchnorm", action="store_true", help="per-process BatchNorm statistics under DDP")
+    p.add_argument("--no-sync-batchnorm", action="store_true", help="per-process BatchNorm statistics under DDP on GPUs (CPU processes always keep their own)")
     p.add_argument("--no-eval", action="store_true", help="skip the kNN evaluation at the end")
     return p.parse_args()
 
@@ -158,12 +158,14 @@ def main():
         num_workers=workers, persistent_workers=workers > 0, generator=torch.Generator().manual_seed(RECIPE["seed"]))
     os.makedirs(args.out, exist_ok=True)
     checkpoints = L.pytorch.callbacks.ModelCheckpoint(
-        dirpath=os.path.join(args.out, "checkpoints"), filename="step-{step}", every_n_train_steps=args.checkpoint_every,
+        dirpath=os.path.join(args.out, "checkpoints"), filename="step-{step:06d}", auto_insert_metric_name=False,
+        every_n_train_steps=args.checkpoint_every,
         save_top_k=-1, save_last=True)
     strategy = args.strategy or ("ddp" if world > 1 else "auto")
     trainer = L.Trainer(accelerator=accelerator, devices=args.devices, num_nodes=args.num_nodes, strategy=strategy,
                         max_steps=total, max_epochs=-1, precision=args.precision, callbacks=[checkpoints],
-                        sync_batchnorm=world > 1 and not args.no_sync_batchnorm, logger=False,
+                        # PyTorch's SyncBatchNorm runs on GPUs only: CPU processes keep their own statistics.
+                        sync_batchnorm=world > 1 and accelerator == "gpu" and not args.no_sync_batchnorm, logger=False,
                         enable_model_summary=False, use_distributed_sampler=True)
     if trainer.is_global_zero:
         print(f"{RECIPE['objective']} with the {RECIPE['encoder']} encoder: {total} steps, {world} process(es) x "
