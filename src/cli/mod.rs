@@ -7,6 +7,7 @@ mod embedded;
 mod inspect;
 mod probe;
 mod scores;
+mod select;
 mod train;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Embed a dataset with an encoder's weights (a checkpoint, or random) without training,
     /// and write a run folder the app opens, with every item's embedding as embeddings.parquet.
+    /// With --run: embed new items with that run's encoder and place them into its map
+    /// without retraining, as a split named "added".
     Embed(embed::EmbedArgs),
     /// Write a run's encoder as safetensors in its architecture's own names (torchvision,
     /// timm, transformers), for PyTorch's load_state_dict(strict=True).
@@ -52,6 +55,9 @@ pub enum Command {
     /// Act on a selection outside pretext: the sources of a tag or a list of items, copies of
     /// their files, a new CSV or text file without them, or with their labels changed.
     Curate(curate::CurateArgs),
+    /// A few diverse items to label (a k-center coreset, or the most typical item of each
+    /// cluster), written as their sources, one per line, for `pretext curate --from`.
+    Select(select::SelectArgs),
     /// Linear probes on a run's frozen embeddings with a few labels (1%, 10%, 100%, N per class).
     Probe(probe::ProbeArgs),
     /// Speed and quality benchmarks against the Python reference tools, measured in one run.
@@ -261,6 +267,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::embed(a),
         Command::Curate(a) => curate::curate(a),
+        Command::Select(a) => select::run(a),
         Command::ExportWeights(a) => embed::export_weights(a),
         Command::Eval(a) => inspect::eval(a),
         Command::Compare(a) => compare::run(a),

@@ -1,6 +1,7 @@
 //! Self-supervised pretraining: encoders, objectives, augmentation pipeline, the trainer
 //! thread with its command/event protocol, and saved runs.
 
+pub mod added;
 pub mod bert_tokens;
 pub mod checkpoint;
 pub mod config;
