@@ -9,9 +9,9 @@
 //! for (a coarse scan in log space, then golden-section search around the best point):
 //! - t-SNE: the KL divergence of the input affinities P from the map's Q (van der Maaten &
 //!   Hinton 2008), with Q's normaliser from the Barnes-Hut or FFT repulsion;
-//! - UMAP: the fuzzy cross-entropy the SGD minimises (McInnes et al. 2018, §3.2), with its
-//!   repulsive half estimated as the SGD estimates it, by negative samples drawn once, so
-//!   every candidate scale is judged on the same pairs.
+//! - UMAP: where the SGD's expected update (McInnes et al. 2018, §3.2 and its reference
+//!   implementation's clipped gradients), estimated with negative samples drawn once so every
+//!   candidate scale is judged on the same pairs, neither stretches nor shrinks the layout.
 
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -102,6 +102,13 @@ pub fn tsne_scale(p: &SparseP, layout: &[f32]) -> f64 {
 
 /// How much `layout` (flat x, y pairs, the graph's points) must be stretched about its
 /// centre to be at UMAP's scale for the fuzzy graph `graph` and output curve `a`, `b`.
+///
+/// UMAP's SGD clips each gradient coordinate at 4, which weakens the repulsion between close
+/// points, so its layouts settle smaller than its cross-entropy's minimum (40% smaller on
+/// the bundled sample). The scale is therefore where the SGD's expected update, clipped as
+/// it clips, neither stretches nor shrinks the layout: the virial `Σ yᵢ · E[Δyᵢ]` of one
+/// epoch (each edge sampled in proportion to its weight, with its negative samples) is zero.
+/// It is positive (the layout grows) at small scales and negative at large ones.
 pub fn umap_scale(graph: &Graph, layout: &[f32], a: f32, b: f32, negative_sample_rate: usize, repulsion: f32, seed: u64) -> f64 {
     let (base, rms) = centred(layout);
     let n = graph.n;
@@ -117,28 +124,61 @@ pub fn umap_scale(graph: &Graph, layout: &[f32], a: f32, b: f32, negative_sample
         rand::seq::index::sample(&mut rng, graph.head.len(), MAX_EDGES).into_vec()
     };
     let partners: Vec<u32> = (0..edges.len() * NEGATIVES_PER_EDGE).map(|_| rng.random_range(0..n as u32)).collect();
-    let (a, b) = (a as f64, b as f64);
-    let gamma = repulsion as f64 * negative_sample_rate as f64 / NEGATIVES_PER_EDGE as f64;
-    let d2 = |i: usize, j: usize| (unit[2 * i] as f64 - unit[2 * j] as f64).powi(2) + (unit[2 * i + 1] as f64 - unit[2 * j + 1] as f64).powi(2);
-    let loss = |s: f64| {
-        let s2 = s * s;
+    let (a, b, gamma) = (a as f64, b as f64, repulsion as f64);
+    let per_sample = negative_sample_rate as f64 / NEGATIVES_PER_EDGE as f64;
+    let at = |i: usize, s: f64| [unit[2 * i] as f64 * s, unit[2 * i + 1] as f64 * s];
+    let virial = |s: f64| {
         edges
             .par_iter()
             .enumerate()
             .map(|(k, &e)| {
                 let (i, j) = (graph.head[e] as usize, graph.tail[e] as usize);
-                let w = graph.weight[e] as f64;
-                // Attraction: −log v with v = 1 / (1 + a d^2b).
-                let attract = (1.0 + a * (s2 * d2(i, j)).powf(b)).ln();
-                // Repulsion: −log(1 − v), with the 0.001 the SGD adds to d² near zero.
-                let repel: f64 = partners[k * NEGATIVES_PER_EDGE..(k + 1) * NEGATIVES_PER_EDGE]
-                    .iter()
-                    .filter(|&&m| m as usize != i)
-                    .map(|&m| (1.0 + 1.0 / (a * (s2 * d2(i, m as usize) + 0.001).powf(b))).ln())
-                    .sum();
-                w * (attract + gamma * repel)
+                let (yi, yj) = (at(i, s), at(j, s));
+                let delta = [yi[0] - yj[0], yi[1] - yj[1]];
+                let d2 = delta[0] * delta[0] + delta[1] * delta[1];
+                // The attractive step moves both ends, by ±g: its virial is g · Δ.
+                let mut v = 0.0;
+                if d2 > 0.0 {
+                    let pb = d2.powf(b);
+                    let coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
+                    v += (0..2).map(|d| (coeff * delta[d]).clamp(-4.0, 4.0) * delta[d]).sum::<f64>();
+                }
+                // Each negative sample moves the head only: its virial is yᵢ · step.
+                for &m in &partners[k * NEGATIVES_PER_EDGE..(k + 1) * NEGATIVES_PER_EDGE] {
+                    if m as usize == i {
+                        continue;
+                    }
+                    let ym = at(m as usize, s);
+                    let dm = [yi[0] - ym[0], yi[1] - ym[1]];
+                    let d2 = dm[0] * dm[0] + dm[1] * dm[1];
+                    if d2 > 0.0 {
+                        let coeff = 2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                        v += per_sample * (0..2).map(|d| (coeff * dm[d]).clamp(-4.0, 4.0) * yi[d]).sum::<f64>();
+                    }
+                }
+                graph.weight[e] as f64 * v
             })
             .sum::<f64>()
     };
-    minimise(loss) / rms
+    falling_root(virial) / rms
+}
+
+/// The factor in 10^[-2, 4] where `f` turns from positive to negative (bisection in log
+/// space after a coarse scan); the end of the range nearest to it when it never does.
+fn falling_root(f: impl Fn(f64) -> f64) -> f64 {
+    let grid: Vec<f64> = (0..SCAN_POINTS).map(|i| SCAN_FROM + (SCAN_TO - SCAN_FROM) * i as f64 / (SCAN_POINTS - 1) as f64).collect();
+    let values: Vec<f64> = grid.iter().map(|&g| f(10f64.powf(g))).collect();
+    let Some(cross) = (1..SCAN_POINTS).find(|&i| values[i - 1] > 0.0 && values[i] <= 0.0) else {
+        return 10f64.powf(if values.iter().all(|&v| v > 0.0) { SCAN_TO } else { SCAN_FROM });
+    };
+    let (mut lo, mut hi) = (grid[cross - 1], grid[cross]);
+    for _ in 0..2 * GOLDEN_STEPS {
+        let mid = (lo + hi) / 2.0;
+        if f(10f64.powf(mid)) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    10f64.powf((lo + hi) / 2.0)
 }
