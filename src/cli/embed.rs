@@ -92,13 +92,13 @@ fn add_to_run(run: &std::path::Path, args: &EmbedArgs) -> anyhow::Result<()> {
     }
     opts.skip_unreadable = !args.data.strict;
     let new = crate::cli::load_with_spinner(path, &opts)?;
-    eprintln!("embedding {} items with the run's {} encoder and placing them on its {} map...", new.len(), config.train.encoder.label(), method.label());
+    eprintln!("embedding {} items with the run's encoder ({}) and placing them on its {} map...", new.len(), config.train.encoder.label(), method.label());
     let report = crate::ssl::added::add_to_map(run, args.out.as_deref(), &new, &path.display().to_string(), method, args.device.device)?;
     if report.laid_out {
         eprintln!("laid out the run's map of its {} items by {} and saved it in {}", crate::ssl::run::load(&report.dir)?.indices.len(), method.label(), report.dir.display());
     }
     eprintln!(
-        "added {} items to {} as the split \"{}\" ({} added items in all); {:.0}% of them landed beside one of their {} nearest items",
+        "added {} items to {} as the split \"{}\" ({} added items in all); for {:.0}% of them the nearest item on the map is one of their {} nearest in embedding space",
         report.added,
         report.dir.display(),
         crate::ssl::added::ADDED_SPLIT,

@@ -47,7 +47,8 @@ pub fn run(args: SelectArgs) -> anyhow::Result<()> {
     eprintln!("selecting {} of {} items ({})...", args.coreset, x.rows, method.label());
     let picked = coreset::select(&x, method, CoresetParams { n: args.coreset, seed: args.seed })?;
     let mut text = format!(
-        "# {} selection of {} of the {} items of {}; every item is within {:.4} (Euclidean, unit-length embeddings) of one\n",
+        // No commas: `pretext curate --from` reads commas as separators, comments included.
+        "# {} selection of {} of the {} items of {}: every item is within {:.4} of one (distance between unit-length embeddings)\n",
         method.label(),
         picked.picks.len(),
         x.rows,
