@@ -118,7 +118,7 @@ fn streamed_batches_equal_batches_of_the_same_data_in_memory() {
         let objective = build_objective(&cfg, &memory.modality, &varmap).unwrap();
         let batch = |ds: &Dataset| objective.make_batch(ds, &items, &cfg, &mut rand::rngs::StdRng::seed_from_u64(9));
         let (a, b) = (batch(&streamed), batch(&memory));
-        assert_eq!(a.neighbours.views, b.views, "{kind:?} views");
+        assert_eq!(a.views, b.views, "{kind:?} views");
         assert_eq!(a.target, b.target, "{kind:?} target");
         assert_eq!(a.mask, b.mask, "{kind:?} mask");
     }
