@@ -276,7 +276,7 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     let big = cli_run(dir.path(), "big", MAP_ITEMS * 2, 0);
     let small = cli_run(dir.path(), "small", MAP_ITEMS / 2, 1);
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), big.clone()).unwrap());
     step_until(&mut h, "the run to open", |a| a.training.trainer.is_some() && a.map.view.len() == MAP_ITEMS * 2 && !a.busy());
@@ -453,7 +453,7 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     // 1,169 train texts / 32 = 36 steps per epoch: 0.2 epochs is 7 steps.
     settings.train.epochs = 0.2;
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings.clone(), Some(sample.clone())));
     step_until(&mut h, "the text sample to load", |a| {

@@ -154,7 +154,7 @@ fn a_text_run_read_with_its_own_length_reopens_in_the_window() {
     drop(trainer);
 
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
     step_until(&mut h, "the run to reopen", |a| !a.shell.errors.is_empty() || (a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy()));

@@ -24,6 +24,7 @@ pub mod untrained;
 pub mod evaluate;
 pub mod events;
 pub mod init;
+pub mod live_map;
 pub mod objective;
 pub mod optim;
 pub mod ops;

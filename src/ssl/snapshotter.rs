@@ -12,6 +12,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use candle_core::Tensor;
 use candle_nn::VarMap;
@@ -35,6 +36,8 @@ struct Slot {
     pending: Option<Request>,
     busy: bool,
     shutdown: bool,
+    /// The step of the last snapshot whose embeddings were sent (or failed).
+    embedded: Option<usize>,
 }
 
 struct Shared {
@@ -81,6 +84,22 @@ impl Snapshotter {
         slot.pending = Some(Request { step, weights });
         self.shared.changed.notify_all();
         Ok(())
+    }
+
+    /// Under a live-map budget: snapshots `varmap` at `step` now, with the worker on every
+    /// core, and returns once the map has its embeddings (their evaluation follows at low
+    /// priority). Returns how long training waited: the snapshot's cost to training.
+    pub fn take_now(&self, step: usize, varmap: &VarMap) -> Result<Duration> {
+        let started = Instant::now();
+        self.submit(step, varmap)?;
+        let mut slot = self.shared.slot.lock().map_err(|_| poisoned())?;
+        while slot.embedded.is_none_or(|s| s < step) {
+            if self.handle.as_ref().is_none_or(|h| h.is_finished()) {
+                return Err(poisoned());
+            }
+            slot = self.shared.changed.wait_timeout(slot, Duration::from_millis(200)).map_err(|_| poisoned())?.0;
+        }
+        Ok(started.elapsed())
     }
 
     /// Blocks until every submitted snapshot has been sent (the end of a training phase,
@@ -145,10 +164,23 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
         let step = request.step;
         // The map gets the embeddings before they are evaluated (the kNN vote takes as long
         // again), so a layout starts as early as it can.
-        let record = embed(ctx, varmap, model, request).and_then(|embeddings| {
-            let embeddings = Arc::new(embeddings);
+        let embedded = embed(ctx, varmap, model, request).map(Arc::new);
+        if let Ok(embeddings) = &embedded {
             emit(TrainEvent::Snapshot { step, embeddings: embeddings.clone() });
-            evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step)
+        }
+        if let Ok(mut slot) = shared.slot.lock() {
+            slot.embedded = Some(step);
+            shared.changed.notify_all();
+        }
+        // Under a budget training waited for the embedding only; the evaluation runs beside
+        // it at low priority, as the other snapshots' whole work does without one.
+        let budgeted = ctx.cfg.live_map.is_some();
+        let record = embedded.and_then(|embeddings| {
+            if budgeted {
+                at_low_priority(|| evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step))
+            } else {
+                evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step)
+            }
         });
         match record {
             Ok(record) => {
@@ -167,8 +199,11 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
             Err(e) => emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
         }
         // From the second snapshot on, training comes first (idempotent after the first).
-        low_priority();
-        rayon::broadcast(|_| low_priority());
+        // Under a budget the worker keeps its priority: training waits for it instead.
+        if !budgeted {
+            low_priority();
+            rayon::broadcast(|_| low_priority());
+        }
         let Ok(mut slot) = shared.slot.lock() else { return };
         slot.busy = false;
         shared.changed.notify_all();

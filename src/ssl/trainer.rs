@@ -22,6 +22,7 @@ use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, RunProgress, SavedRun, TrainingPhase};
+use crate::ssl::live_map::SnapshotPacer;
 use crate::ssl::snapshotter::{Context as SnapshotContext, Snapshotter};
 
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
@@ -332,6 +333,7 @@ impl Worker {
         let warmup = (phase_steps / 10).clamp(1, 100);
         let mut rate = RateMeter::default();
         let mut reason = FinishReason::Completed;
+        let mut pacer = self.cfg.live_map.map(|budget| SnapshotPacer::new(budget, self.step));
         while self.step < to {
             self.phase = Some(TrainingPhase { from_step: from, to_step: to, elapsed_seconds: elapsed().as_secs_f64() });
             match self.poll(commands) {
@@ -372,7 +374,16 @@ impl Worker {
             let epoch = self.step as f32 / per_epoch as f32;
             let teacher_momentum = self.objective.teacher_momentum(progress);
             self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr, teacher_momentum });
-            if self.step % self.cfg.eval_every == 0 && self.step < to {
+            let trained = iteration.elapsed();
+            if let Some(pacer) = pacer.as_mut() {
+                pacer.trained(trained);
+                if pacer.due(self.step, self.cfg.eval_every) && self.step < to {
+                    match self.snapshots.take_now(self.step, &self.varmap) {
+                        Ok(cost) => pacer.snapshotted(self.step, cost),
+                        Err(e) => self.emit(TrainEvent::Error(format!("the map's snapshot failed: {e}"))),
+                    }
+                }
+            } else if self.step % self.cfg.eval_every == 0 && self.step < to {
                 self.snapshot();
             }
             self.add_train_time(iteration.elapsed());

@@ -34,7 +34,7 @@ pub fn harness() -> Harness<'static, PretextApp> {
 
 pub fn harness_on(settings: Settings, data: Option<std::path::PathBuf>) -> Harness<'static, PretextApp> {
     Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings, data))
 }
