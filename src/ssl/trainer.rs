@@ -333,7 +333,7 @@ impl Worker {
         let warmup = (phase_steps / 10).clamp(1, 100);
         let mut rate = RateMeter::default();
         let mut reason = FinishReason::Completed;
-        let mut pacer = self.cfg.live_map.map(|budget| SnapshotPacer::new(budget, self.step));
+        let mut paced = self.cfg.live_map.map(|budget| SnapshotPacer::new(budget, self.step));
         while self.step < to {
             self.phase = Some(TrainingPhase { from_step: from, to_step: to, elapsed_seconds: elapsed().as_secs_f64() });
             match self.poll(commands) {
@@ -374,14 +374,11 @@ impl Worker {
             let epoch = self.step as f32 / per_epoch as f32;
             let teacher_momentum = self.objective.teacher_momentum(progress);
             self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr, teacher_momentum });
-            let trained = iteration.elapsed();
-            if let Some(pacer) = pacer.as_mut() {
-                pacer.trained(trained);
-                if pacer.due(self.step, self.cfg.eval_every) && self.step < to {
-                    match self.snapshots.take_now(self.step, &self.varmap) {
-                        Ok(cost) => pacer.snapshotted(self.step, cost),
-                        Err(e) => self.emit(TrainEvent::Error(format!("the map's snapshot failed: {e}"))),
-                    }
+            if let Some(pacer) = paced.as_mut() {
+                pacer.trained(iteration.elapsed());
+                if pacer.due(self.step, self.cfg.eval_every) && self.step < to && !self.snapshot_now(pacer) {
+                    // Said once: training no longer waits for a snapshot worker that failed.
+                    paced = None;
                 }
             } else if self.step % self.cfg.eval_every == 0 && self.step < to {
                 self.snapshot();
@@ -432,6 +429,21 @@ impl Worker {
     fn snapshot(&self) {
         if let Err(e) = self.snapshots.submit(self.step, &self.varmap) {
             self.emit(TrainEvent::Error(format!("evaluation failed: {e}")));
+        }
+    }
+
+    /// Under a live-map budget: waits for the map's snapshot of this step and tells `pacer`
+    /// what it cost; false (after saying why) when the snapshot worker failed.
+    fn snapshot_now(&self, pacer: &mut SnapshotPacer) -> bool {
+        match self.snapshots.take_now(self.step, &self.varmap) {
+            Ok(cost) => {
+                pacer.snapshotted(self.step, cost);
+                true
+            }
+            Err(e) => {
+                self.emit(TrainEvent::Error(format!("the map's snapshot failed: {e}")));
+                false
+            }
         }
     }
 

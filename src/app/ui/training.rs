@@ -193,15 +193,18 @@ fn colour_settings(ui: &mut egui::Ui, c: &mut ColourAugment) {
 /// The live map's share of the machine: how often training pauses for a snapshot.
 fn live_map_setting(c: &mut crate::ssl::TrainConfig, ui: &mut egui::Ui) {
     use crate::ssl::live_map::LiveMap;
+    // Settings without a choice show (and train with) the default.
     let mut budget = c.live_map.unwrap_or_default();
     ui.horizontal(|ui| {
         ui.label("Live map");
         for b in LiveMap::ALL {
-            ui.selectable_value(&mut budget, b, b.label()).on_hover_text(format!(
+            let tip = format!(
                 "Snapshots take at most {:.0} % of the time: training waits while the map items are embedded on every core, then runs until the wait is that share again.",
                 b.share() * 100.0
-            ));
+            );
+            if ui.selectable_value(&mut budget, b, b.label()).on_hover_text(tip).changed() {
+                c.live_map = Some(budget);
+            }
         }
     });
-    c.live_map = Some(budget);
 }
