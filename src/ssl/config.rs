@@ -268,6 +268,11 @@ pub struct TrainConfig {
     /// run trained on a GPU reopens on any machine (on the CPU unless asked again).
     #[serde(skip)]
     pub device: crate::ssl::DeviceChoice,
+    /// A deliberate failure for the tests of failure reporting (`ssl::fault`); never saved
+    /// and never set by the app.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub fault: Option<crate::ssl::fault::Fault>,
 }
 
 impl Default for TrainConfig {
@@ -298,6 +303,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 0,
             device: crate::ssl::DeviceChoice::Cpu,
+            fault: None,
         }
     }
 }
