@@ -273,6 +273,11 @@ pub struct TrainConfig {
     /// run trained on a GPU reopens on any machine (on the CPU unless asked again).
     #[serde(skip)]
     pub device: crate::ssl::DeviceChoice,
+    /// A deliberate failure for the tests of failure reporting (`ssl::fault`); never saved
+    /// and never set by the app.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub fault: Option<crate::ssl::fault::Fault>,
 }
 
 impl Default for TrainConfig {
@@ -304,6 +309,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 0,
             device: crate::ssl::DeviceChoice::Cpu,
+            fault: None,
         }
     }
 }
