@@ -154,6 +154,11 @@ pub struct DataArgs {
     /// Parquet/Arrow: the texts shown beside the vectors (default: a column named text).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// CSV, Parquet, Arrow: a column naming each row (a key, a file name). It is not a
+    /// feature; outputs carry its value as `id` beside the source, and `--item id:VALUE`
+    /// finds the row.
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// Parquet/Arrow: the list column holding each row's embedding (default: the only list
     /// column, or else every numeric column but the label and id).
     #[arg(long)]
@@ -208,6 +213,11 @@ pub struct TableArgs {
     /// The table's text column (default: one named text, caption or sentence).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// CSV, Parquet, Arrow: a column naming each row (a key, a file name). It is not a
+    /// feature; outputs carry its value as `id` beside the source, and `--item id:VALUE`
+    /// finds the row.
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// With --run: where the run's encoder embeds the dataset.
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -222,6 +232,7 @@ impl DataArgs {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
             text_column: self.text_column.clone(),
+            id_column: self.id_column.clone(),
             vector_column: self.vector_column.clone(),
             text_max_len: self.max_len,
             labels_path: self.labels.clone(),

@@ -24,10 +24,14 @@ mod snapshotter;
 pub mod untrained;
 pub mod evaluate;
 pub mod events;
+#[doc(hidden)]
+pub mod fault;
 pub mod init;
+pub mod live_map;
 pub mod objective;
 pub mod optim;
 pub mod ops;
+pub mod panics;
 pub mod pipeline;
 #[cfg(test)]
 mod reference_steps;
