@@ -23,12 +23,12 @@ fn main() {
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(10));
         let a = h.state();
-        if first_step.is_none() && !a.log.loss.is_empty() {
+        if first_step.is_none() && !a.training.log.loss.is_empty() {
             first_step = Some(t.elapsed().as_secs_f32());
         }
         if a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() {
             first_map = Some(t.elapsed().as_secs_f32());
         }
     }
-    println!("first loss point after {:.1} s, first snapshot on the map after {:.1} s (step {})", first_step.unwrap_or(0.0), first_map.unwrap_or(0.0), h.state().log.step);
+    println!("first loss point after {:.1} s, first snapshot on the map after {:.1} s (step {})", first_step.unwrap_or(0.0), first_map.unwrap_or(0.0), h.state().training.log.step);
 }

@@ -24,9 +24,9 @@ fn main() {
     while h.state().data.is_none() || h.state().busy() {
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+        assert!(h.state().shell.errors.is_empty(), "{:?}", h.state().shell.errors);
     }
-    println!("loaded {} map points in {:.1} s", h.state().map.len(), t.elapsed().as_secs_f32());
+    println!("loaded {} map points in {:.1} s", h.state().map.view.len(), t.elapsed().as_secs_f32());
     for _ in 0..5 {
         h.step();
     }
@@ -38,9 +38,9 @@ fn main() {
             let t = Instant::now();
             h.step();
             times.push(t.elapsed().as_secs_f64() * 1000.0);
-            mesh.push(h.state().map.last_build_ms as f64);
+            mesh.push(h.state().map.view.last_build_ms as f64);
             if i == n - 1 {
-                println!("  last frame: {} points in the mesh, map time {:.3} s, animating {}", h.state().map.last_drawn, h.state().map.time(), h.state().map.is_animating());
+                println!("  last frame: {} points in the mesh, map time {:.3} s, animating {}", h.state().map.view.last_drawn, h.state().map.view.time(), h.state().map.view.is_animating());
             }
         }
         times.sort_by(f64::total_cmp);
@@ -56,13 +56,13 @@ fn main() {
     frames(&mut h, "animating (mesh rebuilt)", 60, &mut |h, i| {
         if i % 50 == 0 {
             // A new "snapshot": the current layout rotated, animated from where points are.
-            let layout: Vec<[f32; 2]> = h.state().map.target().iter().map(|p| [-p[1], p[0]]).collect();
-            let now = h.state().map.time();
-            h.state_mut().map.set_layout(layout, true, now);
+            let layout: Vec<[f32; 2]> = h.state().map.view.target().iter().map(|p| [-p[1], p[0]]).collect();
+            let now = h.state().map.view.time();
+            h.state_mut().map.view.set_layout(layout, true, now);
         }
     });
     frames(&mut h, "panning (mesh rebuilt)", 60, &mut |h, _| {
-        h.state_mut().map.view.center[0] += 0.002;
+        h.state_mut().map.view.view.center[0] += 0.002;
     });
     frames(&mut h, "hovering (nearest search)", 60, &mut |h, i| {
         h.hover_at(egui::pos2(500.0 + (i % 30) as f32 * 10.0, 400.0 + (i / 30) as f32 * 10.0));

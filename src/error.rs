@@ -22,6 +22,9 @@ pub enum PretextError {
     Model(#[from] candle_core::Error),
     #[error("{0}")]
     Analysis(String),
+    /// A selection of items to label that cannot be made (see `analysis::coreset`).
+    #[error(transparent)]
+    Coreset(#[from] crate::analysis::coreset::CoresetError),
     /// A GPU this build was compiled without.
     #[error("this build of pretext has no {device} support: build it with `cargo build --release --features {feature}` (see the README's GPU section)")]
     DeviceNotBuilt { device: String, feature: &'static str },

@@ -3,6 +3,7 @@ use pretext::cli::{self, Cli};
 
 fn main() {
     pretext::ssl::ops::init_cpu_runtime();
+    pretext::ssl::panics::quiet_reported_panics();
     let args = Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),

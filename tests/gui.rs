@@ -28,10 +28,10 @@ fn starts_with_the_sample_loaded_and_a_train_button() {
 fn pressing_train_produces_a_snapshot_and_moves_the_map() {
     let mut h = harness();
     wait_for_sample(&mut h);
-    let raw_layout = h.state().map.target().to_vec();
+    let raw_layout = h.state().map.view.target().to_vec();
     h.get_by_label("Train").click();
     step_until(&mut h, "a snapshot on the map", |a| {
-        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.view.view.is_animating()
+        a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.busy() && !a.map.view.is_animating()
     });
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
@@ -39,9 +39,9 @@ fn pressing_train_produces_a_snapshot_and_moves_the_map() {
     assert!(!app.training.log.loss.is_empty(), "the loss chart has points");
     let space = app.space.as_ref().unwrap();
     assert_eq!(space.matrix.rows, MAP_ITEMS, "one embedding per map row");
-    assert_eq!(app.map.view.view.len(), MAP_ITEMS);
-    assert_ne!(app.map.view.view.target(), raw_layout.as_slice(), "the map shows the embedding, not the raw layout");
-    assert!(app.map.view.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_eq!(app.map.view.len(), MAP_ITEMS);
+    assert_ne!(app.map.view.target(), raw_layout.as_slice(), "the map shows the embedding, not the raw layout");
+    assert!(app.map.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     h.get_by_label_contains("Loss ");
 }
 
@@ -55,9 +55,9 @@ fn clicking_a_point_fills_the_neighbours_panel_nearest_first() {
     let isolation = |r: usize| pos.iter().enumerate().filter(|(j, _)| *j != r).map(|(_, p)| p.distance(pos[r])).fold(f32::INFINITY, f32::min);
     let row = (0..MAP_ITEMS).max_by(|&a, &b| isolation(a).total_cmp(&isolation(b))).unwrap();
     click_at(&mut h, pos[row]);
-    step_until(&mut h, "neighbours of the clicked point", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == row));
+    step_until(&mut h, "neighbours of the clicked point", |a| a.neighbours.list.as_ref().is_some_and(|(_, r, _)| *r == row));
     let app = h.state();
-    assert_eq!(app.neighbours.list.focus, Some(row));
+    assert_eq!(app.neighbours.focus, Some(row));
     // The expected nearest item, computed by the core directly in the space the map shows.
     let space = app.space.as_ref().unwrap();
     let expected = pretext::analysis::neighbors::neighbors_of(&space.matrix, row, 1).unwrap()[0].index;
@@ -67,7 +67,7 @@ fn clicking_a_point_fills_the_neighbours_panel_nearest_first() {
     h.get_by_label(&format!("1. #{expected_item}"));
     // Clicking that neighbour moves the focus to it.
     h.get_by_label(&format!("1. #{expected_item}")).click();
-    step_until(&mut h, "focus on the neighbour", |a| a.neighbours.list.focus == Some(expected) && a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == expected));
+    step_until(&mut h, "focus on the neighbour", |a| a.neighbours.focus == Some(expected) && a.neighbours.list.as_ref().is_some_and(|(_, r, _)| *r == expected));
     h.get_by_label(&format!("Selected #{expected_item}"));
 }
 
@@ -80,7 +80,7 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     wait_for_sample(&mut h);
     h.get_by_label("Dataset").click();
     h.step();
-    h.state_mut().path_input = bad.display().to_string();
+    h.state_mut().dataset.path_input = bad.display().to_string();
     h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the load error", |a| !a.shell.errors.is_empty() && !a.busy());
@@ -89,10 +89,10 @@ fn a_malformed_file_shows_an_error_and_the_app_keeps_working() {
     assert_eq!(h.state().data.as_ref().unwrap().dataset.len(), 10_000);
     h.get_by_label("Dismiss").click();
     h.step();
-    assert!(h.state().errors.is_empty());
+    assert!(h.state().shell.errors.is_empty());
     h.get_by_label("Train").click();
     step_until(&mut h, "training after the error", |a| a.training.log.snapshots >= 1);
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
 }
 
 fn drag(h: &mut Harness<'static, PretextApp>, from: egui::Pos2, to: egui::Pos2) {
@@ -123,7 +123,7 @@ fn box_selection_selects_the_points_inside_and_exports_them() {
     drag(&mut h, a, b);
     h.step();
     let app = h.state();
-    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| app.selection.rows.rows[r]).collect();
+    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| app.selection.rows[r]).collect();
     assert_eq!(selected, inside);
     assert_eq!(app.selection.count, inside.len());
     h.get_by_label(&format!("{} points selected (the rest are dimmed on the map).", inside.len()));
@@ -149,7 +149,7 @@ fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
     wait_for_sample(&mut h);
     run_kmeans(&mut h);
     let app = h.state();
-    let (result, _) = app.clusters.result.result.as_ref().unwrap();
+    let (result, _) = app.clusters.result.as_ref().unwrap();
     assert_eq!(result.assignments.len(), MAP_ITEMS);
     assert_eq!(result.k, app.settings.kmeans_k);
     assert_eq!(app.settings.color_by, pretext::app::settings::ColorBy::Cluster);
@@ -157,7 +157,7 @@ fn kmeans_from_the_clusters_tab_colours_the_map_and_selects_a_cluster() {
     h.get_by_label_contains("NMI ");
     h.get_by_label("Cluster 0").click();
     h.step();
-    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| h.state().selection[r]).collect();
+    let selected: Vec<usize> = (0..MAP_ITEMS).filter(|&r| h.state().selection.rows[r]).collect();
     assert_eq!(selected, members);
 }
 
@@ -177,7 +177,7 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     // One frame applies the reset, the next lays the panel out without the model's note.
     h.step();
     h.step();
-    assert!(h.state().trainer.is_none());
+    assert!(h.state().training.trainer.is_none());
     h.get_by_label("Open run").click();
     step_until(&mut h, "the run to reopen", |a| a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy());
     let reopened = h.state().space.as_ref().unwrap();
@@ -185,17 +185,17 @@ fn a_saved_run_reopens_with_its_embeddings_on_the_map() {
     assert_eq!(reopened.matrix.rows, trained.matrix.rows);
     let max_diff = reopened.matrix.data.iter().zip(&trained.matrix.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(max_diff < 1e-4, "saved embeddings differ from the trained ones by {max_diff}");
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
 }
 
 /// Queries by `file` through the Neighbours panel; the nearest map row found.
 fn query_by_file(h: &mut Harness<'static, PretextApp>, file: &std::path::Path) -> pretext::analysis::neighbors::Neighbor {
     h.get_by_label("Query by file").click();
     h.step();
-    h.state_mut().query_input = file.display().to_string();
+    h.state_mut().neighbours.query_input = file.display().to_string();
     h.get_by_label("Find neighbours").click();
-    step_until(h, "the query's neighbours", |a| a.neighbours.list.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
-    h.state().query.as_ref().and_then(|q| q.neighbours.as_ref()).map(|n| n[0]).expect("neighbours of the query")
+    step_until(h, "the query's neighbours", |a| a.neighbours.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    h.state().neighbours.query.as_ref().and_then(|q| q.neighbours.as_ref()).map(|n| n[0]).expect("neighbours of the query")
 }
 
 #[test]
@@ -222,17 +222,17 @@ fn query_by_image_file_finds_the_item_the_file_was_made_from() {
 fn switching_the_projection_to_umap_relays_out_the_same_points() {
     let mut h = harness();
     wait_for_sample(&mut h);
-    let pca = h.state().map.target().to_vec();
+    let pca = h.state().map.view.target().to_vec();
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Projection").click();
     h.run_steps(3);
     h.get_by_label("UMAP").click();
     h.step();
-    step_until(&mut h, "the UMAP layout", |a| !a.busy() && !a.map.view.view.is_animating() && a.map.view.view.target() != pca.as_slice());
+    step_until(&mut h, "the UMAP layout", |a| !a.busy() && !a.map.view.is_animating() && a.map.view.target() != pca.as_slice());
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     assert_eq!(app.settings.projection, pretext::app::settings::Projection::Umap);
-    assert_eq!(app.map.view.view.len(), MAP_ITEMS);
-    assert!(app.map.view.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_eq!(app.map.view.len(), MAP_ITEMS);
+    assert!(app.map.view.target().iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     h.get_by_label_contains("UMAP of raw features");
 }
 
@@ -245,10 +245,10 @@ fn hdbscan_from_the_clusters_tab_assigns_every_point() {
     h.get_by_label("HDBSCAN").click();
     h.step();
     h.get_by_label("Run HDBSCAN").click();
-    step_until(&mut h, "HDBSCAN", |a| a.clusters.result.result.is_some() && !a.busy());
+    step_until(&mut h, "HDBSCAN", |a| a.clusters.result.is_some() && !a.busy());
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
-    let (c, _) = app.clusters.result.result.as_ref().unwrap();
+    let (c, _) = app.clusters.result.as_ref().unwrap();
     assert_eq!(c.assignments.len(), MAP_ITEMS);
     assert!(c.assignments.iter().all(|&a| a < c.k));
     assert_eq!(c.summaries.iter().map(|s| s.size).sum::<usize>(), MAP_ITEMS);
@@ -276,10 +276,10 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     let big = cli_run(dir.path(), "big", MAP_ITEMS * 2, 0);
     let small = cli_run(dir.path(), "small", MAP_ITEMS / 2, 1);
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), big.clone()).unwrap());
-    step_until(&mut h, "the run to open", |a| a.training.trainer.is_some() && a.map.view.view.len() == MAP_ITEMS * 2 && !a.busy());
+    step_until(&mut h, "the run to open", |a| a.training.trainer.is_some() && a.map.view.len() == MAP_ITEMS * 2 && !a.busy());
     let saved = pretext::ssl::run::load(&big).unwrap();
     let app = h.state();
     let data = app.data.as_ref().unwrap();
@@ -296,7 +296,7 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     h.hover_at(pos);
     h.step();
     h.step();
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
     // The tooltip names where the item came from (its file and row).
     let source = h.state().data.as_ref().unwrap().dataset.item_source(saved.indices[last]);
     assert!(source.contains(":row:"), "an IDX item names its file and row: {source}");
@@ -310,7 +310,7 @@ fn a_cli_run_with_more_map_items_opens_with_its_own_rows_and_joins_the_runs_tabl
     assert_eq!(table_rows(&h, "big (current)"), 1);
     assert_eq!(table_rows(&h, "small"), 1);
     h.get_all_by_label("small").find(|n| n.accesskit_node().role() != egui::accesskit::Role::CheckBox).unwrap().click();
-    step_until(&mut h, "the second run's map", |a| a.map.view.view.len() == MAP_ITEMS / 2 && !a.busy());
+    step_until(&mut h, "the second run's map", |a| a.map.view.len() == MAP_ITEMS / 2 && !a.busy());
     let second = pretext::ssl::run::load(&small).unwrap();
     let app = h.state();
     let data = app.data.as_ref().unwrap();
@@ -333,33 +333,33 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     settings.train.batch_size = 25;
     settings.train.epochs = 2.0;
     let mut h = harness_on(settings, Some(gunpoint));
-    step_until(&mut h, "GunPoint to load", |a| a.data.is_some() && a.map.view.view.len() == 200 && !a.busy());
+    step_until(&mut h, "GunPoint to load", |a| a.data.is_some() && a.map.view.len() == 200 && !a.busy());
     h.get_by_label("Dataset").click();
     h.step();
     h.get_by_label("time series, univariate, length 150");
-    let raw_layout = h.state().map.target().to_vec();
+    let raw_layout = h.state().map.view.target().to_vec();
     h.get_by_label("Train").click();
     // The query by file embeds with the final model: wait for the last snapshot to settle.
     step_until(&mut h, "training to finish and the map to settle", |a| {
         a.training.log.status == pretext::app::state::TrainStatus::Finished
             && a.space.as_ref().is_some_and(|s| s.step == Some(a.training.log.step))
             && !a.busy()
-            && !a.map.view.view.is_animating()
+            && !a.map.view.is_animating()
     });
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
-    assert_ne!(h.state().map.target(), raw_layout.as_slice(), "the map shows the embedding");
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
+    assert_ne!(h.state().map.view.target(), raw_layout.as_slice(), "the map shows the embedding");
     // Neighbours of a map row (focused as a click on its point does; clicking is covered by
     // the image tests), drawn as sparkline buttons named by rank and item.
     let row = 17;
     h.state_mut().command(pretext::app::state::Command::Focus(Some(row)));
-    step_until(&mut h, "neighbours of the focused series", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == row) && !a.busy());
+    step_until(&mut h, "neighbours of the focused series", |a| a.neighbours.list.as_ref().is_some_and(|(_, r, _)| *r == row) && !a.busy());
     let item = h.state().item_of_row(row).unwrap();
     h.get_by_label(&format!("Selected #{item}"));
-    let first = h.state().neighbours.as_ref().unwrap().2[0].index;
+    let first = h.state().neighbours.list.as_ref().unwrap().2[0].index;
     h.get_by_label(&format!("1. #{}", h.state().item_of_row(first).unwrap()));
     h.get_by_label("Show augmented views").click();
     h.step();
-    let views = h.state().views.as_ref().map(|(r, v)| (*r, v.len(), v[0].len()));
+    let views = h.state().neighbours.views.as_ref().map(|(r, v)| (*r, v.len(), v[0].len()));
     assert_eq!(views, Some((row, 8, 150)), "eight views of the series, each 150 steps");
     // Query by a CSV holding that series: its nearest item is the series itself.
     let values = h.state().data.as_ref().unwrap().dataset.global_item(item).to_vec();
@@ -368,7 +368,7 @@ fn the_series_sample_trains_and_shows_neighbours_views_and_a_query_by_csv() {
     std::fs::write(&file, values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")).unwrap();
     let nearest = query_by_file(&mut h, &file);
     assert_eq!(h.state().item_of_row(nearest.index), Some(item));
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
 }
 
 #[test]
@@ -380,13 +380,13 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
     h.get_by_label("Train").click();
     step_until(&mut h, "a snapshot", |a| a.training.log.snapshots >= 1 && !a.busy());
     h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
-    step_until(&mut h, "the focus", |a| a.neighbours.list.focus == Some(3));
+    step_until(&mut h, "the focus", |a| a.neighbours.focus == Some(3));
     h.get_by_label("Show reconstructions").click();
-    step_until(&mut h, "reconstructions", |a| !a.neighbours.list.reconstructions.pairs.is_empty());
+    step_until(&mut h, "reconstructions", |a| !a.neighbours.reconstructions.pairs.is_empty());
     let app = h.state();
-    assert_eq!(app.neighbours.list.reconstructions.pairs.len(), pretext::app::reconstructions::DRAWS);
+    assert_eq!(app.neighbours.reconstructions.pairs.len(), pretext::app::reconstructions::DRAWS);
     let item_len = app.data.as_ref().unwrap().dataset.item_len();
-    assert!(app.neighbours.list.reconstructions.pairs.iter().all(|(i, o)| i.len() == item_len && o.len() == item_len));
+    assert!(app.neighbours.reconstructions.pairs.iter().all(|(i, o)| i.len() == item_len && o.len() == item_len));
     h.get_by_label_contains("its reconstruction");
     // BYOL: the teacher's momentum gets a chart of its own.
     let mut h = harness();
@@ -394,7 +394,7 @@ fn a_generative_run_shows_reconstructions_and_a_teacher_run_charts_its_momentum(
     h.state_mut().settings.train.objective = pretext::ssl::ObjectiveKind::Byol;
     h.get_by_label("Train").click();
     step_until(&mut h, "a snapshot", |a| a.training.log.snapshots >= 1 && !a.busy());
-    assert!(!h.state().log.teacher_momentum.is_empty());
+    assert!(!h.state().training.log.teacher_momentum.is_empty());
     h.get_by_label_contains("Teacher momentum 0.");
 }
 
@@ -419,7 +419,7 @@ fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
     assert!(h.query_all_by_label("Brightness").next().is_some(), "greyscale images keep the plain jitter");
     h.get_by_label("Dataset").click();
     h.step();
-    h.state_mut().path_input = dir.path().display().to_string();
+    h.state_mut().dataset.path_input = dir.path().display().to_string();
     // One more frame so the panel is laid out with the typed path before the click lands.
     h.step();
     h.get_by_label("Open").click();
@@ -437,7 +437,7 @@ fn colour_settings_show_for_a_colour_folder_and_not_for_greyscale() {
     let (source, views) = {
         let a = h.state();
         let d = a.data.as_ref().unwrap();
-        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.neighbours.list.views.as_ref().unwrap().1.clone())
+        (d.dataset.global_item(d.map_indices[0]).to_vec(), a.neighbours.views.as_ref().unwrap().1.clone())
     };
     let plane = source.len() / 3;
     let mean = |img: &[f32], c: usize| img[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
@@ -453,14 +453,14 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     // 1,169 train texts / 32 = 36 steps per epoch: 0.2 epochs is 7 steps.
     settings.train.epochs = 0.2;
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(move |cc| PretextApp::with_settings(cc.egui_ctx.clone(), settings.clone(), Some(sample.clone())));
     step_until(&mut h, "the text sample to load", |a| {
-        a.data.as_ref().is_some_and(|d| d.dataset.name == "fortunes") && a.map.view.view.len() == MAP_ITEMS && !a.busy()
+        a.data.as_ref().is_some_and(|d| d.dataset.name == "fortunes") && a.map.view.len() == MAP_ITEMS && !a.busy()
     });
     h.get_by_label_contains("fortunes · 1461 items");
-    let raw_layout = h.state().map.target().to_vec();
+    let raw_layout = h.state().map.view.target().to_vec();
     h.get_by_label("Train").click();
     // The search embeds with the model as it is now: wait for the final snapshot.
     step_until(&mut h, "training to finish", |a| {
@@ -469,13 +469,13 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
     assert!(app.training.log.loss.iter().all(|p| p[1].is_finite()), "finite losses");
-    assert_ne!(app.map.view.view.target(), raw_layout.as_slice(), "the map shows the embedding");
+    assert_ne!(app.map.view.target(), raw_layout.as_slice(), "the map shows the embedding");
     // Neighbours of a map row: the panel lists them with their texts.
     h.state_mut().command(pretext::app::state::Command::Focus(Some(3)));
-    step_until(&mut h, "neighbours of row 3", |a| a.neighbours.list.list.as_ref().is_some_and(|(_, r, _)| *r == 3));
+    step_until(&mut h, "neighbours of row 3", |a| a.neighbours.list.as_ref().is_some_and(|(_, r, _)| *r == 3));
     let (first, text) = {
         let app = h.state();
-        let n = &app.neighbours.list.list.as_ref().unwrap().2;
+        let n = &app.neighbours.list.as_ref().unwrap().2;
         let item = app.item_of_row(n[0].index).unwrap();
         (item, app.data.as_ref().unwrap().dataset.global_text(item).unwrap().to_string())
     };
@@ -487,11 +487,11 @@ fn text_sample_trains_shows_texts_as_neighbours_and_answers_a_text_search() {
     let query = h.state().data.as_ref().unwrap().dataset.global_text(item).unwrap().to_string();
     h.get_by_label("Search by text").click();
     h.step();
-    h.state_mut().query_input = query;
+    h.state_mut().neighbours.query_input = query;
     h.get_by_label("Find similar texts").click();
-    step_until(&mut h, "the text search's neighbours", |a| a.neighbours.list.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
+    step_until(&mut h, "the text search's neighbours", |a| a.neighbours.query.as_ref().is_some_and(|q| q.neighbours.is_some()) && !a.busy());
     let app = h.state();
-    let best = app.neighbours.list.query.as_ref().unwrap().neighbours.as_ref().unwrap()[0];
+    let best = app.neighbours.query.as_ref().unwrap().neighbours.as_ref().unwrap()[0];
     let found = app.item_of_row(best.index).unwrap();
     // That item, or another with the very same text.
     assert_eq!(app.data.as_ref().unwrap().dataset.global_text(found), app.data.as_ref().unwrap().dataset.global_text(item), "item {found} for {item}");
@@ -521,8 +521,8 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     h.step();
     h.get_by_label("Text column").type_text("body");
     h.step();
-    assert_eq!(h.state().read_options.text_column, "body", "typed into the field");
-    h.state_mut().path_input = texts.display().to_string();
+    assert_eq!(h.state().dataset.read_options.text_column, "body", "typed into the field");
+    h.state_mut().dataset.path_input = texts.display().to_string();
     h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the CSV of texts", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("notes")) && !a.busy());
@@ -532,10 +532,10 @@ fn csv_read_options_open_a_text_column_and_series_rows() {
     assert!(matches!(ds.modality, pretext::data::Modality::Text { .. }), "{:?}", ds.modality);
     assert_eq!((ds.len(), ds.class_names.len()), (40, 2));
 
-    h.state_mut().read_options.text_column.clear();
+    h.state_mut().dataset.read_options.text_column.clear();
     h.get_by_label("Rows are time series").click();
     h.step();
-    h.state_mut().path_input = series.display().to_string();
+    h.state_mut().dataset.path_input = series.display().to_string();
     h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the CSV of series", |a| a.data.as_ref().is_some_and(|d| d.dataset.name.starts_with("waves")) && !a.busy());
@@ -556,20 +556,20 @@ fn the_timeline_slider_shows_an_earlier_snapshot_and_a_saved_run_keeps_its_timel
     wait_for_sample(&mut h);
     h.get_by_label("Train").click();
     step_until(&mut h, "training to finish with two laid-out snapshots", |a| {
-        a.training.log.status == pretext::app::state::TrainStatus::Finished && !a.busy() && a.timeline.frames().len() >= 2 && !a.map.view.view.is_animating()
+        a.training.log.status == pretext::app::state::TrainStatus::Finished && !a.busy() && a.timeline.frames().len() >= 2 && !a.map.view.is_animating()
     });
     let frames = h.state().timeline.frames().to_vec();
-    let latest = h.state().map.target().to_vec();
+    let latest = h.state().map.view.target().to_vec();
     assert_eq!(latest.as_slice(), frames.last().unwrap().layout.as_slice(), "live: the map shows the newest frame");
     assert_ne!(frames[0].layout, frames.last().unwrap().layout);
 
     h.get_by_label_contains("Timeline: step").set_value_accesskit(0.0);
     step_until(&mut h, "the map to go back", |a| a.timeline.position == Some(0));
-    assert_eq!(h.state().map.target(), frames[0].layout.as_slice(), "the map shows the first snapshot");
+    assert_eq!(h.state().map.view.target(), frames[0].layout.as_slice(), "the map shows the first snapshot");
     h.get_by_label_contains(&format!("Timeline: step {}", frames[0].step));
     h.get_by_label("Live").click();
     step_until(&mut h, "live again", |a| a.timeline.position.is_none());
-    assert_eq!(h.state().map.target(), latest.as_slice());
+    assert_eq!(h.state().map.view.target(), latest.as_slice());
 
     h.state_mut().settings.run_dir = run.display().to_string();
     h.get_by_label("Save run").click();
@@ -584,5 +584,5 @@ fn the_timeline_slider_shows_an_earlier_snapshot_and_a_saved_run_keeps_its_timel
     let reopened: Vec<usize> = h.state().timeline.frames().iter().map(|f| f.step).collect();
     assert!(reopened.len() >= frames.len(), "the saved frames come back: {reopened:?}");
     assert!(frames.iter().all(|f| reopened.contains(&f.step)));
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
 }

@@ -46,14 +46,14 @@ fn after_two_scored_snapshots_the_map_is_coloured_by_neighbourhood_change() {
     // The colours are the change between the two latest scored frames, as the core computes it.
     let known = app.timeline.comparable();
     let (a, b) = (&frames[known[known.len() - 2]], &frames[known[known.len() - 1]]);
-    let change = neighbourhood_change(a.neighbours.list.list.as_ref().unwrap(), b.neighbours.as_ref().unwrap(), NEIGHBOURS).unwrap();
+    let change = neighbourhood_change(a.neighbours.as_ref().unwrap(), b.neighbours.as_ref().unwrap(), NEIGHBOURS).unwrap();
     assert!(change.iter().any(|&c| c > 0.0), "training moved some neighbourhoods");
     for row in 0..MAP_ITEMS {
         assert_eq!(app.point_color(row), Some(colors::ramp(change[row])), "row {row}");
     }
     h.get_by_label("From step");
     // The map shows the frame the comparison ends at, so colours and trails meet its points.
-    assert_eq!(app.map.view.view.target(), b.layout.as_slice());
+    assert_eq!(app.map.view.target(), b.layout.as_slice());
 
     // Select top 100: the 100 most changed items.
     h.get_by_label("Select top 100").click();
@@ -61,8 +61,8 @@ fn after_two_scored_snapshots_the_map_is_coloured_by_neighbourhood_change() {
     h.step();
     let app = h.state();
     assert_eq!(app.selection.count, 100);
-    let lowest_in = (0..MAP_ITEMS).filter(|&r| app.selection.rows.rows[r]).map(|r| change[r]).fold(f32::MAX, f32::min);
-    let highest_out = (0..MAP_ITEMS).filter(|&r| !app.selection.rows.rows[r]).map(|r| change[r]).fold(f32::MIN, f32::max);
+    let lowest_in = (0..MAP_ITEMS).filter(|&r| app.selection.rows[r]).map(|r| change[r]).fold(f32::MAX, f32::min);
+    let highest_out = (0..MAP_ITEMS).filter(|&r| !app.selection.rows[r]).map(|r| change[r]).fold(f32::MIN, f32::max);
     assert!(lowest_in >= highest_out, "a selected item changed {lowest_in}, one left out {highest_out}");
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
 }

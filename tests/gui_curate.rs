@@ -19,8 +19,8 @@ fn selected_rows_leave_a_new_csv_and_are_listed_by_source() {
     let mut settings = tiny_settings();
     settings.export_dir = dir.path().join("out").display().to_string();
     let mut h = harness_on(settings, Some(csv.clone()));
-    step_until(&mut h, "the CSV to load", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "table") && !a.busy() && !a.map.view.view.is_empty());
-    let rows: Vec<usize> = (0..h.state().map.len()).filter(|r| r % 5 == 1).collect();
+    step_until(&mut h, "the CSV to load", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "table") && !a.busy() && !a.map.view.is_empty());
+    let rows: Vec<usize> = (0..h.state().map.view.len()).filter(|r| r % 5 == 1).collect();
     let ds = h.state().data.as_ref().unwrap().dataset.clone();
     let sources: Vec<String> = rows.iter().map(|&r| ds.item_source(h.state().item_of_row(r).unwrap())).collect();
     let dropped: Vec<usize> = sources.iter().map(|s| s.strip_prefix("row:").unwrap().parse().unwrap()).collect();
@@ -31,7 +31,7 @@ fn selected_rows_leave_a_new_csv_and_are_listed_by_source() {
 
     h.get_by_label("New file without them").click();
     step_until(&mut h, "the new CSV", |a| !a.busy() && a.shell.status.starts_with("wrote"));
-    assert!(h.state().errors.is_empty(), "errors: {:?}", h.state().errors);
+    assert!(h.state().shell.errors.is_empty(), "errors: {:?}", h.state().shell.errors);
     let written = std::fs::read_to_string(dir.path().join("out").join("table-without-selection.csv")).unwrap();
     let expected: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i == 0 || !dropped.contains(&(i - 1))).map(|(_, l)| l.as_str()).collect();
     assert_eq!(written.lines().collect::<Vec<_>>(), expected);

@@ -23,7 +23,7 @@ fn a_parquet_of_embeddings_is_explored_and_exported_but_not_trained_on() {
     ]));
     let mut h = harness_on(tiny_settings(), Some(table.clone()));
     step_until(&mut h, "the table to load and be scored", |a| {
-        a.data.is_some() && a.map.view.view.len() == rows && !a.busy() && a.scores.result.is_some()
+        a.data.is_some() && a.map.view.len() == rows && !a.busy() && a.scores.result.is_some()
     });
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "{:?}", app.shell.errors);
@@ -50,7 +50,7 @@ fn a_parquet_of_embeddings_is_explored_and_exported_but_not_trained_on() {
     h.step();
 
     h.state_mut().command(Command::RunClustering);
-    step_until(&mut h, "k-means", |a| a.clusters.result.result.is_some() && !a.busy());
+    step_until(&mut h, "k-means", |a| a.clusters.result.is_some() && !a.busy());
     let out = dir.path().join("export");
     h.state_mut().command(Command::Export(out.clone()));
     step_until(&mut h, "the export", |a| !a.busy() && a.shell.status.starts_with("exported"));
@@ -72,9 +72,9 @@ fn a_parquet_of_embeddings_is_explored_and_exported_but_not_trained_on() {
     let x = x.as_any().downcast_ref::<arrow_array::Float32Array>().unwrap();
     let cluster = column("cluster");
     let cluster = cluster.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
-    let assignments = &app.clusters.result.result.as_ref().unwrap().0.assignments;
+    let assignments = &app.clusters.result.as_ref().unwrap().0.assignments;
     for r in 0..rows {
-        assert_eq!(x.value(r), app.map.view.view.target()[r][0]);
+        assert_eq!(x.value(r), app.map.view.target()[r][0]);
         assert_eq!(cluster.value(r), assignments[r] as i64);
     }
 }
@@ -94,7 +94,7 @@ fn thumbnails_of_a_table_with_image_paths_are_its_images() {
     let table = dir.path().join("emb.parquet");
     write_parquet(&table, &batch(vec![("embedding", list_f32(rows, |_| 3)), ("image_path", strings((0..rows).map(|i| format!("img/{i}.png"))))]));
     let mut h = harness_on(tiny_settings(), Some(table));
-    step_until(&mut h, "the table to load", |a| a.data.is_some() && a.map.view.view.len() == rows && !a.busy());
+    step_until(&mut h, "the table to load", |a| a.data.is_some() && a.map.view.len() == rows && !a.busy());
     let ctx = h.ctx.clone();
     let app = h.state_mut();
     assert!(app.shell.errors.is_empty(), "{:?}", app.shell.errors);

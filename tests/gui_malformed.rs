@@ -91,7 +91,7 @@ fn malformed_inputs(root: &std::path::Path) -> Vec<(&'static str, std::path::Pat
 }
 
 fn open(h: &mut Harness<'static, PretextApp>, path: &std::path::Path) {
-    h.state_mut().path_input = path.display().to_string();
+    h.state_mut().dataset.path_input = path.display().to_string();
     h.step();
     h.get_by_label("Open").click();
     h.step();
@@ -110,7 +110,7 @@ fn every_malformed_file_opened_from_the_dataset_panel_ends_in_an_error_not_a_pan
     let cases = tables.chain(malformed_inputs(dir.path()).into_iter().map(|(what, path, must_fail)| (what, path, must_fail, None)));
     for (what, path, must_fail, vector_column) in cases {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        h.state_mut().read_options.vector_column = vector_column.unwrap_or_default().to_string();
+        h.state_mut().dataset.read_options.vector_column = vector_column.unwrap_or_default().to_string();
         open(&mut h, &path);
         step_until(&mut h, what, |a| !a.busy() && (!a.shell.errors.is_empty() || a.data.as_ref().is_some_and(|d| d.path == path)));
         let app = h.state();
@@ -123,7 +123,7 @@ fn every_malformed_file_opened_from_the_dataset_panel_ends_in_an_error_not_a_pan
             assert_eq!(app.data.as_ref().map(|d| d.dataset.len()), Some(10_000), "{what}");
             h.get_by_label("Dismiss").click();
             h.step();
-            assert!(h.state().errors.is_empty());
+            assert!(h.state().shell.errors.is_empty());
         } else {
             assert!(app.data.as_ref().is_some_and(|d| d.path == path), "{what}: neither an error nor a dataset");
         }
@@ -154,7 +154,7 @@ fn a_text_run_read_with_its_own_length_reopens_in_the_window() {
     drop(trainer);
 
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
     step_until(&mut h, "the run to reopen", |a| !a.shell.errors.is_empty() || (a.training.trainer.is_some() && a.shell.status.starts_with("run opened") && !a.busy()));

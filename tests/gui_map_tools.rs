@@ -17,7 +17,7 @@ fn cluster_labels_name_each_cluster_by_its_majority_at_its_centre() {
     h.step();
     assert!(h.state().settings.cluster_labels);
     let app = h.state();
-    let (c, _) = app.clusters.result.result.as_ref().unwrap();
+    let (c, _) = app.clusters.result.as_ref().unwrap();
     let ds = app.data.as_ref().unwrap().dataset.clone();
     let mut checked = 0;
     for s in &c.summaries {
@@ -44,7 +44,7 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
     h.step();
     h.step();
     h.get_by_label("Isolate selection").click();
-    step_until(&mut h, "the isolated layout", |a| a.map.view.view.len() == rows.len() && !a.busy());
+    step_until(&mut h, "the isolated layout", |a| a.map.view.len() == rows.len() && !a.busy());
     let app = h.state();
     let items: Vec<usize> = rows.iter().map(|&r| all_items[r]).collect();
     assert_eq!(app.data.as_ref().unwrap().map_indices.as_slice(), items.as_slice(), "the map holds the selected items only");
@@ -56,7 +56,7 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
     assert!(app.timeline.frames().is_empty() || app.timeline.frames()[0].layout.len() == MAP_ITEMS, "isolated layouts stay off the timeline");
     h.get_by_label(&format!("Isolated: {} of {MAP_ITEMS} points", rows.len()));
     h.get_by_label("Show all points").click();
-    step_until(&mut h, "every point again", |a| a.map.view.view.len() == MAP_ITEMS && !a.busy());
+    step_until(&mut h, "every point again", |a| a.map.view.len() == MAP_ITEMS && !a.busy());
     let app = h.state();
     assert_eq!(app.data.as_ref().unwrap().map_indices, all_items);
     assert!(app.isolation.active.is_none());
@@ -67,18 +67,18 @@ fn isolating_the_selection_lays_out_only_those_points_and_show_all_brings_the_re
 fn density_contours_are_traced_from_the_map_and_follow_a_new_layout() {
     let mut h = harness();
     wait_for_sample(&mut h);
-    assert!(h.state().contours.contours.segments.is_empty(), "nothing traced while the contours are off");
+    assert!(h.state().map.contours.contours.segments.is_empty(), "nothing traced while the contours are off");
     h.get_by_label("Density").click();
     h.step();
     h.step();
     assert!(h.state().settings.density_contours);
-    let expected = pretext::analysis::density::density_contours(h.state().map.target(), &Default::default());
+    let expected = pretext::analysis::density::density_contours(h.state().map.view.target(), &Default::default());
     assert!(!expected.segments[0].is_empty());
-    assert_eq!(h.state().contours.contours, expected, "the drawn contours are those of the map's layout");
+    assert_eq!(h.state().map.contours.contours, expected, "the drawn contours are those of the map's layout");
     // A new layout (the map moved to the right) moves the contours with it.
-    let shifted: Vec<[f32; 2]> = h.state().map.target().iter().map(|p| [p[0] + 100.0, p[1]]).collect();
-    h.state_mut().map.set_layout(shifted.clone(), false, 0.0);
+    let shifted: Vec<[f32; 2]> = h.state().map.view.target().iter().map(|p| [p[0] + 100.0, p[1]]).collect();
+    h.state_mut().map.view.set_layout(shifted.clone(), false, 0.0);
     h.step();
     h.step();
-    assert_eq!(h.state().contours.contours, pretext::analysis::density::density_contours(&shifted, &Default::default()));
+    assert_eq!(h.state().map.contours.contours, pretext::analysis::density::density_contours(&shifted, &Default::default()));
 }

@@ -35,7 +35,7 @@ fn blobs(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn open_blobs(dir: &std::path::Path) -> Harness<'static, PretextApp> {
     let mut h = harness_on(tiny_settings(), Some(blobs(dir)));
-    step_until(&mut h, "the blobs to load and be scored", |a| a.data.is_some() && a.map.view.view.len() == ROWS && !a.busy());
+    step_until(&mut h, "the blobs to load and be scored", |a| a.data.is_some() && a.map.view.len() == ROWS && !a.busy());
     h
 }
 

@@ -29,8 +29,8 @@ fn a_streamed_npy_opens_says_so_and_trains() {
     h.step();
     h.get_by_label("Stream from disk").click();
     h.step();
-    assert!(h.state().read_options.stream, "the box is ticked");
-    h.state_mut().path_input = path.display().to_string();
+    assert!(h.state().dataset.read_options.stream, "the box is ticked");
+    h.state_mut().dataset.path_input = path.display().to_string();
     h.step();
     h.get_by_label("Open").click();
     step_until(&mut h, "the streamed NPY", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "rows") && !a.busy());
@@ -45,7 +45,7 @@ fn a_streamed_npy_opens_says_so_and_trains() {
 
     h.get_by_label("Train").click();
     step_until(&mut h, "training on the streamed file to finish", |a| {
-        a.training.log.status == TrainStatus::Finished && !a.busy() && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.map.view.view.is_animating()
+        a.training.log.status == TrainStatus::Finished && !a.busy() && a.space.as_ref().is_some_and(|s| s.step.is_some()) && !a.map.view.is_animating()
     });
     let app = h.state();
     assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);

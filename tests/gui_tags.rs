@@ -53,7 +53,7 @@ fn a_tag_survives_saving_and_reopening_the_run_and_is_a_column_of_the_export() {
 
     // A new window on the saved run: the tag is read back from the run folder.
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1400.0, 1000.0))
         .with_max_steps(50_000)
         .build_eframe(|cc| PretextApp::with_run(cc.egui_ctx.clone(), tiny_settings(), run.clone()).unwrap());
     step_until(&mut h, "the run to reopen and be scored", |a| {

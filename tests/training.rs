@@ -322,6 +322,38 @@ fn training_goes_on_while_a_snapshot_is_embedded_and_the_last_one_comes_before_f
     assert!(snapshot_steps.len() < last_step, "a newer request replaces a waiting one: {} snapshots for {last_step} steps", snapshot_steps.len());
 }
 
+#[test]
+fn under_a_live_map_share_training_waits_for_each_snapshot_and_spaces_them_by_their_cost() {
+    // The same heavy snapshots as above, paced: each one reaches the map before the next step,
+    // and costly ones come further apart than the fewest steps between two.
+    let ds = Arc::new(shapes_dataset(750, 24, 5));
+    let cfg = TrainConfig { batch_size: 16, epochs: 2.0, eval_every: 2, map_items: 3000, live_map: Some(pretext::ssl::live_map::LiveMap::MapFirst), ..tiny_config() };
+    let trainer = Trainer::spawn(ds, cfg, None).unwrap();
+    let events = run_phase(&trainer);
+    let mut last_step = 0;
+    let mut snapshot_steps = Vec::new();
+    for ev in &events {
+        match ev {
+            TrainEvent::Step { step, .. } => last_step = *step,
+            TrainEvent::Snapshot { step, .. } => {
+                assert_eq!(*step, last_step, "a paced snapshot comes before the next step (snapshots at {snapshot_steps:?})");
+                snapshot_steps.push(*step);
+            }
+            TrainEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    }
+    assert!(matches!(events.last(), Some(TrainEvent::Finished { reason: FinishReason::Completed, .. })), "{:?}", events.last());
+    assert!(snapshot_steps.len() >= 2, "snapshots at {snapshot_steps:?} of {last_step} steps");
+    assert_eq!(snapshot_steps[0], 2, "the first snapshot waits only for the step gap");
+    // The last one is the phase's final snapshot; the others were paced.
+    let paced = &snapshot_steps[..snapshot_steps.len() - 1];
+    assert!(paced.windows(2).all(|w| w[1] - w[0] >= 2), "never within the step gap: {snapshot_steps:?}");
+    // Embedding 3,000 items costs tens of steps of batch 16, so at a quarter of the time they
+    // come far less often than the every-2-steps an unpaced run asks for.
+    assert!(paced.len() <= last_step / 4, "paced by their cost, not every 2 steps: {snapshot_steps:?} of {last_step} steps");
+}
+
 /// Trains until the first step is reported, pauses, saves into `dir` and closes the trainer;
 /// returns the step it paused at.
 fn pause_and_save(trainer: Trainer, dir: &std::path::Path) -> usize {

@@ -52,7 +52,7 @@ pub fn perplexity_affinities(knn: &[Vec<(usize, f32)>], perplexity: f64) -> Spar
 
 /// `P_{j|i}` over one neighbour list: `exp(−β d²)` normalised, β bisected until the entropy
 /// equals `ln(perplexity)`.
-fn conditional_row(list: &[(usize, f32)], perplexity: f64) -> Vec<f64> {
+pub fn conditional_row(list: &[(usize, f32)], perplexity: f64) -> Vec<f64> {
     if list.is_empty() {
         return Vec::new();
     }

@@ -18,24 +18,15 @@ pub struct Graph {
 /// the point itself as umap-learn does: `Σ_j exp(−(d_j − ρ)/σ) = log2(n_neighbors)`.
 pub fn fuzzy_simplicial_set(knn: &[Vec<(usize, f32)>], n_neighbors: usize) -> Graph {
     let n = knn.len();
-    let target = (n_neighbors.max(2) as f64).log2();
-    let mean_all = {
-        let (s, c) = knn.iter().flatten().fold((0.0f64, 0usize), |(s, c), p| (s + p.1 as f64, c + 1));
-        if c > 0 { s / c as f64 } else { 0.0 }
-    };
+    let mean_all = mean_distance(knn);
     let directed: Vec<Vec<(u32, u32, f32)>> = knn
         .par_iter()
         .enumerate()
         .map(|(i, list)| {
-            let rho = list.iter().map(|p| p.1 as f64).find(|&d| d > 0.0).unwrap_or(0.0);
-            let sigma = smooth_sigma(list, rho, target, mean_all);
             list.iter()
-                .filter(|&&(j, _)| j != i)
-                .map(|&(j, d)| {
-                    let excess = d as f64 - rho;
-                    let w = if excess <= 0.0 || sigma == 0.0 { 1.0 } else { (-excess / sigma).exp() };
-                    (i as u32, j as u32, w as f32)
-                })
+                .zip(memberships(list, n_neighbors, mean_all))
+                .filter(|&(&(j, _), _)| j != i)
+                .map(|(&(j, _), w)| (i as u32, j as u32, w))
                 .collect()
         })
         .collect();
@@ -64,6 +55,28 @@ pub fn fuzzy_simplicial_set(knn: &[Vec<(usize, f32)>], n_neighbors: usize) -> Gr
         k += step;
     }
     g
+}
+
+/// The mean distance over every kNN list (σ's floor for points whose neighbours all
+/// coincide with them).
+pub fn mean_distance(knn: &[Vec<(usize, f32)>]) -> f64 {
+    let (s, c) = knn.iter().flatten().fold((0.0f64, 0usize), |(s, c), p| (s + p.1 as f64, c + 1));
+    if c > 0 { s / c as f64 } else { 0.0 }
+}
+
+/// Membership strength of each entry of one point's neighbour list (nearest first):
+/// `exp(−(d − ρ)/σ)`, with ρ the distance to the nearest neighbour not coinciding with it and
+/// σ found so the strengths sum to `log2(n_neighbors)`.
+pub fn memberships(list: &[(usize, f32)], n_neighbors: usize, mean_all: f64) -> Vec<f32> {
+    let target = (n_neighbors.max(2) as f64).log2();
+    let rho = list.iter().map(|p| p.1 as f64).find(|&d| d > 0.0).unwrap_or(0.0);
+    let sigma = smooth_sigma(list, rho, target, mean_all);
+    list.iter()
+        .map(|&(_, d)| {
+            let excess = d as f64 - rho;
+            (if excess <= 0.0 || sigma == 0.0 { 1.0 } else { (-excess / sigma).exp() }) as f32
+        })
+        .collect()
 }
 
 /// Binary search for σ, with umap-learn's floor of 1e-3 × mean distance.

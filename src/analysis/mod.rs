@@ -9,8 +9,8 @@ pub mod metrics;
 pub mod neighbors;
 pub mod pca;
 pub mod tfidf;
-pub mod affinity; pub mod align; pub mod distance; pub mod fastmath; pub mod fuzzy; pub mod grid2d; pub mod hdbscan; pub mod hnsw; pub mod index; pub mod init;
-pub mod density; pub mod probe; pub mod quality; pub mod reproject; pub mod scores; pub mod spectral; pub mod tsne; pub mod tsne_bh; pub mod tsne_fft; pub mod umap;
+pub mod affinity; pub mod align; pub mod coreset; pub mod distance; pub mod fastmath; pub mod fuzzy; pub mod grid2d; pub mod hdbscan; pub mod hnsw; pub mod index; pub mod init;
+pub mod density; pub mod place; pub mod place_scale; pub mod probe; pub mod quality; pub mod reproject; pub mod scores; pub mod spectral; pub mod tsne; pub mod tsne_bh; pub mod tsne_fft; pub mod umap;
 
 use std::sync::Arc;
 

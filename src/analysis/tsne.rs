@@ -121,10 +121,30 @@ pub fn tsne(data: &Matrix, params: &TsneParams, mut on_iter: impl FnMut(usize, &
 
 /// Gradient descent on the KL divergence from `init`, both phases.
 pub fn optimize(p: &SparseP, init: Matrix, params: &TsneParams, on_iter: &mut impl FnMut(usize, &Matrix) -> bool) -> Result<Matrix> {
+    optimize_fixed(p, init, params, &[], on_iter)
+}
+
+/// [`optimize`] with the points where `fixed` is true held where `init` has them (new points
+/// placed into an existing map, as openTSNE's `transform` optimises against a fixed reference
+/// embedding). The layout is then not re-centred each iteration, so the fixed points keep
+/// their frame. An empty `fixed` moves every point.
+pub fn optimize_fixed(
+    p: &SparseP,
+    init: Matrix,
+    params: &TsneParams,
+    fixed: &[bool],
+    on_iter: &mut impl FnMut(usize, &Matrix) -> bool,
+) -> Result<Matrix> {
     let n = p.rows();
-    if init.rows != n || init.cols != 2 {
-        return Err(PretextError::Analysis(format!("t-SNE layout is {}×{}, expected {n}×2", init.rows, init.cols)));
+    if init.rows != n || init.cols != 2 || !(fixed.is_empty() || fixed.len() == n) {
+        return Err(PretextError::Analysis(format!(
+            "t-SNE layout is {}×{} with {} fixed flags, expected {n}×2 and {n} flags",
+            init.rows,
+            init.cols,
+            fixed.len()
+        )));
     }
+    let any_fixed = fixed.iter().any(|&f| f);
     let mut layout = init;
     let mut update = vec![0.0f64; 2 * n];
     let mut gains = vec![1.0f64; 2 * n];
@@ -148,6 +168,10 @@ pub fn optimize(p: &SparseP, init: Matrix, params: &TsneParams, on_iter: &mut im
             }
             let y = &layout.data;
             let step = |i: usize, u: &mut [f64], g: &mut [f64]| {
+                if fixed.get(i).copied().unwrap_or(false) {
+                    u.iter_mut().for_each(|v| *v = 0.0);
+                    return;
+                }
                 let (xi, yi) = (y[2 * i], y[2 * i + 1]);
                 let mut attr = [0.0f64; 2];
                 for e in p.row_start[i]..p.row_start[i + 1] {
@@ -177,8 +201,10 @@ pub fn optimize(p: &SparseP, init: Matrix, params: &TsneParams, on_iter: &mut im
                 layout.data[i] = v as f32;
                 mean[i % 2] += v;
             }
-            let mean = [(mean[0] / n as f64) as f32, (mean[1] / n as f64) as f32];
-            layout.data.iter_mut().enumerate().for_each(|(i, v)| *v -= mean[i % 2]);
+            if !any_fixed {
+                let mean = [(mean[0] / n as f64) as f32, (mean[1] / n as f64) as f32];
+                layout.data.iter_mut().enumerate().for_each(|(i, v)| *v -= mean[i % 2]);
+            }
             if !on_iter(iter, &layout) {
                 return Ok(layout);
             }

@@ -101,16 +101,40 @@ pub fn layout_graph(
     params: &UmapParams,
     on_epoch: &mut impl FnMut(usize, &Matrix) -> bool,
 ) -> Result<Matrix> {
+    rescale_box(&mut init, 10.0);
+    layout_graph_fixed(graph, init, params, &[], on_epoch)
+}
+
+/// [`layout_graph`] with the points where `fixed` is true held where `init` has them (new
+/// points placed into an existing map, as umap-learn's `transform` does). `init` is used in
+/// its own frame, not rescaled: the caller brings it to UMAP's scale. Edges between two fixed
+/// points are dropped; an empty `fixed` moves every point.
+pub fn layout_graph_fixed(
+    graph: &Graph,
+    init: Matrix,
+    params: &UmapParams,
+    fixed: &[bool],
+    on_epoch: &mut impl FnMut(usize, &Matrix) -> bool,
+) -> Result<Matrix> {
     let n = graph.n;
+    if init.rows != n || init.cols != 2 || !(fixed.is_empty() || fixed.len() == n) {
+        return Err(PretextError::Analysis(format!(
+            "UMAP layout is {}×{} with {} fixed flags, expected {n}×2 and {n} flags",
+            init.rows,
+            init.cols,
+            fixed.len()
+        )));
+    }
     let n_epochs = params.n_epochs.unwrap_or(if n > 10_000 { 200 } else { 500 });
     let (a, b) = fit_ab(params.min_dist, params.spread);
-    rescale_box(&mut init, 10.0);
     let pos: Vec<AtomicU32> = init.data.iter().map(|v| AtomicU32::new(v.to_bits())).collect();
+    let is_fixed = |i: u32| fixed.get(i as usize).copied().unwrap_or(false);
 
     // umap-learn drops edges too weak to be sampled even once.
     let max_w = graph.weight.iter().cloned().fold(0.0f32, f32::max);
     let mut edges: Vec<Edge> = (0..graph.head.len())
         .filter(|&e| graph.weight[e] >= max_w / n_epochs as f32)
+        .filter(|&e| !(is_fixed(graph.head[e]) && is_fixed(graph.tail[e])))
         .map(|e| {
             let every = max_w / graph.weight[e];
             let every_neg = every / params.negative_sample_rate.max(1) as f32;
@@ -121,7 +145,7 @@ pub fn layout_graph(
     let mut layout = init;
     for epoch in 0..n_epochs {
         let alpha = params.learning_rate * (1.0 - epoch as f32 / n_epochs as f32);
-        let step = Step { a, b, gamma: params.repulsion_strength, alpha, epoch: epoch as f32, n: n as u32 };
+        let step = Step { a, b, gamma: params.repulsion_strength, alpha, epoch: epoch as f32, n: n as u32, fixed };
         edges.par_chunks_mut(chunk).enumerate().for_each(|(c, chunk_edges)| {
             let mut rng = Rng::new(params.seed ^ ((epoch as u64) << 32) ^ c as u64);
             chunk_edges.iter_mut().for_each(|e| step.edge(e, &pos, &mut rng));
@@ -143,13 +167,15 @@ struct Edge {
     next_neg: f32,
 }
 
-struct Step {
+struct Step<'a> {
     a: f32,
     b: f32,
     gamma: f32,
     alpha: f32,
     epoch: f32,
     n: u32,
+    /// Points that never move (empty: none).
+    fixed: &'a [bool],
 }
 
 #[inline]
@@ -174,7 +200,12 @@ fn prefetch(pos: &[AtomicU32], i: usize) {
     }
 }
 
-impl Step {
+impl Step<'_> {
+    #[inline]
+    fn is_fixed(&self, i: usize) -> bool {
+        self.fixed.get(i).copied().unwrap_or(false)
+    }
+
     #[inline]
     fn edge(&self, e: &mut Edge, pos: &[AtomicU32], rng: &mut Rng) {
         if e.next > self.epoch {
@@ -200,9 +231,16 @@ impl Step {
                 cur[d] += g;
                 other[d] -= g;
             }
-            store(pos, k, other);
+            if !self.is_fixed(k) {
+                store(pos, k, other);
+            }
         }
         e.next += e.every;
+        if self.is_fixed(j) {
+            // Only the tail moves, and negative samples only ever move the head.
+            e.next_neg += n_neg as f32 * e.every_neg;
+            return;
+        }
 
         // The negative samples of one edge all see the same position and their steps are
         // summed, where umap-learn applies them one after another. Each sample's gradient then

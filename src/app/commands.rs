@@ -153,6 +153,8 @@ impl PretextApp {
             let mut config = self.settings.train.clone();
             // The trainer snapshots the rows the map shows (chosen at load time, or a run's).
             config.map_items = data.map_indices.len();
+            // The window always paces its snapshots (settings saved before the choice have none).
+            config.live_map.get_or_insert_with(Default::default);
             let rows = data.map_indices.to_vec();
             match Trainer::spawn_with_rows(data.dataset.clone(), config, rows, Some(Arc::new(move || waker_ctx.request_repaint()))) {
                 Ok(t) => {
@@ -187,8 +189,15 @@ impl PretextApp {
         };
         let ds = data.dataset.clone();
         let ctx = self.shell.ctx.clone();
+        let live_map = self.settings.train.live_map.unwrap_or_default();
         self.jobs.spawn(JobKind::OpenRun, move || {
-            let opened = Trainer::open_run(&dir, ds, None, Some(Arc::new(move || ctx.request_repaint())))
+            // A run trained on the command line continues here with the window's pacing.
+            let opened = crate::ssl::run::load_config(&dir)
+                .and_then(|saved| {
+                    let mut config = saved.train;
+                    config.live_map.get_or_insert(live_map);
+                    Trainer::open_run(&dir, ds, Some(config), Some(Arc::new(move || ctx.request_repaint())))
+                })
                 .and_then(|t| Ok((t, Box::new(crate::ssl::run::load(&dir)?))));
             JobResult::RunOpened(opened.map_err(|e| e.to_string()))
         });

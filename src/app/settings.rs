@@ -142,7 +142,7 @@ pub struct Settings {
 /// Training defaults for the window: snapshots often enough that the map visibly moves within
 /// seconds of pressing Train (the CLI keeps the core's sparser default).
 pub fn gui_train_defaults() -> TrainConfig {
-    TrainConfig { eval_every: 10, batch_size: 128, map_items: 5_000, epochs: 10.0, ..TrainConfig::default() }
+    TrainConfig { eval_every: 10, live_map: Some(Default::default()), batch_size: 128, map_items: 5_000, epochs: 10.0, ..TrainConfig::default() }
 }
 
 impl Settings {

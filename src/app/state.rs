@@ -129,6 +129,8 @@ pub struct TrainingLog {
     paused_at: Option<Instant>,
     paused_for: Duration,
     pub snapshots: usize,
+    /// When each step was reported, in step order: how old the map's snapshot is.
+    step_times: Vec<(usize, Instant)>,
 }
 
 impl Default for TrainingLog {
@@ -152,6 +154,7 @@ impl Default for TrainingLog {
             paused_at: None,
             paused_for: Duration::ZERO,
             snapshots: 0,
+            step_times: Vec::new(),
         }
     }
 }
@@ -197,6 +200,10 @@ impl TrainingLog {
                     self.throughput.push([x, *items_per_sec as f64]);
                 }
                 self.step = *step;
+                // A reopened run's steps start over from its own; the times keep step order.
+                let after = self.step_times.partition_point(|(s, _)| s < step);
+                self.step_times.truncate(after);
+                self.step_times.push((*step, Instant::now()));
                 self.epoch = *epoch;
                 self.learning_rate = *learning_rate;
                 if let Some(m) = teacher_momentum {
@@ -228,6 +235,12 @@ impl TrainingLog {
             }
             _ => {}
         }
+    }
+
+    /// When `step` was trained, if this log saw it.
+    pub fn stepped_at(&self, step: usize) -> Option<Instant> {
+        let i = self.step_times.partition_point(|(s, _)| *s < step);
+        self.step_times.get(i).filter(|(s, _)| *s == step).map(|(_, t)| *t)
     }
 
     pub fn progress(&self) -> f32 {

@@ -48,6 +48,7 @@ pub fn embedded(run_dir: Option<&Path>, data: &TableArgs) -> anyhow::Result<Embe
         label_column: data.label_column.clone(),
         vector_column: data.vector_column.clone(),
         text_column: data.text_column.clone(),
+        id_column: data.id_column.clone(),
         // With no model, an .npy's rows can only be the embeddings themselves.
         embeddings: true,
         ..LoadOptions::default()

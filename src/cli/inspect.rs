@@ -47,7 +47,8 @@ pub struct NeighborsArgs {
     pub data: TableArgs,
     /// The query item: its dataset index (train items first, then test items), or its
     /// source: a file relative to the dataset root (`cat/0042.jpg`), `row:N` of a table
-    /// (0-based, header excluded), `line:N` of a text file. For a table of embeddings (--data
+    /// (0-based, header excluded), `line:N` of a text file, `series:N` of a .ts/.tsv file, or
+    /// `id:VALUE` for a table read with --id-column. For a table of embeddings (--data
     /// without --run), a number is its row in the table.
     #[arg(long)]
     pub item: String,
@@ -132,8 +133,11 @@ pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
     };
     let item = match (&ds, args.item.trim().parse::<usize>()) {
         (_, Ok(i)) => i,
-        (Some(ds), Err(_)) => ds.find_item(&args.item).ok_or_else(|| anyhow::anyhow!("no item of {} has the source '{}'", ds.name, args.item))?,
-        (None, Err(_)) => bail!("'{}' is not an item index, and the run's dataset could not be read to find it by source", args.item),
+        (Some(ds), Err(_)) => ds.find_item(&args.item).ok_or_else(|| anyhow::anyhow!("no item of {} has the {} '{}'", ds.name, what_names(&args.item), args.item))?,
+        // Without the data, the sources saved with the run still name its rows.
+        (None, Err(_)) => saved.find_saved(&args.item).ok_or_else(|| {
+            anyhow::anyhow!("'{}' is not an item index nor the {} of an item this run saved, and the run's dataset could not be read to look further", args.item, what_names(&args.item))
+        })?,
     };
     let Some(row) = saved.indices.iter().position(|&i| i == item) else {
         let (lo, hi) = (saved.indices.first().copied().unwrap_or(0), saved.indices.last().copied().unwrap_or(0));
@@ -144,33 +148,60 @@ pub fn neighbors(args: NeighborsArgs) -> anyhow::Result<()> {
     let label_of = |r: usize| -> String {
         saved.labels.as_ref().and_then(|l| l.get(r)).map_or("-".into(), |&l| names.get(l as usize).cloned().unwrap_or(l.to_string()))
     };
-    let source_of = |i: usize| ds.as_ref().map_or("-".to_string(), |ds| ds.item_source(i));
-    let rows = found.iter().map(|n| Neighbor { item: saved.indices[n.index], source: source_of(saved.indices[n.index]), distance: n.distance(), label: label_of(n.index) }).collect();
-    let query = Neighbor { item, source: source_of(item), distance: 0.0, label: label_of(row) };
+    let source_of = |i: usize| match &ds {
+        Some(ds) => ds.item_source(i),
+        None => saved.saved_source(i).unwrap_or("-").to_string(),
+    };
+    let id_of = |i: usize| match &ds {
+        Some(ds) => ds.item_id(i).map(str::to_string),
+        None => saved.saved_id(i).map(str::to_string),
+    };
+    let line = |i: usize, distance: f32, r: usize| Neighbor { item: i, source: source_of(i), id: id_of(i), distance, label: label_of(r) };
+    let rows = found.iter().map(|n| line(saved.indices[n.index], n.distance(), n.index)).collect();
+    let query = line(item, 0.0, row);
     print_neighbors(&args, &query, rows)
+}
+
+/// What `--item` names, for messages: an id or a source.
+fn what_names(item: &str) -> &'static str {
+    if item.trim().starts_with("id:") {
+        "id"
+    } else {
+        "source"
+    }
 }
 
 /// One line of `pretext neighbors`.
 struct Neighbor {
     item: usize,
     source: String,
+    /// The value of the item's id column, when the table was read with one.
+    id: Option<String>,
     distance: f32,
     label: String,
 }
 
 /// The neighbours of the query as a table or JSON: item, source, cosine distance and label.
 fn print_neighbors(args: &NeighborsArgs, query: &Neighbor, rows: Vec<Neighbor>) -> anyhow::Result<()> {
+    // Items with ids get an `id` beside their source, in JSON and in the table.
+    let with_id = |mut v: serde_json::Value, n: &Neighbor| {
+        if let Some(id) = &n.id {
+            v["id"] = serde_json::Value::String(id.clone());
+        }
+        v
+    };
     if args.json {
         let rows: Vec<serde_json::Value> =
-            rows.iter().map(|n| serde_json::json!({"item": n.item, "source": n.source, "distance": n.distance, "label": n.label})).collect();
-        let out = serde_json::json!({"query": query.item, "source": query.source, "label": query.label, "neighbors": rows});
+            rows.iter().map(|n| with_id(serde_json::json!({"item": n.item, "source": n.source, "distance": n.distance, "label": n.label}), n)).collect();
+        let out = with_id(serde_json::json!({"query": query.item, "source": query.source, "label": query.label, "neighbors": rows}), query);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("query item {} {} ({})", query.item, query.source, query.label);
+    let id_text = |n: &Neighbor| n.id.as_ref().map(|id| format!("  id {id}")).unwrap_or_default();
+    println!("query item {} {}{} ({})", query.item, query.source, id_text(query), query.label);
     println!("{:>4}  {:>8}  {:>15}  {:<10}  source", "rank", "item", "cosine distance", "label");
     for (rank, n) in rows.iter().enumerate() {
-        println!("{:>4}  {:>8}  {:>15.4}  {:<10}  {}", rank + 1, n.item, n.distance, n.label, n.source);
+        println!("{:>4}  {:>8}  {:>15.4}  {:<10}  {}{}", rank + 1, n.item, n.distance, n.label, n.source, id_text(n));
     }
     Ok(())
 }
@@ -178,13 +209,18 @@ fn print_neighbors(args: &NeighborsArgs, query: &Neighbor, rows: Vec<Neighbor>) 
 /// `neighbors --data TABLE`: the nearest rows of a table of embeddings, in its own space.
 fn table_neighbors(args: &NeighborsArgs) -> anyhow::Result<()> {
     let (ds, all) = super::embedded::embedded(None, &args.data)?.into_all();
-    let row: usize = args.item.trim().strip_prefix("row:").unwrap_or(args.item.trim()).parse().map_err(|_| anyhow::anyhow!("--item on a table of embeddings is its row (a number or row:N), not '{}'", args.item))?;
-    let Some(item) = ds.item_of_row(row) else {
-        bail!("row {row} is outside the table ({} rows)", all.rows);
+    let item = if args.item.trim().starts_with("id:") {
+        ds.find_item(&args.item).ok_or_else(|| anyhow::anyhow!("no row of {} has the id '{}'", ds.name, args.item.trim().trim_start_matches("id:")))?
+    } else {
+        let row: usize = args.item.trim().strip_prefix("row:").unwrap_or(args.item.trim()).parse().map_err(|_| anyhow::anyhow!("--item on a table of embeddings is its row (a number or row:N) or id:VALUE, not '{}'", args.item))?;
+        let Some(item) = ds.item_of_row(row) else {
+            bail!("row {row} is outside the table ({} rows)", all.rows);
+        };
+        item
     };
     let found = crate::analysis::neighbors::neighbors_of(&all, item, args.k)?;
     let label_of = |i: usize| ds.global_label(i).map_or("-".to_string(), |l| ds.class_name(l).to_string());
     let row_of = |i: usize| ds.global_row(i).unwrap_or(i);
-    let line = |i: usize, distance: f32| Neighbor { item: row_of(i), source: ds.item_source(i), distance, label: label_of(i) };
+    let line = |i: usize, distance: f32| Neighbor { item: row_of(i), source: ds.item_source(i), id: ds.item_id(i).map(str::to_string), distance, label: label_of(i) };
     print_neighbors(args, &line(item, 0.0), found.iter().map(|n| line(n.index, n.distance())).collect())
 }

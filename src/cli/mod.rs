@@ -8,6 +8,7 @@ mod export_torch;
 mod inspect;
 mod probe;
 mod scores;
+mod select;
 mod train;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Embed a dataset with an encoder's weights (a checkpoint, or random) without training,
     /// and write a run folder the app opens, with every item's embedding as embeddings.parquet.
+    /// With --run: embed new items with that run's encoder and place them into its map
+    /// without retraining, as a split named "added".
     Embed(embed::EmbedArgs),
     /// Write a run's encoder as safetensors in its architecture's own names (torchvision,
     /// timm, transformers), for PyTorch's load_state_dict(strict=True).
@@ -56,6 +59,9 @@ pub enum Command {
     /// Act on a selection outside pretext: the sources of a tag or a list of items, copies of
     /// their files, a new CSV or text file without them, or with their labels changed.
     Curate(curate::CurateArgs),
+    /// A few diverse items to label (a k-center coreset, or the most typical item of each
+    /// cluster), written as their sources, one per line, for `pretext curate --from`.
+    Select(select::SelectArgs),
     /// Linear probes on a run's frozen embeddings with a few labels (1%, 10%, 100%, N per class).
     Probe(probe::ProbeArgs),
     /// Speed and quality benchmarks against the Python reference tools, measured in one run.
@@ -152,6 +158,11 @@ pub struct DataArgs {
     /// Parquet/Arrow: the texts shown beside the vectors (default: a column named text).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// CSV, Parquet, Arrow: a column naming each row (a key, a file name). It is not a
+    /// feature; outputs carry its value as `id` beside the source, and `--item id:VALUE`
+    /// finds the row.
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// Parquet/Arrow: the list column holding each row's embedding (default: the only list
     /// column, or else every numeric column but the label and id).
     #[arg(long)]
@@ -206,6 +217,11 @@ pub struct TableArgs {
     /// The table's text column (default: one named text, caption or sentence).
     #[arg(long)]
     pub text_column: Option<String>,
+    /// CSV, Parquet, Arrow: a column naming each row (a key, a file name). It is not a
+    /// feature; outputs carry its value as `id` beside the source, and `--item id:VALUE`
+    /// finds the row.
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// With --run: where the run's encoder embeds the dataset.
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -220,6 +236,7 @@ impl DataArgs {
         let opts = LoadOptions {
             label_column: self.label_column.clone(),
             text_column: self.text_column.clone(),
+            id_column: self.id_column.clone(),
             vector_column: self.vector_column.clone(),
             text_max_len: self.max_len,
             labels_path: self.labels.clone(),
@@ -265,6 +282,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::embed(a),
         Command::Curate(a) => curate::curate(a),
+        Command::Select(a) => select::run(a),
         Command::ExportWeights(a) => embed::export_weights(a),
         Command::ExportTorch(a) => export_torch::run(a),
         Command::Eval(a) => inspect::eval(a),

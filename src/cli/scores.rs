@@ -63,11 +63,13 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
     let fmt = |v: Option<f32>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     // A table of embeddings made elsewhere: each item's row in that table, last.
     let has_rows = ds.has_table_rows();
-    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{},source", if has_rows { ",row" } else { "" })?;
+    // A table read with an id column: each item's id, after its source.
+    let has_ids = ds.has_ids();
+    writeln!(out, "item,label,uniqueness,duplicate_group,label_error,representativeness,map_disagreement{},source{}", if has_rows { ",row" } else { "" }, if has_ids { ",id" } else { "" })?;
     for i in 0..ds.len() {
         writeln!(
             out,
-            "{i},{},{:.6},{},{},{},{:.6}{},{}",
+            "{i},{},{:.6},{},{},{},{:.6}{},{}{}",
             ds.global_label(i).map(|l| csv_field(ds.class_name(l))).unwrap_or_default(),
             scores.uniqueness[i],
             scores.duplicate_group[i].map(|g| g.to_string()).unwrap_or_default(),
@@ -76,6 +78,7 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
             disagreement[i],
             if has_rows { ds.global_row(i).map(|r| format!(",{r}")).unwrap_or_default() } else { String::new() },
             csv_field(&ds.item_source(i)),
+            ds.item_id(i).map(|id| format!(",{}", csv_field(id))).unwrap_or_default(),
         )?;
     }
     out.flush()?;
@@ -99,6 +102,7 @@ pub fn run(args: ScoresArgs) -> anyhow::Result<()> {
         }
         floats.push(("map_disagreement".into(), column(&disagreement)));
         let extra = ExtraColumns {
+            ids: ds.ids_of(&index),
             rows: ds.has_table_rows().then(|| index.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
             xy: Some(layout.data.chunks(2).map(|p| [p[0], p[1]]).collect()),
             texts: ds.global_text(0).is_some().then(|| index.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),

@@ -215,15 +215,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // A resumed run's items must be split as they were when it was trained.
     let resumed = args.resume.as_deref().map(crate::ssl::run::load).transpose()?;
     let ds = Arc::new(args.data.load(resumed.as_ref().map_or(args.split_seed, |s| s.config.split_seed()))?);
+    // The tests of failure reporting inject a failure into a background thread this way
+    // (`ssl::fault`); unset, as it always is for users, it changes nothing.
+    let fault = crate::ssl::fault::from_env().map_err(anyhow::Error::msg)?;
     let trainer = match (&args.resume, resumed) {
         (Some(dir), Some(saved)) => {
             // The saved settings stay; only the budget of this phase comes from the flags.
             let mut cfg = saved.config.train.clone();
             args.apply_budget(&mut cfg);
             cfg.device = args.device.device;
+            cfg.fault = fault;
             Trainer::open_run(dir, ds.clone(), Some(cfg), None)?
         }
-        _ => Trainer::spawn(ds.clone(), args.config(&ds.modality), None)?,
+        _ => Trainer::spawn(ds.clone(), crate::ssl::TrainConfig { fault, ..args.config(&ds.modality) }, None)?,
     };
     eprintln!(
         "training {} with {} on {} ({} train items), batch {}, seed {}, on {}",
@@ -274,6 +278,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     FinishReason::Completed => "completed",
                     FinishReason::TimeBudget => "time budget reached",
                     FinishReason::Stopped => "stopped",
+                    FinishReason::Failed => "failed",
                 };
                 eprintln!("finished at step {step} ({why}); last throughput {last_rate:.0} img/s");
                 break;

@@ -1,5 +1,6 @@
 //! CSV tables: numeric columns are features, one column (named by the user, or called
-//! label/class/target) holds the label. Features are standardised with train statistics.
+//! label/class/target) holds the label, and one named by the user may hold each row's id
+//! (never a feature). Features are standardised with train statistics.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,7 +10,7 @@ use crate::error::{PretextError, Result};
 
 pub(crate) const LABEL_NAMES: [&str; 3] = ["label", "class", "target"];
 
-pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, seed: u64) -> Result<Dataset> {
+pub fn load_csv(path: &Path, label_column: Option<&str>, id_column: Option<&str>, test_fraction: f32, seed: u64) -> Result<Dataset> {
     let bad = |reason: String| PretextError::bad_file(path, reason);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -26,13 +27,18 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
         Some(name) => Some(column_index(path, &headers, name)?),
         None => default_label_index(&headers),
     };
+    let id_idx = id_column.map(|name| column_index(path, &headers, name)).transpose()?;
+    if id_idx.is_some() && id_idx == label_idx {
+        return Err(bad(format!("column '{}' cannot be both the label and the id", id_column.unwrap_or_default())));
+    }
     let columns: Vec<String> =
-        headers.iter().enumerate().filter(|(i, _)| Some(*i) != label_idx).map(|(_, h)| h.clone()).collect();
+        headers.iter().enumerate().filter(|(i, _)| Some(*i) != label_idx && Some(*i) != id_idx).map(|(_, h)| h.clone()).collect();
     if columns.is_empty() {
-        return Err(bad("no feature columns besides the label".into()));
+        return Err(bad("no feature columns besides the label and the id".into()));
     }
     let mut x = Vec::new();
     let mut raw_labels = Vec::new();
+    let mut ids = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let row = row + 1; // 1-based data row, as a spreadsheet shows it below the header
         let record = record.map_err(|e| bad(format!("row {row}: {e}")))?;
@@ -42,6 +48,10 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
         for (col, field) in record.iter().enumerate() {
             if Some(col) == label_idx {
                 raw_labels.push(field.to_string());
+                continue;
+            }
+            if Some(col) == id_idx {
+                ids.push(field.to_string());
                 continue;
             }
             let value: f32 = field.parse().map_err(|_| {
@@ -67,10 +77,27 @@ pub fn load_csv(path: &Path, label_column: Option<&str>, test_fraction: f32, see
     let modality = Modality::Table { columns };
     let mut pool = Split::new(x, labels, modality.item_len());
     pool.rows = (0..n).collect();
+    pool.ids = ids;
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into());
     let mut ds = Dataset::from_pool(name, path.display().to_string(), modality, class_names, pool, test_fraction, seed);
     standardise(&mut ds);
+    if let Some(note) = repeated_ids(&pool_ids(&ds)) {
+        ds.notes.push(note);
+    }
     Ok(ds)
+}
+
+/// Every item's id, train then test.
+fn pool_ids(ds: &Dataset) -> Vec<&str> {
+    ds.train.ids.iter().chain(&ds.test.ids).map(String::as_str).collect()
+}
+
+/// A note when ids repeat: an id then names the first of its rows.
+pub(crate) fn repeated_ids(ids: &[&str]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let repeated: Vec<&str> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
+    let first = repeated.first()?;
+    Some(format!("{} row(s) repeat an id that an earlier row has (e.g. '{first}'); --item id:... finds the first", repeated.len()))
 }
 
 /// Position of the column called `name`, or an error naming the file and listing the columns.

@@ -17,6 +17,9 @@ pub struct LoadOptions {
     /// Parquet/Arrow tables: the list column holding the vectors (else the only list
     /// column, or the numeric columns when there is none).
     pub vector_column: Option<String>,
+    /// CSV, Parquet and Arrow tables: a column that names each row (a key, a file name):
+    /// not a feature; its value is carried beside each item's source as its `id`.
+    pub id_column: Option<String>,
     /// Texts: bytes kept per item (longer ones are cut); default the longest text rounded
     /// up to 16, at most `text::DEFAULT_MAX_LEN`.
     pub text_max_len: Option<usize>,
@@ -52,6 +55,7 @@ impl Default for LoadOptions {
             label_column: None,
             text_column: None,
             vector_column: None,
+            id_column: None,
             text_max_len: None,
             labels_path: None,
             image_size: 32,
@@ -73,6 +77,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("label_column", &self.label_column)
             .field("text_column", &self.text_column)
             .field("vector_column", &self.vector_column)
+            .field("id_column", &self.id_column)
             .field("text_max_len", &self.text_max_len)
             .field("image_size", &self.image_size)
             .field("image_side", &self.image_side)
@@ -102,11 +107,15 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if let Some(side) = opts.image_side {
         ds = crate::data::resize::resize_images(ds, side)?;
     }
+    if opts.id_column.is_some() && !ds.has_ids() {
+        return Err(PretextError::bad_file(path, format!("an id column names the rows of CSV, Parquet and Arrow tables; this is {}", ds.modality.describe())));
+    }
     if path.is_file() {
         ds.columns = ReadColumns {
             label_column: opts.label_column.clone(),
             text_column: opts.text_column.clone(),
             vector_column: opts.vector_column.clone(),
+            id_column: opts.id_column.clone(),
         };
     }
     Ok(ds)
@@ -161,7 +170,7 @@ fn load_any(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         "ts" | "tsv" => series::load_file(path, opts),
         "csv" | "npy" if opts.series => series::load_file(path, opts),
         "npy" if series::npy_is_3d(path) => series::load_file(path, opts),
-        "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.test_fraction, opts.seed),
+        "csv" => csv_table::load_csv(path, opts.label_column.as_deref(), opts.id_column.as_deref(), opts.test_fraction, opts.seed),
         "npy" => npy::load_npy(path, opts.labels_path.as_deref(), opts.embeddings, opts.stream, opts.test_fraction, opts.seed),
         _ if text::is_text_file(path) => text::load_lines(path, opts.text_max_len, opts.test_fraction, opts.seed),
         _ if name.contains("idx3-ubyte") => {

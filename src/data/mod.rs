@@ -98,6 +98,9 @@ pub struct Split {
     /// count), `row:N` of a table (0-based, header excluded). Empty where the loader keeps
     /// none; `Dataset::item_source` then falls back to `rows` or the item's index.
     pub sources: Vec<String>,
+    /// The value of each item's id column, for tables read with one (`LoadOptions::id_column`);
+    /// empty otherwise.
+    pub ids: Vec<String>,
     /// Set when the items are read from disk as they are used; `x` is then empty.
     pub stream: Option<stream::StreamedRows>,
 }
@@ -153,9 +156,12 @@ impl Split {
 
     /// A new split holding the given items, in that order.
     pub fn select(&self, indices: &[usize], item_len: usize) -> Split {
+        let pick = |v: &[String]| if v.is_empty() { Vec::new() } else { indices.iter().map(|&i| v[i].clone()).collect() };
+        let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
         if let Some(stream) = &self.stream {
+            // Where the items came from goes with them, streamed or held.
             let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
-            return Split::streamed(stream.select(indices), labels);
+            return Split { rows, sources: pick(&self.sources), ids: pick(&self.ids), ..Split::streamed(stream.select(indices), labels) };
         }
         let mut x = Vec::with_capacity(indices.len() * item_len);
         for &i in indices {
@@ -164,9 +170,7 @@ impl Split {
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
         let texts = if self.texts.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.texts[i].clone()).collect() };
         let images = if self.images.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.images[i].clone()).collect() };
-        let rows = if self.rows.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.rows[i]).collect() };
-        let sources = if self.sources.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.sources[i].clone()).collect() };
-        Split { x, labels, len: indices.len(), texts, images, rows, sources, stream: None }
+        Split { x, labels, len: indices.len(), texts, images, rows, sources: pick(&self.sources), ids: pick(&self.ids), stream: None }
     }
 }
 
@@ -222,6 +226,8 @@ pub struct ReadColumns {
     pub text_column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
 }
 
 impl Dataset {
@@ -229,15 +235,36 @@ impl Dataset {
         self.modality.item_len()
     }
 
-    /// The item a user names: its index (`934`), or its source as `item_source` writes it
-    /// (`cat/0042.jpg`, `row:123`, `line:7`; `\` between folders is read as `/`).
+    /// The item a user names: its index (`934`), its source as `item_source` writes it
+    /// (`cat/0042.jpg`, `row:123`, `line:7`, `series:4`; `\` between folders is read as
+    /// `/`), or `id:VALUE`, the value of its id column (the first item with it, when several
+    /// share it).
     pub fn find_item(&self, name: &str) -> Option<usize> {
+        if let Some(id) = name.trim().strip_prefix("id:") {
+            return (0..self.len()).find(|&i| self.item_id(i) == Some(id));
+        }
         let name = name.trim().replace('\\', "/");
         let name = name.strip_prefix("./").unwrap_or(&name);
         if let Ok(i) = name.parse::<usize>() {
             return (i < self.len()).then_some(i);
         }
         (0..self.len()).find(|&i| self.item_source(i) == name)
+    }
+
+    /// The value of item `i`'s id column, for tables read with one.
+    pub fn item_id(&self, i: usize) -> Option<&str> {
+        let (split, j) = if i < self.train.len { (&self.train, i) } else { (&self.test, i - self.train.len) };
+        split.ids.get(j).map(String::as_str)
+    }
+
+    /// Whether the items carry ids (a table read with an id column).
+    pub fn has_ids(&self) -> bool {
+        self.len() > 0 && self.item_id(0).is_some()
+    }
+
+    /// The ids of the given items, when the dataset has them (for an `id` column).
+    pub fn ids_of(&self, items: &[usize]) -> Option<Vec<String>> {
+        self.has_ids().then(|| items.iter().map(|&i| self.item_id(i).unwrap_or_default().to_string()).collect())
     }
 
     /// Where item `i` (train items first, then test items) came from: its file, line or row

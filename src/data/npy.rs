@@ -239,7 +239,7 @@ fn load_streamed(path: &Path, rows: FileRows, labels: Option<&Path>, test_fracti
     let split_labels = |idx: &[usize]| labels.as_ref().map(|l| idx.iter().map(|&r| l[r]).collect());
     let (train_labels, test_labels) = (split_labels(&train_idx), split_labels(&test_idx));
     let source: Arc<dyn RowSource> = Arc::new(rows);
-    let (train, test) = (StreamedRows::new(source.clone(), train_idx), StreamedRows::new(source, test_idx));
+    let (train, test) = (StreamedRows::new(source.clone(), train_idx.clone()), StreamedRows::new(source, test_idx.clone()));
     let (stats, non_finite) = column_stats(&train, &test)?;
     if let Some((row, col)) = non_finite {
         return Err(PretextError::bad_file(path, format!("row {row}, column {col}: NaN or infinite value")));
@@ -249,7 +249,8 @@ fn load_streamed(path: &Path, rows: FileRows, labels: Option<&Path>, test_fracti
     let test = test.with_scale(stats);
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "npy".into());
     let columns = (0..d).map(|j| format!("f{j}")).collect();
-    let (train, test) = (Split::streamed(train, train_labels), Split::streamed(test, test_labels));
+    // Each item keeps its row of the file (`row:N`), streamed as held.
+    let (train, test) = (Split { rows: train_idx, ..Split::streamed(train, train_labels) }, Split { rows: test_idx, ..Split::streamed(test, test_labels) });
     Ok(Dataset::from_splits(name, path.display().to_string(), Modality::Table { columns }, class_names, train, test, seed))
 }
 

@@ -40,6 +40,8 @@ struct Layout {
     label: Option<usize>,
     text: Option<usize>,
     image: Option<usize>,
+    /// The column naming each row (`LoadOptions::id_column`).
+    id: Option<usize>,
 }
 
 pub fn load_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
@@ -64,7 +66,7 @@ fn read_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         Vectors::Columns(cols) => Some(cols.len()),
     };
     let mut sink = RowSink::new(total_rows, opts);
-    let (mut chunk, mut raw_labels, mut texts, mut images) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut chunk, mut raw_labels, mut texts, mut images, mut ids) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rows = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| bad(format!("cannot read the rows after row {rows} ({e})")))?;
@@ -92,6 +94,11 @@ fn read_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         if let Some(col) = layout.text {
             texts.extend(column_strings(&batch, col, &names).map_err(bad)?.into_iter().map(Option::unwrap_or_default));
         }
+        if let Some(col) = layout.id {
+            for (i, id) in column_strings(&batch, col, &names).map_err(bad)?.into_iter().enumerate() {
+                ids.push(id.ok_or_else(|| bad(format!("row {}: no id (null) in column '{}'", rows + i, names[col])))?);
+            }
+        }
         if let Some(col) = layout.image {
             let dir = path.parent().unwrap_or(Path::new("."));
             images.extend(column_strings(&batch, col, &names).map_err(bad)?.into_iter().map(|p| p.map(|p| dir.join(p))));
@@ -116,12 +123,17 @@ fn read_table(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         None => (None, Vec::new()),
     };
     // Everything but the vectors, split as the vectors were.
-    let meta = Split { labels, len: rows, texts, images, rows: (0..rows).collect(), ..Split::default() };
+    let meta = Split { labels, len: rows, texts, images, ids, rows: (0..rows).collect(), ..Split::default() };
     let (train_idx, test_idx) = split_pool(rows, opts.test_fraction, opts.seed);
     let (mut train, mut test) = (meta.select(&train_idx, 0), meta.select(&test_idx, 0));
     (train.x, test.x) = sink.finish(&train_idx, &test_idx, dim);
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "embeddings".into());
-    Ok(Dataset::from_splits(name, path.display().to_string(), Modality::Embedding { dim }, class_names, train, test, opts.seed))
+    let mut ds = Dataset::from_splits(name, path.display().to_string(), Modality::Embedding { dim }, class_names, train, test, opts.seed);
+    let all_ids: Vec<&str> = ds.train.ids.iter().chain(&ds.test.ids).map(String::as_str).collect();
+    if let Some(note) = crate::data::csv_table::repeated_ids(&all_ids) {
+        ds.notes.push(note);
+    }
+    Ok(ds)
 }
 
 /// Where each row's vector goes as it is read: straight into its train or test split when
@@ -226,11 +238,23 @@ fn choose_columns(schema: &Schema, opts: &LoadOptions) -> Result<Layout, String>
         }
     }
     let image = find(&IMAGE_NAMES, is_string);
+    let id = opts.id_column.as_deref().map(named).transpose()?;
+    if let Some(col) = id {
+        if !is_label(fields[col].data_type()) {
+            return Err(format!("id column '{}' is {}; ids must be strings or integers", names[col], fields[col].data_type()));
+        }
+        if Some(col) == label {
+            return Err(format!("column '{}' cannot be both the label and the id", names[col]));
+        }
+    }
     let lists: Vec<usize> = (0..names.len()).filter(|&i| is_list(fields[i].data_type())).collect();
     let vectors = match opts.vector_column.as_deref() {
         Some(name) => {
             let col = named(name)?;
             let t = fields[col].data_type();
+            if Some(col) == id {
+                return Err(format!("column '{name}' cannot be both the vectors and the id"));
+            }
             if is_list(t) {
                 Vectors::List(col)
             } else {
@@ -244,7 +268,7 @@ fn choose_columns(schema: &Schema, opts: &LoadOptions) -> Result<Layout, String>
         }
         None => {
             let cols: Vec<usize> = (0..names.len())
-                .filter(|&i| Some(i) != label && is_numeric(fields[i].data_type()) && !ID_NAMES.contains(&names[i].to_ascii_lowercase().as_str()))
+                .filter(|&i| Some(i) != label && Some(i) != id && is_numeric(fields[i].data_type()) && !ID_NAMES.contains(&names[i].to_ascii_lowercase().as_str()))
                 .collect();
             if cols.is_empty() {
                 return Err(format!("no vectors: expected a list column of numbers (e.g. 'embedding') or numeric columns (columns: {})", listing()));
@@ -252,7 +276,7 @@ fn choose_columns(schema: &Schema, opts: &LoadOptions) -> Result<Layout, String>
             Vectors::Columns(cols)
         }
     };
-    Ok(Layout { vectors, label, text, image })
+    Ok(Layout { vectors, label, text, image, id })
 }
 
 /// Appends one batch of rows read from several numeric columns, row-major.

@@ -65,10 +65,13 @@ pub struct RowMeta<'a> {
     pub source: Option<&'a [String]>,
 }
 
-fn meta_columns(meta: &RowMeta) -> Vec<String> {
+fn meta_columns(meta: &RowMeta, ids: Option<&[String]>) -> Vec<String> {
     let mut cols = vec!["index".to_string()];
     if meta.source.is_some() {
         cols.push("source".into());
+    }
+    if ids.is_some() {
+        cols.push("id".into());
     }
     if meta.label.is_some() {
         cols.push("label".into());
@@ -80,10 +83,13 @@ fn meta_columns(meta: &RowMeta) -> Vec<String> {
     cols
 }
 
-fn meta_fields(meta: &RowMeta, i: usize) -> Vec<String> {
+fn meta_fields(meta: &RowMeta, ids: Option<&[String]>, i: usize) -> Vec<String> {
     let mut f = vec![meta.index[i].to_string()];
     if let Some(s) = meta.source {
         f.push(s[i].replace(['\t', '\n'], " "));
+    }
+    if let Some(ids) = ids {
+        f.push(ids[i].replace(['\t', '\n'], " "));
     }
     if let Some(l) = &meta.label {
         f.push(l[i].replace(['\t', '\n'], " "));
@@ -114,15 +120,30 @@ pub fn write_tag_npys(dir: &Path, tags: &[(String, Vec<bool>)]) -> Result<Vec<st
     Ok(written)
 }
 
+/// The rows' ids, one per row, checked against the number of rows.
+fn checked_ids<'a>(path: &Path, m: &Matrix, ids: Option<&'a [String]>) -> Result<Option<&'a [String]>> {
+    match ids {
+        Some(ids) if ids.len() != m.rows => Err(PretextError::bad_file(path, format!("{} ids for {} rows", ids.len(), m.rows))),
+        ids => Ok(ids),
+    }
+}
+
 /// CSV with the metadata columns first, then e0..e{d-1}.
 pub fn write_csv(path: &Path, m: &Matrix, meta: &RowMeta) -> Result<()> {
+    write_csv_with_ids(path, m, meta, None)
+}
+
+/// [`write_csv`] with an `id` column after `source`: each row's value of the dataset's id
+/// column (`Dataset::ids_of`).
+pub fn write_csv_with_ids(path: &Path, m: &Matrix, meta: &RowMeta, ids: Option<&[String]>) -> Result<()> {
+    let ids = checked_ids(path, m, ids)?;
     let mut w = csv::Writer::from_writer(create(path)?);
-    let mut header: Vec<String> = meta_columns(meta).iter().map(|s| s.to_string()).collect();
+    let mut header: Vec<String> = meta_columns(meta, ids).iter().map(|s| s.to_string()).collect();
     header.extend((0..m.cols).map(|j| format!("e{j}")));
     let err = |e: csv::Error| PretextError::bad_file(path, format!("cannot write CSV ({e})"));
     w.write_record(&header).map_err(err)?;
     for i in 0..m.rows {
-        let mut rec = meta_fields(meta, i);
+        let mut rec = meta_fields(meta, ids, i);
         rec.extend(m.row(i).iter().map(|v| v.to_string()));
         w.write_record(&rec).map_err(err)?;
     }
@@ -133,6 +154,12 @@ pub fn write_csv(path: &Path, m: &Matrix, meta: &RowMeta) -> Result<()> {
 /// `vectors.tsv` (one tab-separated vector per line, no header) and `metadata.tsv` (a header
 /// row, then one row per vector).
 pub fn write_projector_tsv(dir: &Path, m: &Matrix, meta: &RowMeta) -> Result<()> {
+    write_projector_tsv_with_ids(dir, m, meta, None)
+}
+
+/// [`write_projector_tsv`] with an `id` column in `metadata.tsv` after `source`.
+pub fn write_projector_tsv_with_ids(dir: &Path, m: &Matrix, meta: &RowMeta, ids: Option<&[String]>) -> Result<()> {
+    let ids = checked_ids(&dir.join("metadata.tsv"), m, ids)?;
     std::fs::create_dir_all(dir).map_err(|e| PretextError::io(dir, e))?;
     let vectors = dir.join("vectors.tsv");
     let mut w = create(&vectors)?;
@@ -144,9 +171,9 @@ pub fn write_projector_tsv(dir: &Path, m: &Matrix, meta: &RowMeta) -> Result<()>
     let metadata = dir.join("metadata.tsv");
     let mut w = create(&metadata)?;
     let io = |e| PretextError::io(&metadata, e);
-    writeln!(w, "{}", meta_columns(meta).join("\t")).map_err(io)?;
+    writeln!(w, "{}", meta_columns(meta, ids).join("\t")).map_err(io)?;
     for i in 0..m.rows {
-        writeln!(w, "{}", meta_fields(meta, i).join("\t")).map_err(io)?;
+        writeln!(w, "{}", meta_fields(meta, ids, i).join("\t")).map_err(io)?;
     }
     w.flush().map_err(io)
 }

@@ -1,7 +1,7 @@
 //! `embeddings.parquet`: the vectors as one list<float32> column `embedding`, beside the
 //! row metadata (index, label, cluster, one boolean `tag:<name>` column per tag), the row of
 //! the table the vectors came from (for embeddings made elsewhere), the item's `source` (its
-//! file, line or row), the 2D map
+//! file, line or row) and `id` (its id column's value, when read with one), the 2D map
 //! coordinates `x`/`y` when known, texts and scores. pandas/pyarrow read it as a DataFrame,
 //! Embedding Atlas as a map (its x/y and text/label columns), and pretext opens it again.
 
@@ -22,6 +22,8 @@ use crate::export::RowMeta;
 /// Per-row columns besides the metadata, each with one value per exported row.
 #[derive(Debug, Default, Clone)]
 pub struct ExtraColumns {
+    /// Each row's value of the dataset's id column (`Dataset::ids_of`), written as `id`.
+    pub ids: Option<Vec<String>>,
     /// The source table's row of each exported row, written as `row`.
     pub rows: Option<Vec<usize>>,
     /// Map coordinates, written as `x` and `y`.
@@ -39,6 +41,9 @@ pub fn write_parquet(path: &Path, m: &Matrix, meta: &RowMeta, extra: &ExtraColum
     let mut columns: Vec<(String, ArrayRef)> = vec![("index".into(), Arc::new(Int64Array::from_iter_values(meta.index.iter().map(|&i| i as i64))))];
     if let Some(sources) = meta.source {
         columns.push(("source".into(), Arc::new(StringArray::from_iter_values(sources))));
+    }
+    if let Some(ids) = &extra.ids {
+        columns.push(("id".into(), Arc::new(StringArray::from_iter_values(ids))));
     }
     if let Some(rows) = &extra.rows {
         columns.push(("row".into(), Arc::new(Int64Array::from_iter_values(rows.iter().map(|&r| r as i64)))));

@@ -258,6 +258,11 @@ pub struct TrainConfig {
     pub objective_params: ObjectiveParams,
     /// Evaluate (kNN accuracy, collapse signals, map snapshot) every this many steps.
     pub eval_every: usize,
+    /// The live map's share of the machine (the window): snapshots are then paced by their
+    /// cost, at most every `eval_every` steps. None (the command line): a snapshot every
+    /// `eval_every` steps, embedded beside training at low priority.
+    #[serde(default)]
+    pub live_map: Option<crate::ssl::live_map::LiveMap>,
     /// How many items the map and the live evaluation use (a seeded sample of the dataset).
     pub map_items: usize,
     pub seed: u64,
@@ -268,6 +273,11 @@ pub struct TrainConfig {
     /// run trained on a GPU reopens on any machine (on the CPU unless asked again).
     #[serde(skip)]
     pub device: crate::ssl::DeviceChoice,
+    /// A deliberate failure for the tests of failure reporting (`ssl::fault`); never saved
+    /// and never set by the app.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub fault: Option<crate::ssl::fault::Fault>,
 }
 
 impl Default for TrainConfig {
@@ -294,10 +304,12 @@ impl Default for TrainConfig {
             augment: AugmentConfig::default(),
             objective_params: ObjectiveParams::default(),
             eval_every: 100,
+            live_map: None,
             map_items: 10_000,
             seed: 0,
             threads: 0,
             device: crate::ssl::DeviceChoice::Cpu,
+            fault: None,
         }
     }
 }

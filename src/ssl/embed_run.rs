@@ -41,7 +41,8 @@ pub fn embed_to_run(ds: &Dataset, cfg: &TrainConfig, out: &Path) -> Result<Embed
     let labels = ds.has_labels().then(|| index.iter().map(|&i| ds.global_label(i).map_or(String::new(), |l| ds.class_name(l).to_string())).collect());
     let sources: Vec<String> = index.iter().map(|&i| ds.item_source(i)).collect();
     let meta = crate::export::RowMeta { index: &index, label: labels, cluster: None, tags: &[], source: Some(&sources) };
-    crate::export::write_parquet(&out.join(ALL_EMBEDDINGS), &all, &meta, &Default::default())?;
+    let extra = crate::export::ExtraColumns { ids: ds.ids_of(&index), ..Default::default() };
+    crate::export::write_parquet(&out.join(ALL_EMBEDDINGS), &all, &meta, &extra)?;
 
     let evaluation = match crate::ssl::run::evaluation_is_sampled(ds) {
         true => crate::ssl::run::evaluate_run(out, ds, cfg.device)?,

@@ -32,6 +32,8 @@ pub enum FinishReason {
     Completed,
     TimeBudget,
     Stopped,
+    /// Training could not go on: an `Error` event just before says why.
+    Failed,
 }
 
 /// Sent by the trainer thread.
@@ -63,6 +65,8 @@ pub enum TrainEvent {
     /// Per requested item: (the damaged input the model saw, its reconstruction), each
     /// `item_len` floats.
     Reconstructed { request: u64, pairs: Vec<(Vec<f32>, Vec<f32>)> },
-    /// Training could not go on (bad config, NaN loss, ...). The message is for the user.
+    /// Something failed (bad config, NaN loss, a failed save, a background thread that
+    /// panicked, ...). The message is for the user. When it ends a training phase, it is
+    /// followed by `Finished { reason: Failed }`.
     Error(String),
 }

@@ -1,6 +1,7 @@
 //! Self-supervised pretraining: encoders, objectives, augmentation pipeline, the trainer
 //! thread with its command/event protocol, and saved runs.
 
+pub mod added;
 pub mod bert_tokens;
 pub mod checkpoint;
 pub mod config;
@@ -23,10 +24,14 @@ mod snapshotter;
 pub mod untrained;
 pub mod evaluate;
 pub mod events;
+#[doc(hidden)]
+pub mod fault;
 pub mod init;
+pub mod live_map;
 pub mod objective;
 pub mod optim;
 pub mod ops;
+pub mod panics;
 pub mod pipeline;
 #[cfg(test)]
 mod reference_steps;

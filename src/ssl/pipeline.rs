@@ -10,6 +10,7 @@ use rand::SeedableRng;
 
 use crate::data::Dataset;
 use crate::ssl::config::TrainConfig;
+use crate::ssl::fault::{self, Fault};
 use crate::ssl::objective::{Batch, Objective};
 
 /// Batches prepared ahead of the trainer.
@@ -34,6 +35,8 @@ pub fn steps_per_epoch(n_train: usize, batch: usize) -> usize {
 pub struct Producer {
     pub batches: Receiver<(usize, Batch)>,
     handle: Option<JoinHandle<()>>,
+    /// Why the thread could not be started, when it could not.
+    start_error: Option<String>,
 }
 
 impl Producer {
@@ -41,20 +44,34 @@ impl Producer {
     pub fn start(ds: Arc<Dataset>, cfg: TrainConfig, objective: Arc<dyn Objective>, from: usize, to: usize) -> Self {
         let (tx, rx) = bounded(PREFETCH);
         let batch = cfg.batch_size.min(ds.train.len);
-        let handle = std::thread::Builder::new()
-            .name("pretext-batches".into())
-            .spawn(move || {
-                for step in from..to {
-                    let items = step_items(ds.train.len, batch, cfg.seed, step);
-                    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ (step as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-                    let b = objective.make_batch(&ds, &items, &cfg, &mut rng);
-                    if tx.send((step, b)).is_err() {
-                        return; // the trainer stopped listening
-                    }
+        let spawned = std::thread::Builder::new().name("pretext-batches".into()).spawn(move || {
+            for step in from..to {
+                fault::trip(cfg.fault, Fault::Producer(step + 1));
+                let items = step_items(ds.train.len, batch, cfg.seed, step);
+                let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ (step as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+                let b = objective.make_batch(&ds, &items, &cfg, &mut rng);
+                if tx.send((step, b)).is_err() {
+                    return; // the trainer stopped listening
                 }
-            })
-            .ok();
-        Self { batches: rx, handle }
+            }
+        });
+        match spawned {
+            Ok(handle) => Self { batches: rx, handle: Some(handle), start_error: None },
+            Err(e) => Self { batches: rx, handle: None, start_error: Some(format!("the batch thread could not start ({e})")) },
+        }
+    }
+
+    /// Why the batches stopped before the last step: called once `batches` is disconnected.
+    /// The thread has ended then (its sender is gone), so joining it returns at once with
+    /// the panic it died of.
+    pub fn failure(&mut self) -> String {
+        if let Some(e) = self.start_error.take() {
+            return e;
+        }
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Err(payload)) => format!("making the batches failed: {}", crate::ssl::panics::panic_message(payload.as_ref())),
+            Some(Ok(())) | None => "the batches ended before the last step".to_string(),
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! embeddings.npy         backbone embeddings of the map subset (float32, rows × dim)
 //! indices.npy            dataset index of each row (int64; train items first, then test)
 //! labels.npy             label of each row (int64), when the dataset has labels
+//! sources.json           where each row's item came from (its file, row, line or series)
+//!                        and its id, when the data has an id column
 //! metrics.json           evaluation history and the loss of every step
 //! evaluation.json        full-dataset metrics (written by `pretext train` / `eval` / `compare`)
 //! training_state.safetensors  AdamW's step counter and moments, and the objective's own
@@ -37,6 +39,17 @@ pub const EMBEDDINGS: &str = "embeddings.npy";
 pub const INDICES: &str = "indices.npy";
 pub const LABELS: &str = "labels.npy";
 pub const METRICS: &str = "metrics.json";
+pub const SOURCES: &str = "sources.json";
+
+/// Where each saved row's item came from, kept with the run so it still names its items
+/// when the data has moved (in the order of `indices.npy`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSources {
+    pub sources: Vec<String>,
+    /// Each row's value of the dataset's id column; empty when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<String>,
+}
 pub const TRAINING_STATE: &str = "training_state.safetensors";
 
 /// A training phase that was interrupted (paused or stopped, then saved): its first and its
@@ -109,12 +122,40 @@ pub struct SavedRun {
     pub labels: Option<Vec<u32>>,
     pub history: Vec<EvalRecord>,
     pub losses: Vec<(usize, f32)>,
+    /// The rows' sources and ids as saved (None for runs saved before they were kept).
+    pub sources: Option<RunSources>,
 }
 
 impl SavedRun {
     /// The folder's name, which is how tables and legends name the run.
     pub fn name(&self) -> String {
         run_name(&self.dir)
+    }
+
+    /// The saved source of dataset item `item`, when it is one of the run's rows.
+    pub fn saved_source(&self, item: usize) -> Option<&str> {
+        let row = self.indices.iter().position(|&i| i == item)?;
+        self.sources.as_ref()?.sources.get(row).map(String::as_str)
+    }
+
+    /// The saved id of dataset item `item`, when it is one of the run's rows and has one.
+    pub fn saved_id(&self, item: usize) -> Option<&str> {
+        let row = self.indices.iter().position(|&i| i == item)?;
+        self.sources.as_ref()?.ids.get(row).map(String::as_str)
+    }
+
+    /// The run's item a user names by a saved source or `id:VALUE` (for when the data is
+    /// not there to ask).
+    pub fn find_saved(&self, name: &str) -> Option<usize> {
+        let saved = self.sources.as_ref()?;
+        let row = match name.trim().strip_prefix("id:") {
+            Some(id) => saved.ids.iter().position(|s| s == id),
+            None => {
+                let name = name.trim().replace('\\', "/");
+                saved.sources.iter().position(|s| *s == name)
+            }
+        }?;
+        self.indices.get(row).copied()
     }
 
     pub fn progress(&self) -> RunProgress {
@@ -180,6 +221,7 @@ impl RunConfig {
             label_column: self.dataset.columns.label_column.clone(),
             text_column: self.dataset.columns.text_column.clone(),
             vector_column: self.dataset.columns.vector_column.clone(),
+            id_column: self.dataset.columns.id_column.clone(),
             text_max_len: match modality {
                 Modality::Text { max_len } => Some(*max_len),
                 Modality::Image { .. } | Modality::Table { .. } | Modality::Series { .. } | Modality::Embedding { .. } => None,
@@ -242,6 +284,8 @@ pub fn save(dir: &Path, ds: &Dataset, cfg: &TrainConfig, progress: &RunProgress,
         let labels: Vec<i64> = indices.iter().map(|&i| ds.global_label(i).map_or(-1, |l| l as i64)).collect();
         write_npy_ints(&dir.join(LABELS), &labels)?;
     }
+    let sources = RunSources { sources: indices.iter().map(|&i| ds.item_source(i)).collect(), ids: ds.ids_of(indices).unwrap_or_default() };
+    write_json(&dir.join(SOURCES), &sources)?;
     write_json(&dir.join(METRICS), &RunMetrics { history: progress.history.clone(), losses: progress.losses.clone() })
 }
 
@@ -281,7 +325,13 @@ pub fn load(dir: &Path) -> Result<SavedRun> {
         return Err(PretextError::bad_file(&labels_path, format!("{} labels for {} embeddings", labels.as_ref().map_or(0, |l| l.len()), indices.len())));
     }
     let metrics = if dir.join(METRICS).is_file() { read_json::<RunMetrics>(&dir.join(METRICS))? } else { RunMetrics::default() };
-    Ok(SavedRun { dir: dir.to_path_buf(), config, embeddings, indices, labels, history: metrics.history, losses: metrics.losses })
+    let sources = if dir.join(SOURCES).is_file() { Some(read_json::<RunSources>(&dir.join(SOURCES))?) } else { None };
+    if let Some(s) = &sources {
+        if s.sources.len() != indices.len() || !(s.ids.is_empty() || s.ids.len() == indices.len()) {
+            return Err(PretextError::bad_file(&dir.join(SOURCES), format!("{} sources and {} ids for {} embeddings", s.sources.len(), s.ids.len(), indices.len())));
+        }
+    }
+    Ok(SavedRun { dir: dir.to_path_buf(), config, embeddings, indices, labels, history: metrics.history, losses: metrics.losses, sources })
 }
 
 /// Loads the checkpoint's weights into an already-built model.

@@ -10,8 +10,10 @@
 //! they get all of it. (Only this order is possible: an unprivileged thread may lower its
 //! priority, never raise it again.)
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use candle_core::Tensor;
 use candle_nn::VarMap;
@@ -22,6 +24,7 @@ use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, evaluate_live, EvalRecord};
 use crate::ssl::events::TrainEvent;
+use crate::ssl::fault::{self, Fault};
 use crate::ssl::trainer::EventSink;
 
 /// The weights of one step, copied out of the training model.
@@ -35,6 +38,8 @@ struct Slot {
     pending: Option<Request>,
     busy: bool,
     shutdown: bool,
+    /// The step of the last snapshot whose embeddings were sent (or failed).
+    embedded: Option<usize>,
 }
 
 struct Shared {
@@ -42,6 +47,9 @@ struct Shared {
     changed: Condvar,
     /// Every evaluation so far, in step order (saved with the run).
     history: Mutex<Vec<EvalRecord>>,
+    /// The first snapshot that failed (an error or a panic), until the trainer takes it and
+    /// ends the phase with it; the worker itself goes on serving later requests.
+    failure: Mutex<Option<String>>,
 }
 
 pub(crate) struct Snapshotter {
@@ -60,7 +68,7 @@ pub(crate) struct Context {
 impl Snapshotter {
     pub fn start(ctx: Context, history: Vec<EvalRecord>) -> Result<Self> {
         let (varmap, model) = SslModel::build(&ctx.ds.modality, &ctx.cfg)?;
-        let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), history: Mutex::new(history) });
+        let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), history: Mutex::new(history), failure: Mutex::new(None) });
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(ctx.cfg.threads)
             .thread_name(|i| format!("pretext-snapshot-{i}"))
@@ -83,16 +91,51 @@ impl Snapshotter {
         Ok(())
     }
 
+    /// Under a live-map budget: snapshots `varmap` at `step` now, with the worker on every
+    /// core, and returns once the map has its embeddings (their evaluation follows at low
+    /// priority). Returns how long training waited: the snapshot's cost to training.
+    pub fn take_now(&self, step: usize, varmap: &VarMap) -> Result<Duration> {
+        let started = Instant::now();
+        self.submit(step, varmap)?;
+        let mut slot = self.shared.slot.lock().map_err(|_| poisoned())?;
+        while slot.embedded.is_none_or(|s| s < step) {
+            if self.handle.as_ref().is_none_or(|h| h.is_finished()) {
+                return Err(poisoned());
+            }
+            // A snapshot that failed never reports its embedding: its failure is the answer.
+            if let Some(msg) = self.shared.failure.lock().ok().and_then(|f| f.clone()) {
+                return Err(PretextError::BadData(msg));
+            }
+            slot = self.shared.changed.wait_timeout(slot, Duration::from_millis(200)).map_err(|_| poisoned())?.0;
+        }
+        Ok(started.elapsed())
+    }
+
     /// Blocks until every submitted snapshot has been sent (the end of a training phase,
-    /// so its last snapshot comes before `Finished`).
+    /// so its last snapshot comes before `Finished`), or the worker thread has ended, which
+    /// it only does on shutdown or when something outside a snapshot failed: then nothing
+    /// would ever clear `busy`, so the thread is looked at every so often.
     pub fn wait_idle(&self) {
         let Ok(mut slot) = self.shared.slot.lock() else { return };
         while slot.pending.is_some() || slot.busy {
-            match self.shared.changed.wait(slot) {
-                Ok(s) => slot = s,
+            if self.handle.as_ref().is_none_or(|h| h.is_finished()) {
+                return;
+            }
+            match self.shared.changed.wait_timeout(slot, std::time::Duration::from_millis(200)) {
+                Ok((s, _)) => slot = s,
                 Err(_) => return,
             }
         }
+    }
+
+    /// The failure of a snapshot since the last call, if one failed; also when the worker
+    /// thread itself has ended early.
+    pub fn take_failure(&self) -> Option<String> {
+        let failed = self.shared.failure.lock().map_or_else(|_| Some("the snapshot worker stopped unexpectedly".to_string()), |mut f| f.take());
+        failed.or_else(|| {
+            let ended = self.handle.as_ref().is_none_or(|h| h.is_finished());
+            ended.then(|| "the snapshot worker stopped unexpectedly".to_string())
+        })
     }
 
     pub fn history(&self) -> Vec<EvalRecord> {
@@ -141,38 +184,62 @@ fn work(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel) {
                 };
             }
         };
-        let emit = |ev: TrainEvent| ctx.sink.emit(ev);
-        let step = request.step;
-        // The map gets the embeddings before they are evaluated (the kNN vote takes as long
-        // again), so a layout starts as early as it can.
-        let record = embed(ctx, varmap, model, request).and_then(|embeddings| {
-            let embeddings = Arc::new(embeddings);
-            emit(TrainEvent::Snapshot { step, embeddings: embeddings.clone() });
-            evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step)
-        });
-        match record {
-            Ok(record) => {
-                emit(TrainEvent::Eval {
-                    step: record.step,
-                    knn_accuracy: record.knn_accuracy,
-                    embedding_std: record.embedding_std,
-                    effective_rank: record.effective_rank,
-                });
-                if let Ok(mut history) = shared.history.lock() {
-                    history.retain(|r| r.step != record.step);
-                    let at = history.partition_point(|r| r.step < record.step);
-                    history.insert(at, record);
-                }
-            }
-            Err(e) => emit(TrainEvent::Error(format!("evaluation failed: {e}"))),
+        // A panic inside one snapshot (a bug, an allocation that failed) is caught and
+        // handed to the trainer like an error, so the run ends with it instead of waiting
+        // for a snapshot that never comes.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| take_snapshot(shared, ctx, varmap, model, request)));
+        let failed = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("evaluation failed: {e}")),
+            Err(payload) => Some(format!("the snapshot worker failed: {}", crate::ssl::panics::panic_message(payload.as_ref()))),
+        };
+        if let (Some(msg), Ok(mut first)) = (failed, shared.failure.lock()) {
+            first.get_or_insert(msg);
         }
         // From the second snapshot on, training comes first (idempotent after the first).
-        low_priority();
-        rayon::broadcast(|_| low_priority());
+        // Under a budget the worker keeps its priority: training waits for it instead.
+        if ctx.cfg.live_map.is_none() {
+            low_priority();
+            rayon::broadcast(|_| low_priority());
+        }
         let Ok(mut slot) = shared.slot.lock() else { return };
         slot.busy = false;
         shared.changed.notify_all();
     }
+}
+
+/// Embeds the map items under the request's weights, sends them, evaluates them and sends
+/// the evaluation.
+fn take_snapshot(shared: &Shared, ctx: &Context, varmap: &VarMap, model: &SslModel, request: Request) -> Result<()> {
+    fault::trip(ctx.cfg.fault, Fault::Snapshot);
+    let step = request.step;
+    // The map gets the embeddings before they are evaluated (the kNN vote takes as long
+    // again), so a layout starts as early as it can.
+    let embeddings = Arc::new(embed(ctx, varmap, model, request)?);
+    ctx.sink.emit(TrainEvent::Snapshot { step, embeddings: embeddings.clone() });
+    if let Ok(mut slot) = shared.slot.lock() {
+        slot.embedded = Some(step);
+        shared.changed.notify_all();
+    }
+    // Under a budget training waited for the embedding only; the evaluation runs beside
+    // it at low priority, as the other snapshots' whole work does without one.
+    let record = if ctx.cfg.live_map.is_some() {
+        at_low_priority(|| evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step))?
+    } else {
+        evaluate_live(&ctx.ds, &ctx.map_indices, &embeddings, step)?
+    };
+    ctx.sink.emit(TrainEvent::Eval {
+        step: record.step,
+        knn_accuracy: record.knn_accuracy,
+        embedding_std: record.embedding_std,
+        effective_rank: record.effective_rank,
+    });
+    if let Ok(mut history) = shared.history.lock() {
+        history.retain(|r| r.step != record.step);
+        let at = history.partition_point(|r| r.step < record.step);
+        history.insert(at, record);
+    }
+    Ok(())
 }
 
 /// The map items' embeddings under the weights of `request`.

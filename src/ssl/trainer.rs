@@ -2,14 +2,16 @@
 //! [`TrainCommand`]s and read [`TrainEvent`]s (the pattern of resym's backend: a worker loop
 //! over a command channel, results sent back before a repaint is requested).
 
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use candle_nn::{Optimizer, ParamsAdamW, VarMap};
-use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::analysis::Matrix;
 use crate::data::Dataset;
@@ -18,10 +20,13 @@ use crate::ssl::config::TrainConfig;
 use crate::ssl::encoder::SslModel;
 use crate::ssl::evaluate::{embed_dataset, embed_items};
 use crate::ssl::events::{FinishReason, TrainCommand, TrainEvent};
+use crate::ssl::fault::{self, Fault};
+use crate::ssl::panics::panic_message;
 use crate::ssl::objective::{build_objective, Objective};
 use crate::ssl::optim::AdamW;
 use crate::ssl::pipeline::{steps_per_epoch, Producer};
 use crate::ssl::run::{self, RunProgress, SavedRun, TrainingPhase};
+use crate::ssl::live_map::SnapshotPacer;
 use crate::ssl::snapshotter::{Context as SnapshotContext, Snapshotter};
 
 /// Called after each event is sent (the GUI passes `ctx.request_repaint`).
@@ -50,7 +55,9 @@ pub struct Trainer {
     map_indices: Arc<Vec<usize>>,
     config: TrainConfig,
     start_step: usize,
-    handle: Option<JoinHandle<()>>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+    /// Answers to commands sent after the thread ended, given out after its own events.
+    after_end: Mutex<VecDeque<TrainEvent>>,
 }
 
 /// A seeded sample of up to `count` global item indices, sorted.
@@ -132,6 +139,7 @@ impl Trainer {
             phase = progress.phase.filter(|_| same_schedule(&saved.config.train, &config));
         }
         let sink = EventSink { events: ev_tx, wake };
+        let last_words = sink.clone();
         let snapshots = Snapshotter::start(
             SnapshotContext { ds: dataset.clone(), cfg: config.clone(), map_indices: map_indices.clone(), sink: sink.clone() },
             progress.history,
@@ -161,22 +169,72 @@ impl Trainer {
             .map_err(|e| PretextError::BadData(format!("cannot start the training threads: {e}")))?;
         let handle = std::thread::Builder::new()
             .name("pretext-trainer".into())
-            .spawn(move || pool.install(|| worker.run(cmd_rx)))
+            .spawn(move || {
+                // A panic anywhere in the thread (a step, a save, an embedding) ends it, but
+                // never silently: the front end gets the panic's message and the phase ends.
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| worker.run(cmd_rx))));
+                if let Err(payload) = outcome {
+                    // A snapshot under way would otherwise send its events after `Finished`.
+                    worker.snapshots.wait_idle();
+                    let at = worker.step;
+                    last_words.emit(TrainEvent::Error(format!("training stopped at step {}: the training thread failed: {}", at + 1, panic_message(payload.as_ref()))));
+                    last_words.emit(TrainEvent::Finished { step: at, reason: FinishReason::Failed });
+                }
+            })
             .map_err(|e| PretextError::BadData(format!("cannot start the training thread: {e}")))?;
-        Ok(Self { commands: cmd_tx, events: ev_rx, map_indices, config, start_step: step, handle: Some(handle) })
+        Ok(Self { commands: cmd_tx, events: ev_rx, map_indices, config, start_step: step, handle: Mutex::new(Some(handle)), after_end: Mutex::new(VecDeque::new()) })
     }
 
+    /// Sends a command. One sent after the thread has ended (it failed, or shut down) is
+    /// answered with an `Error` saying so, so a front end waiting for `Saved` or `Started`
+    /// never waits forever.
     pub fn send(&self, cmd: TrainCommand) {
-        // A closed channel means the thread has ended; its last event already said why.
-        let _ = self.commands.send(cmd);
+        let shutdown = matches!(cmd, TrainCommand::Shutdown);
+        if self.commands.send(cmd).is_err() && !shutdown {
+            if let Ok(mut queue) = self.after_end.lock() {
+                queue.push_back(TrainEvent::Error("the trainer has stopped after an earlier failure; open the data again to train".into()));
+            }
+        }
     }
 
     pub fn try_recv(&self) -> Option<TrainEvent> {
-        self.events.try_recv().ok()
+        match self.events.try_recv() {
+            Ok(ev) => Some(ev),
+            Err(TryRecvError::Empty) => self.take_after_end(),
+            Err(TryRecvError::Disconnected) => self.take_after_end().or_else(|| self.unreported_end()),
+        }
     }
 
     pub fn recv_timeout(&self, timeout: Duration) -> Option<TrainEvent> {
-        self.events.recv_timeout(timeout).ok()
+        if let Some(ev) = self.take_after_end() {
+            return Some(ev);
+        }
+        match self.events.recv_timeout(timeout) {
+            Ok(ev) => Some(ev),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => self.take_after_end().or_else(|| self.unreported_end()),
+        }
+    }
+
+    /// Whether the training thread is still there to answer commands (false after a
+    /// failure that ended it).
+    pub fn is_alive(&self) -> bool {
+        self.handle.lock().is_ok_and(|h| h.as_ref().is_some_and(|h| !h.is_finished()))
+    }
+
+    fn take_after_end(&self) -> Option<TrainEvent> {
+        self.after_end.lock().ok()?.pop_front()
+    }
+
+    /// Once every sender is gone the thread has ended. The thread reports its own panics;
+    /// this is the last guard for one it could not report (e.g. while reporting): joining
+    /// gives the panic's message, once.
+    fn unreported_end(&self) -> Option<TrainEvent> {
+        let handle = self.handle.lock().ok()?.take()?;
+        match handle.join() {
+            Ok(()) => None,
+            Err(payload) => Some(TrainEvent::Error(format!("the training thread failed: {}", panic_message(payload.as_ref())))),
+        }
     }
 
     /// Global dataset indices of the rows of every `Snapshot`.
@@ -197,7 +255,7 @@ impl Trainer {
 impl Drop for Trainer {
     fn drop(&mut self) {
         let _ = self.commands.send(TrainCommand::Shutdown);
-        if let Some(h) = self.handle.take() {
+        if let Some(h) = self.handle.get_mut().ok().and_then(Option::take) {
             let _ = h.join();
         }
     }
@@ -326,12 +384,16 @@ impl Worker {
         let threads = rayon::current_num_threads();
         self.emit(TrainEvent::Started { total_steps: to, steps_per_epoch: per_epoch, start_step: self.step, threads });
         let budget = self.cfg.minutes.map(|m| Duration::from_secs_f32(m * 60.0));
-        let producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), self.step, to);
+        let mut producer = Producer::start(self.ds.clone(), self.cfg.clone(), self.objective.clone(), self.step, to);
         let started = Instant::now();
         let elapsed = || earlier + started.elapsed();
         let warmup = (phase_steps / 10).clamp(1, 100);
         let mut rate = RateMeter::default();
         let mut reason = FinishReason::Completed;
+        let mut paced = self.cfg.live_map.map(|budget| SnapshotPacer::new(budget, self.step));
+        // Why the phase failed; reported once the snapshot worker is quiet, just before
+        // `Finished`, so the two arrive together.
+        let mut failure: Option<String> = None;
         while self.step < to {
             self.phase = Some(TrainingPhase { from_step: from, to_step: to, elapsed_seconds: elapsed().as_secs_f64() });
             match self.poll(commands) {
@@ -349,7 +411,15 @@ impl Worker {
             // Training time: every iteration from here (waiting for the batch, the step, the
             // evaluation), not the command check above, where a pause waits.
             let iteration = Instant::now();
-            let Ok((_, batch)) = producer.batches.recv() else { break };
+            // The producer sends every step's batch up to `to`; a closed channel before that
+            // means it died, and the phase ends with why, never as completed.
+            let batch = match producer.batches.recv() {
+                Ok((_, batch)) => batch,
+                Err(_) => {
+                    failure = Some(format!("training stopped at step {}: {}", self.step + 1, producer.failure()));
+                    break;
+                }
+            };
             // Cosine decay after a linear warm-up, over steps or over the time budget.
             let done = (self.step - from) as f64;
             let mut progress = done / phase_steps as f64;
@@ -361,8 +431,7 @@ impl Worker {
             let loss = match self.train_step(&batch, lr, progress) {
                 Ok(l) => l,
                 Err(msg) => {
-                    self.emit(TrainEvent::Error(msg));
-                    reason = FinishReason::Stopped;
+                    failure = Some(msg);
                     break;
                 }
             };
@@ -372,25 +441,48 @@ impl Worker {
             let epoch = self.step as f32 / per_epoch as f32;
             let teacher_momentum = self.objective.teacher_momentum(progress);
             self.emit(TrainEvent::Step { step: self.step, epoch, loss, items_per_sec, learning_rate: lr, teacher_momentum });
-            if self.step % self.cfg.eval_every == 0 && self.step < to {
-                self.snapshot();
-            }
+            let snapshot = match paced.as_mut() {
+                Some(pacer) => {
+                    pacer.trained(iteration.elapsed());
+                    if pacer.due(self.step, self.cfg.eval_every) && self.step < to { self.snapshot_now(pacer) } else { Ok(()) }
+                }
+                None if self.step % self.cfg.eval_every == 0 && self.step < to => self.snapshot(),
+                None => Ok(()),
+            };
             self.add_train_time(iteration.elapsed());
+            // A failed snapshot (this one, or an earlier one the worker took) ends the phase.
+            if let Some(msg) = snapshot.err().or_else(|| self.snapshots.take_failure()) {
+                failure = Some(format!("training stopped at step {}: {msg}", self.step));
+                break;
+            }
         }
         drop(producer);
-        // A stopped phase can be finished later (after saving and reopening too).
-        if reason != FinishReason::Stopped {
+        if failure.is_none() {
+            let last = Instant::now();
+            let snapshot = self.snapshot();
+            self.snapshots.wait_idle();
+            self.add_train_time(last.elapsed());
+            failure = snapshot.err().or_else(|| self.snapshots.take_failure()).map(|msg| format!("training stopped at step {}: {msg}", self.step));
+        } else {
+            // A snapshot still running would send its events after `Finished`. Its own
+            // failure, if it has one, came after the one being reported and is not news.
+            self.snapshots.wait_idle();
+            let _ = self.snapshots.take_failure();
+        }
+        if let Some(msg) = failure {
+            self.emit(TrainEvent::Error(msg));
+            reason = FinishReason::Failed;
+        }
+        // A stopped or failed phase can be finished later (after saving and reopening too).
+        if !matches!(reason, FinishReason::Stopped | FinishReason::Failed) {
             self.phase = None;
         }
-        let last = Instant::now();
-        self.snapshot();
-        self.snapshots.wait_idle();
-        self.add_train_time(last.elapsed());
         self.emit(TrainEvent::Finished { step: self.step, reason });
         Flow::Continue
     }
 
     fn train_step(&mut self, batch: &crate::ssl::objective::Batch, lr: f64, progress: f64) -> std::result::Result<f32, String> {
+        fault::trip(self.cfg.fault, Fault::TrainerStep(self.step + 1));
         // A streamed item that could not be read is NaN in the batch: stop with the reason.
         crate::ssl::evaluate::check_reads(&self.ds).map_err(|e| format!("step {} stopped: {e}", self.step + 1))?;
         let loss = self.objective.loss(&self.model, batch, &self.device).map_err(|e| format!("step {} failed: {e}", self.step + 1))?;
@@ -418,10 +510,16 @@ impl Worker {
     }
 
     /// Hands a copy of the weights to the snapshot worker; training goes on at once.
-    fn snapshot(&self) {
-        if let Err(e) = self.snapshots.submit(self.step, &self.varmap) {
-            self.emit(TrainEvent::Error(format!("evaluation failed: {e}")));
-        }
+    fn snapshot(&self) -> std::result::Result<(), String> {
+        self.snapshots.submit(self.step, &self.varmap).map_err(|e| format!("evaluation failed: {e}"))
+    }
+
+    /// Under a live-map budget: waits for the map's snapshot of this step and tells `pacer`
+    /// what it cost.
+    fn snapshot_now(&self, pacer: &mut SnapshotPacer) -> std::result::Result<(), String> {
+        let cost = self.snapshots.take_now(self.step, &self.varmap).map_err(|e| e.to_string())?;
+        pacer.snapshotted(self.step, cost);
+        Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {

@@ -113,6 +113,9 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
         }
         if let Some(s) = &app.space {
             let mut text = format!("{} of {}", app.settings.projection.label(), s.describe());
+            if let Some(age) = map_age(app, s) {
+                text.push_str(&age);
+            }
             if app.map.projection.running.is_some() {
                 text.push_str(" · projecting…");
             }
@@ -124,6 +127,19 @@ fn toolbar(app: &mut PretextApp, ui: &mut egui::Ui) {
             }
         }
     });
+}
+
+/// How far the map is behind training: ", 14 s ago (training at step 160)" while the current
+/// model trains, nothing for raw features, saved runs or a finished training.
+fn map_age(app: &PretextApp, space: &crate::app::state::Space) -> Option<String> {
+    let log = &app.training.log;
+    if space.run.is_some() || log.status != crate::app::state::TrainStatus::Running {
+        return None;
+    }
+    let trained = log.stepped_at(space.step?)?;
+    // Repaint once a second so the age counts up between steps too.
+    app.shell.ctx.request_repaint_after(std::time::Duration::from_secs(1));
+    Some(format!(", {:.0} s ago (training at step {})", trained.elapsed().as_secs_f32(), log.step))
 }
 
 /// Recomputes point colours and visibility when what they depend on changed.

@@ -82,7 +82,8 @@ fn settings(app: &mut PretextApp, ui: &mut egui::Ui) {
     ui.add(slider(&mut c.batch_size, 8..=1024).logarithmic(true).text("Batch size")).on_hover_text("Items per step. Contrastive learning gets more negatives from larger batches.");
     ui.add(slider(&mut c.learning_rate, 1e-5..=1e-1).logarithmic(true).text("Learning rate")).on_hover_text("Peak AdamW step size (linear warm-up, then cosine decay).");
     ui.add(slider(&mut c.epochs, 0.1..=100.0).logarithmic(true).text("Epochs")).on_hover_text("Passes over the train split per press of Train.");
-    ui.add(slider(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot every (steps)")).on_hover_text("How often the map, kNN accuracy and collapse signals are refreshed. A snapshot worker embeds the map items at low priority while training goes on; when it falls behind, the newest snapshot replaces the ones waiting.");
+    live_map_setting(c, ui);
+    ui.add(slider(&mut c.eval_every, 1..=500).logarithmic(true).text("Snapshot at most every (steps)")).on_hover_text("The fewest steps between two snapshots of the map, kNN accuracy and collapse signals; the live map's share of the machine spaces them further when they are costly.");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let all_cores = |v: f64, _: std::ops::RangeInclusive<usize>| if v == 0.0 { "all".to_string() } else { format!("{v}") };
     ui.add(slider(&mut c.threads, 0..=cores).custom_formatter(all_cores).text("Training threads")).on_hover_text("Cores the training steps use (0: all). Leave one free to keep projections and clustering quick while training runs.");
@@ -186,5 +187,24 @@ fn colour_settings(ui: &mut egui::Ui, c: &mut ColourAugment) {
         ui.add(slider(&mut c.hue, 0.0..=0.5).text("Hue")).on_hover_text("Rotates every hue by the same random amount, up to ± this fraction of the colour wheel (0.5: any colour).");
         ui.add(slider(&mut c.greyscale_prob, 0.0..=1.0).text("Greyscale chance")).on_hover_text("Probability that a view loses its colour entirely.");
         ui.add(slider(&mut c.blur_prob, 0.0..=1.0).text("Blur chance")).on_hover_text("Probability of a Gaussian blur (kernel about a tenth of the image side, sigma between 0.1 and 2 pixels).");
+    });
+}
+
+/// The live map's share of the machine: how often training pauses for a snapshot.
+fn live_map_setting(c: &mut crate::ssl::TrainConfig, ui: &mut egui::Ui) {
+    use crate::ssl::live_map::LiveMap;
+    // Settings without a choice show (and train with) the default.
+    let mut budget = c.live_map.unwrap_or_default();
+    ui.horizontal(|ui| {
+        ui.label("Live map");
+        for b in LiveMap::ALL {
+            let tip = format!(
+                "Snapshots take at most {:.0} % of the time: training waits while the map items are embedded on every core, then runs until the wait is that share again.",
+                b.share() * 100.0
+            );
+            if ui.selectable_value(&mut budget, b, b.label()).on_hover_text(tip).changed() {
+                c.live_map = Some(budget);
+            }
+        }
     });
 }

@@ -276,7 +276,8 @@ fn assemble(
         (None, true) => encode_labels(&raw_labels),
     };
     let modality = Modality::Series { channels, length: max_len };
-    let to_split = |series: &[RawSeries], codes: &[u32]| {
+    let paired = test.is_some();
+    let to_split = |path: &Path, series: &[RawSeries], codes: &[u32]| {
         let mut x = Vec::with_capacity(series.len() * channels * max_len);
         for s in series {
             for c in &s.channels {
@@ -285,13 +286,15 @@ fn assemble(
                 z_normalise(&mut x[start..]);
             }
         }
-        Split::new(x, labelled.then(|| codes.to_vec()), channels * max_len)
+        let mut split = Split::new(x, labelled.then(|| codes.to_vec()), channels * max_len);
+        split.sources = (0..series.len()).map(|n| series_source(path, paired, n)).collect();
+        split
     };
     let n_train = train.series.len();
     let train_codes = if labelled { &codes[..n_train] } else { &codes[..] };
-    let train_split = to_split(&train.series, train_codes);
+    let train_split = to_split(train_path, &train.series, train_codes);
     let mut ds = match &test {
-        Some((_, t)) => {
+        Some((test_path, t)) => {
             let test_codes = if labelled { &codes[n_train..] } else { &codes[..] };
             Dataset {
                 name,
@@ -299,7 +302,7 @@ fn assemble(
                 modality,
                 class_names,
                 train: train_split,
-                test: to_split(&t.series, test_codes),
+                test: to_split(test_path, &t.series, test_codes),
                 notes: Vec::new(),
                 split_seed: None,
                 columns: Default::default(),
@@ -312,6 +315,20 @@ fn assemble(
     }
     ds.notes = notes;
     Ok(ds)
+}
+
+/// Where series `n` (0-based, in file order) of `path` is: `series:N` of a `.ts`/`.tsv`
+/// file, `row:N` of a CSV (below its header) or NPY array; a file of an archive pair names
+/// itself first (`Coffee_TEST.ts:series:3`), as the pair's two files both count from 0.
+fn series_source(path: &Path, paired: bool, n: usize) -> String {
+    let place = match extension(path).as_str() {
+        "csv" | "npy" => format!("row:{n}"),
+        _ => format!("series:{n}"),
+    };
+    match path.file_name().filter(|_| paired) {
+        Some(file) => format!("{}:{place}", file.to_string_lossy()),
+        None => place,
+    }
 }
 
 /// `values` stretched or shrunk to `len` points by linear interpolation (ends kept).
