@@ -9,7 +9,7 @@ use crate::app::live_projection::{self, LayoutJob, LayoutOutcome};
 use crate::app::rooms::{Lifecycle, OpenedRun};
 use crate::app::state::{Command, Snapshot, Space};
 use crate::app::{work, Loaded, PretextApp};
-use crate::ssl::TrainEvent;
+use crate::ssl::{FinishReason, TrainEvent};
 
 impl PretextApp {
     /// Drains the trainer's events and the jobs' results (start of every frame).
@@ -59,6 +59,7 @@ impl PretextApp {
                 self.neighbours.reconstructions.receive(request, pairs, self.training.log.step);
             }
             TrainEvent::Started { .. } => self.shell.status = "training".into(),
+            TrainEvent::Finished { step, reason: FinishReason::Failed } => self.shell.status = format!("training failed at step {step}"),
             TrainEvent::Finished { step, reason } => self.shell.status = format!("training ended at step {step} ({reason:?})").to_lowercase(),
             TrainEvent::Saved(dir) => {
                 self.shell.status = format!("run saved to {}", dir.display());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::Matrix;
 use crate::app::jobs::DialogPurpose;
-use crate::ssl::TrainEvent;
+use crate::ssl::{FinishReason, TrainEvent};
 
 /// What a panel asks for; applied by `PretextApp::apply`.
 #[derive(Debug, Clone)]
@@ -129,6 +129,10 @@ pub struct TrainingLog {
     paused_at: Option<Instant>,
     paused_for: Duration,
     pub snapshots: usize,
+    /// Why the last training phase failed, when it did (the error that ended it).
+    pub failure: Option<String>,
+    /// The last error the trainer sent, kept until the phase ends.
+    last_error: Option<String>,
     /// When each step was reported, in step order: how old the map's snapshot is.
     step_times: Vec<(usize, Instant)>,
 }
@@ -155,6 +159,8 @@ impl Default for TrainingLog {
             paused_for: Duration::ZERO,
             snapshots: 0,
             step_times: Vec::new(),
+            failure: None,
+            last_error: None,
         }
     }
 }
@@ -184,6 +190,8 @@ impl TrainingLog {
         match ev {
             TrainEvent::Started { total_steps, start_step, .. } => {
                 self.status = TrainStatus::Running;
+                self.failure = None;
+                self.last_error = None;
                 self.total_steps = *total_steps;
                 self.phase_start_step = *start_step;
                 self.step = *start_step;
@@ -229,10 +237,16 @@ impl TrainingLog {
                     self.paused_for += p.elapsed();
                 }
             }
-            TrainEvent::Finished { step, .. } => {
+            TrainEvent::Finished { step, reason } => {
                 self.status = TrainStatus::Finished;
                 self.step = *step;
+                let last_error = self.last_error.take();
+                self.failure = match reason {
+                    FinishReason::Failed => Some(last_error.unwrap_or_else(|| "training failed".into())),
+                    FinishReason::Completed | FinishReason::TimeBudget | FinishReason::Stopped => None,
+                };
             }
+            TrainEvent::Error(msg) => self.last_error = Some(msg.clone()),
             _ => {}
         }
     }

@@ -16,6 +16,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(format!("Nothing to train: {}.", crate::data::NOT_TRAINABLE)).small());
         ui.separator();
     }
+    if let Some(why) = &app.training.log.failure {
+        ui.colored_label(ui.visuals().error_fg_color, format!("Training failed at step {}: {why}", app.training.log.step));
+        ui.separator();
+    }
     let locked = app.training.trainer.is_some();
     if locked {
         ui.label(egui::RichText::new("These settings belong to the current model. Press \"Reset model\" (top bar) to train a new one with changed settings.").small());
