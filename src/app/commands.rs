@@ -96,6 +96,7 @@ impl PretextApp {
             Command::QueryText(text) => self.query_text(text),
             Command::Export(dir) => self.export(dir, false),
             Command::ExportSelection(dir) => self.export(dir, true),
+            Command::ExportTorch { run, out } => self.export_torch(run, out),
             Command::Curate(c) => self.curate(c),
             Command::ShowViews(row) => self.show_views(row),
             Command::ShowReconstructions(row) => {
@@ -357,7 +358,7 @@ fn open_dialog(jobs: &mut Jobs, purpose: DialogPurpose) {
                 .add_filter("images", &["png", "jpg", "jpeg", "bmp", "gif", "webp"])
                 .add_filter("one time series", &["csv", "txt", "tsv", "npy"])
                 .pick_file(),
-            DialogPurpose::SaveRun | DialogPurpose::ExportDir | DialogPurpose::ExportSelection => d.pick_folder(),
+            DialogPurpose::SaveRun | DialogPurpose::ExportDir | DialogPurpose::ExportSelection | DialogPurpose::ExportTorch => d.pick_folder(),
             DialogPurpose::StartFrom => d.add_filter("weights", &["safetensors", "pt", "pth", "bin", "ckpt"]).pick_file(),
         };
         JobResult::Dialog { purpose, path }

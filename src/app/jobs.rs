@@ -29,6 +29,8 @@ pub enum DialogPurpose {
     AddRun,
     ExportDir,
     ExportSelection,
+    /// The folder a PyTorch project of the run in `RunsTable::torch_from` is written to.
+    ExportTorch,
     /// The checkpoint the encoder starts from.
     StartFrom,
 }
@@ -96,6 +98,7 @@ pub enum JobKind {
     RunEval,
     Embed,
     Export,
+    TorchExport,
     Curate,
     Dialog,
 }
@@ -117,6 +120,7 @@ impl JobKind {
             JobKind::RunEval => "measuring the run",
             JobKind::Embed => "embedding",
             JobKind::Export => "export",
+            JobKind::TorchExport => "PyTorch export",
             JobKind::Curate => "writing files",
             JobKind::Dialog => "file dialog",
         }

@@ -289,6 +289,10 @@ impl PretextApp {
                 Command::Export(path)
             }
             DialogPurpose::ExportSelection => Command::ExportSelection(path),
+            DialogPurpose::ExportTorch => match self.runs.torch_from.take() {
+                Some(run) => Command::ExportTorch { run, out: path },
+                None => return,
+            },
             DialogPurpose::StartFrom => {
                 let train = &mut self.settings.train;
                 // A checkpoint is adapted, not overwritten: a lower learning rate unless the

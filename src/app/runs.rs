@@ -54,6 +54,8 @@ pub struct RunsTable {
     pub open: bool,
     /// The current model's newest snapshot, kept while another run is on the map.
     pub live: Option<Snapshot>,
+    /// The run whose PyTorch project folder is being chosen.
+    pub torch_from: Option<PathBuf>,
 }
 
 /// Two spellings of one folder compare equal.
@@ -208,5 +210,28 @@ impl PretextApp {
     pub(crate) fn current_run_is(&mut self, dir: PathBuf) {
         self.runs.current_dir = Some(dir.clone());
         self.add_run(dir);
+    }
+}
+
+impl PretextApp {
+    /// Writes the saved run in `run` as a PyTorch Lightning project (`pretext export-torch`)
+    /// into `out`, in the background; a folder that already holds files is refused.
+    pub(crate) fn export_torch(&mut self, run: PathBuf, out: PathBuf) {
+        if self.jobs.is_running(JobKind::TorchExport) {
+            return self.error("a PyTorch export is already being written");
+        }
+        self.shell.status = format!("writing a PyTorch project of {} to {}…", run.display(), out.display());
+        self.jobs.spawn(JobKind::TorchExport, move || {
+            let options = crate::export::torch_project::ProjectOptions::default();
+            JobResult::Done(match crate::export::torch_project::write_project(&run, &out, &options) {
+                Ok(summary) => Ok(format!(
+                    "PyTorch project written to {} ({} files, from step {}); its README.md says how to launch it",
+                    summary.dir.display(),
+                    summary.files.len(),
+                    summary.run_step
+                )),
+                Err(e) => Err(format!("could not export {} to PyTorch: {e}", run.display())),
+            })
+        });
     }
 }

@@ -53,6 +53,8 @@ pub enum Command {
     QueryText(String),
     Export(PathBuf),
     ExportSelection(PathBuf),
+    /// Write the saved run `run` as a PyTorch Lightning project into `out`.
+    ExportTorch { run: PathBuf, out: PathBuf },
     /// Write the selection's sources, files, or a new data file without it or relabelled.
     Curate(crate::app::curation::CurateCommand),
     ShowViews(usize),

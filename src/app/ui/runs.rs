@@ -41,6 +41,7 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     let mut clicked: Option<Option<PathBuf>> = None;
     let mut remove = None;
+    let mut torch = None;
     egui::ScrollArea::both().id_salt("runs-scroll").auto_shrink([false, true]).show(ui, |ui| {
         egui::Grid::new("runs-grid").striped(true).spacing([14.0, 3.0]).show(ui, |ui| {
             for c in COLUMNS {
@@ -66,6 +67,9 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
                 }
                 let note = if entry.measuring { Some("measuring…") } else { entry.error.as_deref().map(|_| "failed") };
                 cells(ui, &entry.summary, note);
+                if ui.small_button("PyTorch…").on_hover_text("Export as PyTorch project…: a Lightning project that trains this run's recipe on more data, GPUs or machines (DDP), and writes back a run folder to open here").clicked() {
+                    torch = Some(dir.clone());
+                }
                 if ui.small_button("×").on_hover_text("Remove from the table (the folder stays)").clicked() {
                     remove = Some(dir);
                 }
@@ -80,6 +84,10 @@ pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     if let Some(dir) = remove {
         app.command(Command::RemoveRun(dir));
+    }
+    if let Some(dir) = torch {
+        app.runs.torch_from = Some(dir);
+        app.command(Command::Dialog(DialogPurpose::ExportTorch));
     }
 }
 
