@@ -85,6 +85,7 @@ impl PretextApp {
                 self.map.style_version += 1;
             }
             Command::RunClustering => self.run_clustering(),
+            Command::PickDiverse => self.pick_diverse(),
             Command::Reproject => {
                 if let (Some(space), Some(data)) = (&self.space, &self.data) {
                     let items = data.map_indices.clone();

@@ -77,6 +77,8 @@ pub enum JobResult {
     RunMeasured { dir: PathBuf, result: Result<(RunEvaluation, EvaluationSource), String> },
     /// A run folder written by "Embed only", to open.
     Embedded(Result<PathBuf, String>),
+    /// Map rows picked for labelling from the embedding of a generation.
+    Picked { generation: u64, result: Result<(Vec<usize>, crate::app::selection::PickedReport), String> },
     /// A finished file operation: the message for the status line, or an error.
     Done(Result<String, String>),
     Dialog { purpose: DialogPurpose, path: Option<PathBuf> },
@@ -99,6 +101,7 @@ pub enum JobKind {
     Embed,
     Export,
     TorchExport,
+    DiversePick,
     Curate,
     Dialog,
 }
@@ -121,6 +124,7 @@ impl JobKind {
             JobKind::Embed => "embedding",
             JobKind::Export => "export",
             JobKind::TorchExport => "PyTorch export",
+            JobKind::DiversePick => "diverse pick",
             JobKind::Curate => "writing files",
             JobKind::Dialog => "file dialog",
         }

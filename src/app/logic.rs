@@ -213,6 +213,15 @@ impl PretextApp {
                 }
                 Err(e) => self.error(format!("clustering failed: {e}")),
             },
+            JobResult::Picked { generation, .. } if !self.is_current(generation) => self.shell.commands.push(Command::PickDiverse),
+            JobResult::Picked { generation: _, result } => match result {
+                Ok((rows, report)) => {
+                    self.selection.diverse.last = Some(report);
+                    self.shell.status = format!("selected {} diverse items ({})", report.picked, report.method.label());
+                    self.shell.commands.push(Command::Select(rows));
+                }
+                Err(e) => self.error(format!("could not pick diverse items: {e}")),
+            },
             JobResult::Neighbours { generation, row, .. } if !self.is_current(generation) || self.neighbours.focus != Some(row) => {}
             JobResult::Neighbours { generation, row, result } => match result {
                 Ok(n) => self.neighbours.list = Some((generation, row, n)),

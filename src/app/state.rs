@@ -42,6 +42,8 @@ pub enum Command {
     /// Open or close the runs table.
     ToggleRunsTable,
     Select(Vec<usize>),
+    /// Select a few diverse map rows to label (the Selection panel's method and count).
+    PickDiverse,
     ClearSelection,
     ToggleClass(u32),
     /// k-means or HDBSCAN, as chosen in the Clusters panel.

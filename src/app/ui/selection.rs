@@ -1,14 +1,17 @@
 //! Selection panel: what a box, lasso or cluster selected, and what can be done with it.
 
 use crate::app::curation::CurateCommand;
-use crate::app::jobs::DialogPurpose;
+use crate::analysis::coreset::CoresetMethod;
+use crate::app::jobs::{DialogPurpose, JobKind};
 use crate::app::state::Command;
 use crate::app::ui::widgets::{item_button, labelled_text};
 use crate::app::PretextApp;
 
 pub fn show(app: &mut PretextApp, ui: &mut egui::Ui) {
+    diverse_pick(app, ui);
+    ui.separator();
     if app.selection.count == 0 {
-        ui.label("Nothing selected. Use Box or Lasso above the map (or shift-drag), or select a cluster in the Clusters tab.");
+        ui.label("Nothing selected. Use Box or Lasso above the map (or shift-drag), select a cluster in the Clusters tab, or pick diverse items above.");
         return;
     }
     ui.label(format!("{} points selected (the rest are dimmed on the map).", app.selection.count));
@@ -94,5 +97,41 @@ fn files_row(app: &mut PretextApp, ui: &mut egui::Ui) {
     }
     if let Some(c) = command {
         app.command(Command::Curate(c));
+    }
+}
+
+/// "Pick diverse items": a few map rows worth labelling, as the selection.
+fn diverse_pick(app: &mut PretextApp, ui: &mut egui::Ui) {
+    let rows = app.space.as_ref().map_or(0, |s| s.matrix.rows);
+    ui.horizontal(|ui| {
+        ui.label("Pick");
+        let pick = &mut app.selection.diverse;
+        ui.add(egui::DragValue::new(&mut pick.n).range(1..=rows.max(1)));
+        ui.label("diverse items by");
+        egui::ComboBox::from_id_salt("diverse-method").selected_text(pick.method.label()).show_ui(ui, |ui| {
+            for m in CoresetMethod::ALL {
+                ui.selectable_value(&mut pick.method, m, m.label());
+            }
+        });
+        let hover = "k-center: every item close to some pick (outliers come early). typical: the most typical item of each of N k-means clusters (better when only a few labels are affordable)";
+        let running = app.jobs.is_running(JobKind::DiversePick);
+        if ui.add_enabled(rows > 0 && !running, egui::Button::new("Select")).on_hover_text(hover).clicked() {
+            app.command(Command::PickDiverse);
+        }
+        if running {
+            ui.spinner();
+        }
+    });
+    if let Some(r) = app.selection.diverse.last {
+        ui.label(
+            egui::RichText::new(format!(
+                "{} items by {}: every map item is within {:.3} of one (a random pick of as many: {:.3}); make it a tag in the Tags tab",
+                r.picked,
+                r.method.label(),
+                r.radius,
+                r.random_radius
+            ))
+            .small(),
+        );
     }
 }
