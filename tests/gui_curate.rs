@@ -53,3 +53,20 @@ fn selected_rows_leave_a_new_csv_and_are_listed_by_source() {
     assert_eq!(corrections.lines().count(), 1 + changed, "{corrections}");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), lines.join("\n") + "\n", "the user's CSV is untouched");
 }
+
+#[test]
+fn selecting_diverse_items_picks_that_many_covering_the_map_better_than_chance() {
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().settings.right_tab = RightTab::Selection;
+    h.state_mut().selection.diverse.n = 12;
+    h.step();
+    h.get_by_label("Select").click();
+    step_until(&mut h, "the diverse pick", |a| a.selection.count > 0 && !a.busy());
+    let app = h.state();
+    assert!(app.shell.errors.is_empty(), "errors: {:?}", app.shell.errors);
+    assert_eq!(app.selection.count, 12, "exactly the asked number of map rows is selected");
+    let report = app.selection.diverse.last.expect("the panel reports the pick");
+    assert!(report.radius < report.random_radius, "k-center covers the map better than a random pick: {} vs {}", report.radius, report.random_radius);
+    h.get_by_label_contains("every map item is within");
+}
