@@ -70,3 +70,38 @@ fn selecting_diverse_items_picks_that_many_covering_the_map_better_than_chance()
     assert!(report.radius < report.random_radius, "k-center covers the map better than a random pick: {} vs {}", report.radius, report.random_radius);
     h.get_by_label_contains("every map item is within");
 }
+
+#[test]
+fn an_id_column_names_each_row_and_is_written_with_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("keyed.csv");
+    let mut lines = vec!["key,a,b,label".to_string()];
+    lines.extend((0..40).map(|r| format!("K-{r:03},{},{},{}", r, (r * 3) % 7, if r % 2 == 0 { "even" } else { "odd" })));
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let mut h = harness();
+    wait_for_sample(&mut h);
+    h.state_mut().dataset.read_options.id_column = "key".into();
+    h.state_mut().command(Command::OpenDataset(csv));
+    step_until(&mut h, "the CSV to load", |a| a.data.as_ref().is_some_and(|d| d.dataset.name == "keyed") && !a.busy() && !a.map.view.is_empty());
+    let ds = h.state().data.as_ref().unwrap().dataset.clone();
+    assert_eq!(ds.modality, pretext::data::Modality::Table { columns: vec!["a".into(), "b".into()] }, "the id column is not a feature");
+    let item = h.state().item_of_row(0).unwrap();
+    let row: usize = ds.item_source(item).strip_prefix("row:").unwrap().parse().unwrap();
+    // Tooltips and the neighbours list name an item by this.
+    assert_eq!(ds.item_name(item), format!("row:{row} · id:K-{row:03}"));
+
+    let out = dir.path().join("export");
+    h.state_mut().command(Command::Export(out.clone()));
+    step_until(&mut h, "the export", |a| !a.busy() && a.shell.status.starts_with("exported"));
+    let written = std::fs::read_to_string(out.join("embeddings.csv")).unwrap();
+    let header: Vec<&str> = written.lines().next().unwrap().split(',').collect();
+    let id_at = header.iter().position(|c| *c == "id").expect("the export has an id column");
+    let source_at = header.iter().position(|c| *c == "source").expect("the export has a source column");
+    for line in written.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let row: usize = cells[source_at].strip_prefix("row:").unwrap().parse().unwrap();
+        assert_eq!(cells[id_at], format!("K-{row:03}"), "each exported row keeps its own id");
+    }
+    let meta = std::fs::read_to_string(out.join("projector").join("metadata.tsv")).unwrap();
+    assert!(meta.lines().next().unwrap().split('\t').any(|c| c == "id"), "the projector's metadata has an id column");
+}

@@ -1,6 +1,6 @@
 //! How the dataset panel reads files whose format leaves a choice: which CSV or Parquet
-//! column holds labels, texts or vectors, and whether CSV/NPY rows are time series. The same
-//! choices as the CLI's `--label-column`, `--text-column`, `--vector-column` and `--series`.
+//! column holds labels, ids, texts or vectors, and whether CSV/NPY rows are time series. The same
+//! choices as the CLI's `--label-column`, `--id-column`, `--text-column`, `--vector-column` and `--series`.
 
 use crate::data::stream::StreamChoice;
 use crate::data::LoadOptions;
@@ -10,6 +10,9 @@ use crate::ssl::run::RunConfig;
 pub struct ReadOptions {
     /// CSV: the label column; empty = one named label, class or target.
     pub label_column: String,
+    /// CSV, Parquet, Arrow: the column naming each row (not a feature; shown and written as
+    /// the item's id).
+    pub id_column: String,
     /// CSV: the text column; set, the CSV is a text dataset.
     pub text_column: String,
     /// Parquet/Arrow: the list column holding the vectors; empty = the only list column.
@@ -32,6 +35,7 @@ impl ReadOptions {
         let opts = config.load_options();
         Self {
             label_column: opts.label_column.unwrap_or_default(),
+            id_column: opts.id_column.unwrap_or_default(),
             text_column: opts.text_column.unwrap_or_default(),
             vector_column: opts.vector_column.unwrap_or_default(),
             series: opts.series,
@@ -47,6 +51,7 @@ impl ReadOptions {
         let (image_size, text_max_len) = self.run_sizes.unwrap_or((opts.image_size, opts.text_max_len));
         LoadOptions {
             label_column: named(&self.label_column),
+            id_column: named(&self.id_column),
             text_column: named(&self.text_column),
             vector_column: named(&self.vector_column),
             series: self.series,

@@ -13,7 +13,7 @@ use crate::app::settings::Projection;
 use crate::app::jobs::{ClusterResult, LoadedData};
 use crate::analysis::align;
 use crate::data::{load_dataset, Dataset, LoadOptions};
-use crate::export::{write_csv, write_npy_ints, write_npy_matrix, write_parquet, write_projector_tsv, write_tag_npys, ExtraColumns, RowMeta};
+use crate::export::{write_csv_with_ids, write_npy_ints, write_npy_matrix, write_parquet, write_projector_tsv_with_ids, write_tag_npys, ExtraColumns, RowMeta};
 use crate::ssl::trainer::map_subset;
 
 /// Reads a dataset (data without a split of its own is split with `split_seed`) and lays
@@ -200,6 +200,7 @@ pub fn export_rows(ds: &Dataset, map_indices: &[usize], x: &Matrix, rows: &[usiz
         rows: ds.has_table_rows().then(|| indices.iter().map(|&i| ds.global_row(i).unwrap_or_default()).collect()),
         xy: layout.filter(|l| l.len() == x.rows).map(|l| rows.iter().map(|&r| l[r]).collect()),
         texts: ds.global_text(0).is_some().then(|| indices.iter().map(|&i| ds.global_text(i).unwrap_or_default().to_string()).collect()),
+        ids: ds.ids_of(&indices),
         ..ExtraColumns::default()
     };
     ExportRows {
@@ -224,8 +225,8 @@ pub fn export_all(dir: &Path, rows: &ExportRows) -> Result<Vec<PathBuf>, String>
     write_npy_matrix(&files[0], &rows.embeddings).map_err(e)?;
     write_npy_ints(&files[1], &rows.indices.iter().map(|&i| i as i64).collect::<Vec<_>>()).map_err(e)?;
     write_npy_ints(&files[2], &rows.label_ids).map_err(e)?;
-    write_csv(&files[3], &rows.embeddings, &meta).map_err(e)?;
-    write_projector_tsv(&files[4], &rows.embeddings, &meta).map_err(e)?;
+    write_csv_with_ids(&files[3], &rows.embeddings, &meta, rows.extra.ids.as_deref()).map_err(e)?;
+    write_projector_tsv_with_ids(&files[4], &rows.embeddings, &meta, rows.extra.ids.as_deref()).map_err(e)?;
     let mut files = files.to_vec();
     let parquet = dir.join("embeddings.parquet");
     write_parquet(&parquet, &rows.embeddings, &meta, &rows.extra).map_err(e)?;

@@ -267,6 +267,15 @@ impl Dataset {
         self.has_ids().then(|| items.iter().map(|&i| self.item_id(i).unwrap_or_default().to_string()).collect())
     }
 
+    /// Item `i` as a person finds it: its source, and its id when the data has an id column
+    /// (`row:12 · id:A-0042`), for tooltips and lists.
+    pub fn item_name(&self, i: usize) -> String {
+        match self.item_id(i) {
+            Some(id) => format!("{} · id:{id}", self.item_source(i)),
+            None => self.item_source(i),
+        }
+    }
+
     /// Where item `i` (train items first, then test items) came from: its file, line or row
     /// (`Split::sources`), else `row:N` of the table it was read from, else `item:i`.
     pub fn item_source(&self, i: usize) -> String {

@@ -198,7 +198,7 @@ fn tooltip(app: &mut PretextApp, ui: &mut egui::Ui, row: usize) {
         ui.vertical(|ui| {
             ui.strong(format!("#{item}"));
             if let Some(ds) = &ds {
-                ui.label(egui::RichText::new(ds.item_source(item)).monospace());
+                ui.label(egui::RichText::new(ds.item_name(item)).monospace());
             }
             ui.label(label_text(app, item));
             if let Some((c, _)) = &app.clusters.result {

@@ -87,7 +87,7 @@ fn gallery(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analysi
             ui.allocate_ui_with_layout(egui::vec2(76.0, 112.0), cell, |ui| {
                 ui.set_width(76.0);
                 let caption = format!("{}. #{item}", rank + 1);
-                let source = app.data.as_ref().map(|d| d.dataset.item_source(item)).unwrap_or_default();
+                let source = app.data.as_ref().map(|d| d.dataset.item_name(item)).unwrap_or_default();
                 if item_button(ui, app, item, &caption, 64.0).on_hover_text(format!("{caption} {source}: click to select")).clicked() {
                     app.command(Command::Focus(Some(n.index)));
                 }
@@ -115,7 +115,7 @@ fn text_list(app: &mut PretextApp, ui: &mut egui::Ui, neighbours: &[crate::analy
             ui.label(if same || key != "nb" { text } else { text.color(ui.visuals().warn_fg_color) });
             ui.label(egui::RichText::new(format!("d={:.3}", n.distance())).small().weak());
             if let Some(d) = &app.data {
-                ui.label(egui::RichText::new(d.dataset.item_source(item)).small().weak().monospace());
+                ui.label(egui::RichText::new(d.dataset.item_name(item)).small().weak().monospace());
             }
         });
         if item_button(ui, app, item, "", 60.0).clicked() {

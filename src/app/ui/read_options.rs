@@ -7,6 +7,8 @@ pub fn show(ui: &mut egui::Ui, read: &mut ReadOptions) {
     egui::CollapsingHeader::new("How to read CSV / NPY / Parquet").id_salt("read-options").default_open(read != &ReadOptions::default()).show(ui, |ui| {
         labelled_text(ui, "Label column", &mut read.label_column, 120.0)
             .on_hover_text("CSV and Parquet/Arrow: the column holding labels. Blank: one named label, class or target. With series rows, a 0-based column number also works.");
+        labelled_text(ui, "Id column", &mut read.id_column, 120.0)
+            .on_hover_text("CSV and Parquet/Arrow: a column naming each row (a file name, a key). Not a feature: shown beside the row number in tooltips and lists, written as `id` in exports and scores, and accepted as id:VALUE wherever an item is named.");
         labelled_text(ui, "Text column", &mut read.text_column, 120.0)
             .on_hover_text("CSV: the column holding texts. Set, each row is one text item (the other columns are ignored, except the labels). Parquet/Arrow: the texts shown beside the vectors (blank: a column named text, caption or sentence).");
         labelled_text(ui, "Vector column", &mut read.vector_column, 120.0)
